@@ -1,0 +1,156 @@
+//! Sign-in, sign-out, first-run setup and the session's identity.
+
+use super::types::{OrgContext, SessionInfo};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Signs in with email and password, then sends the browser to `next`.
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::backend::{password, request, users};
+    let result = async {
+        let state = request::app_state()?;
+        let ip = request::client_ip(&state);
+        if let Err(wait) = state.throttle.check(&email, ip.as_deref()) {
+            return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+        }
+        let user = users::find_by_email(&state.db, &email).await?;
+        let (id, stored) = match user {
+            Some(u) => (Some(u.id), Some(u.password_hash)),
+            None => (None, None),
+        };
+        let verified = password::verify(password, stored).await?;
+        let Some(user_id) = id.filter(|_| verified) else {
+            state.throttle.record_failure(&email, ip.as_deref());
+            tracing::info!(ip = ip.as_deref().unwrap_or("-"), "failed sign-in");
+            return Err(AppError::InvalidCredentials);
+        };
+        state.throttle.record_success(&email);
+        request::start_session(&state, &user_id).await?;
+        leptos_axum::redirect(&request::safe_next(next.as_deref()));
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Ends the session and returns to the sign-in page.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::backend::request;
+    let result = async {
+        let state = request::app_state()?;
+        request::end_session(&state).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Whether Keywarden still needs its first organisation and owner.
+#[server(endpoint = "setup_needed")]
+pub async fn setup_needed() -> Result<bool, AppError> {
+    use crate::backend::request;
+    let state = request::app_state()?;
+    Ok(!state.is_set_up().await?)
+}
+
+/// First run: creates the first organisation and its owner, and signs the
+/// owner in. Refused once any user exists.
+#[server(endpoint = "setup")]
+pub async fn setup(
+    org_name: String,
+    slug: String,
+    email: String,
+    password: String,
+) -> Result<(), AppError> {
+    use crate::backend::{audit, orgs, password as pw, request, users};
+    use crate::domain::{Email, OrgName, Password, Role, Slug};
+    let result = async {
+        let state = request::app_state()?;
+        let already = || AppError::Conflict("Keywarden is already set up. Sign in instead.".into());
+        if state.is_set_up().await? {
+            return Err(already());
+        }
+        let org_name = OrgName::parse(&org_name).map_err(AppError::Invalid)?;
+        let slug = Slug::parse(&slug).map_err(AppError::Invalid)?;
+        let email = Email::parse(&email).map_err(AppError::Invalid)?;
+        let password = Password::parse(&password).map_err(AppError::Invalid)?;
+        let hash = pw::hash(password).await?;
+
+        let mut tx = state.db.begin().await?;
+        // Checked again inside the transaction: two first-run forms racing
+        // must not both create an owner.
+        let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *tx)
+            .await?;
+        if existing > 0 {
+            return Err(already());
+        }
+        let user_id = users::insert(&mut tx, &email, &hash).await?;
+        let org_id = orgs::insert(&mut tx, &slug, &org_name).await?;
+        orgs::add_member(&mut tx, &org_id, &user_id, Role::Owner).await?;
+        let ip = request::client_ip(&state);
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                org_id: &org_id,
+                actor_id: Some(&user_id),
+                actor_email: Some(email.as_str()),
+                action: "org.created",
+                target_type: "org",
+                target_id: Some(&org_id),
+                target_label: Some(org_name.as_str()),
+                changes: None,
+                client_ip: ip.as_deref(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+
+        request::start_session(&state, &user_id).await?;
+        leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// The signed-in user and their orgs, or `None` when signed out.
+#[server(endpoint = "session")]
+pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
+    use crate::backend::{orgs, request};
+    let state = request::app_state()?;
+    match request::signed_in(&state).await {
+        Ok(user) => {
+            let orgs = orgs::orgs_of(&state.db, &user.id).await?;
+            Ok(Some(SessionInfo {
+                email: user.email,
+                orgs,
+            }))
+        }
+        Err(AppError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The org the settings pages show, with the caller's role in it.
+#[server(endpoint = "org_context")]
+pub async fn get_org_context(slug: String) -> Result<OrgContext, AppError> {
+    use crate::backend::{orgs, request};
+    let result = async {
+        let state = request::app_state()?;
+        let (user, membership) = request::member_of(&state, &slug).await?;
+        let orgs = orgs::orgs_of(&state.db, &user.id).await?;
+        Ok(OrgContext {
+            slug: membership.org_slug,
+            name: membership.org_name,
+            role: membership.role,
+            email: user.email,
+            orgs,
+        })
+    }
+    .await;
+    request::respond(result)
+}

@@ -1,0 +1,328 @@
+//! Members and invitations of an organisation.
+
+use super::types::{InvitationCreated, InvitationDetails, MembersPage};
+use crate::domain::Role;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::backend::{AppState, audit, session::SessionUser};
+
+/// Writes one membership audit entry in `tx`.
+#[cfg(feature = "ssr")]
+async fn audit_member_change(
+    tx: &mut sqlx::AnyConnection,
+    state: &AppState,
+    org_id: &str,
+    actor: &SessionUser,
+    action: &'static str,
+    target: (&'static str, &str, &str),
+    changes: Option<serde_json::Value>,
+) -> Result<(), AppError> {
+    let ip = crate::backend::request::client_ip(state);
+    let (target_type, target_id, target_label) = target;
+    audit::record(
+        tx,
+        audit::AuditEntry {
+            org_id,
+            actor_id: Some(&actor.id),
+            actor_email: Some(&actor.email),
+            action,
+            target_type,
+            target_id: Some(target_id),
+            target_label: Some(target_label),
+            changes,
+            client_ip: ip.as_deref(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The org's members and, for those who may invite, pending invitations.
+#[server(endpoint = "members")]
+pub async fn org_members(slug: String) -> Result<MembersPage, AppError> {
+    use crate::backend::{invites, orgs, request};
+    use crate::domain::Capability;
+    let result = async {
+        let state = request::app_state()?;
+        let (user, m) = request::member_of(&state, &slug).await?;
+        let members = orgs::members(&state.db, &m.org_id, &user.id).await?;
+        let may_invite = m.role.can(Capability::InviteMembers);
+        let invitations = if may_invite {
+            invites::list_pending(&state.db, &m.org_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(MembersPage {
+            members,
+            invitations,
+            invitable_roles: m.role.invitable_roles(),
+            can_manage: m.role.can(Capability::ManageMembers),
+        })
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Invites `email` into the org as `role`; returns the one-time link.
+#[server(endpoint = "invite")]
+pub async fn invite_member(
+    slug: String,
+    email: String,
+    role: Role,
+) -> Result<InvitationCreated, AppError> {
+    use crate::backend::{invites, request};
+    use crate::domain::{Capability, Email};
+    let result = async {
+        let state = request::app_state()?;
+        let (user, m) = request::member_of(&state, &slug).await?;
+        request::require(m.role.can(Capability::InviteMembers) && m.role.can_invite(role))?;
+        let email = Email::parse(&email).map_err(AppError::Invalid)?;
+
+        let mut tx = state.db.begin().await?;
+        let (already,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1 AND u.email = $2",
+        )
+        .bind(&m.org_id)
+        .bind(email.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if already > 0 {
+            return Err(AppError::Conflict(format!(
+                "{email} is already a member of {}.",
+                m.org_name
+            )));
+        }
+        let ttl = state.settings.invitation_ttl_secs;
+        let (id, token) = invites::insert(&mut tx, &m.org_id, &email, role, &user.id, ttl).await?;
+        let changes = serde_json::json!({ "role": { "after": role.as_str() } });
+        let target = ("invitation", id.as_str(), email.as_str());
+        audit_member_change(
+            &mut tx,
+            &state,
+            &m.org_id,
+            &user,
+            "member.invited",
+            target,
+            Some(changes),
+        )
+        .await?;
+        tx.commit().await?;
+
+        Ok(InvitationCreated {
+            link: format!("{}/invite/{token}", request::public_origin(&state)),
+            email: email.to_string(),
+            role,
+            expires_at: crate::backend::db::now() + ttl,
+        })
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Withdraws a pending invitation.
+#[server(endpoint = "revoke_invitation")]
+pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<(), AppError> {
+    use crate::backend::{invites, request};
+    use crate::domain::Capability;
+    let result = async {
+        let state = request::app_state()?;
+        let (user, m) = request::member_of(&state, &slug).await?;
+        request::require(m.role.can(Capability::InviteMembers))?;
+        let mut tx = state.db.begin().await?;
+        let (email, role) = invites::pending_in_org(&mut tx, &m.org_id, &invitation_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        request::require(m.role.can_invite(role))?;
+        invites::revoke(&mut tx, &invitation_id).await?;
+        let target = ("invitation", invitation_id.as_str(), email.as_str());
+        audit_member_change(
+            &mut tx,
+            &state,
+            &m.org_id,
+            &user,
+            "invitation.revoked",
+            target,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Changes a member's role (owners only); the last owner stays an owner.
+#[server(endpoint = "change_role")]
+pub async fn change_role(slug: String, user_id: String, role: Role) -> Result<(), AppError> {
+    use crate::backend::{orgs, request};
+    use crate::domain::Capability;
+    let result = async {
+        let state = request::app_state()?;
+        let (user, m) = request::member_of(&state, &slug).await?;
+        request::require(m.role.can(Capability::ManageMembers))?;
+        let mut tx = state.db.begin().await?;
+        orgs::lock_org(&mut tx, &m.org_id).await?;
+        let (before, email) = orgs::member_in_tx(&mut tx, &m.org_id, &user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if before == role {
+            return Ok(());
+        }
+        if before == Role::Owner && orgs::owner_count(&mut tx, &m.org_id).await? <= 1 {
+            return Err(AppError::Conflict(
+                "An organisation needs at least one owner. Make someone else an owner first."
+                    .into(),
+            ));
+        }
+        orgs::set_role(&mut tx, &m.org_id, &user_id, role).await?;
+        let changes =
+            serde_json::json!({ "role": { "before": before.as_str(), "after": role.as_str() } });
+        let target = ("member", user_id.as_str(), email.as_str());
+        audit_member_change(
+            &mut tx,
+            &state,
+            &m.org_id,
+            &user,
+            "member.role_changed",
+            target,
+            Some(changes),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Removes a member (owners only); their access ends with their next request.
+#[server(endpoint = "remove_member")]
+pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError> {
+    use crate::backend::{orgs, request};
+    use crate::domain::Capability;
+    let result = async {
+        let state = request::app_state()?;
+        let (user, m) = request::member_of(&state, &slug).await?;
+        request::require(m.role.can(Capability::ManageMembers))?;
+        let mut tx = state.db.begin().await?;
+        orgs::lock_org(&mut tx, &m.org_id).await?;
+        let (role, email) = orgs::member_in_tx(&mut tx, &m.org_id, &user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if role == Role::Owner && orgs::owner_count(&mut tx, &m.org_id).await? <= 1 {
+            return Err(AppError::Conflict(
+                "The last owner cannot be removed. Make someone else an owner first.".into(),
+            ));
+        }
+        orgs::remove_member(&mut tx, &m.org_id, &user_id).await?;
+        let changes = serde_json::json!({ "role": { "before": role.as_str() } });
+        let target = ("member", user_id.as_str(), email.as_str());
+        audit_member_change(
+            &mut tx,
+            &state,
+            &m.org_id,
+            &user,
+            "member.removed",
+            target,
+            Some(changes),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// What an invitation link offers, for the invitation page.
+#[server(endpoint = "invitation")]
+pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError> {
+    use crate::backend::{invites, request, users};
+    let result = async {
+        let state = request::app_state()?;
+        let inv = invites::find_pending(&state.db, &token)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let account_exists = users::find_by_email(&state.db, &inv.email).await?.is_some();
+        Ok(InvitationDetails {
+            org_name: inv.org_name,
+            email: inv.email,
+            role: inv.role,
+            account_exists,
+        })
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Accepts an invitation: a new invitee chooses a password, an existing
+/// account confirms with its own. Signs the invitee in and opens the org.
+#[server(endpoint = "accept_invitation")]
+pub async fn accept_invitation(token: String, password: String) -> Result<(), AppError> {
+    use crate::backend::{invites, orgs, password as pw, request, users};
+    use crate::domain::{Email, Password};
+    let result = async {
+        let state = request::app_state()?;
+        let inv = invites::find_pending(&state.db, &token)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let email = Email::parse(&inv.email).map_err(|e| AppError::internal(e))?;
+        let ip = request::client_ip(&state);
+        let existing = users::find_by_email(&state.db, email.as_str()).await?;
+        let new_hash = match &existing {
+            Some(user) => {
+                if let Err(wait) = state.throttle.check(email.as_str(), ip.as_deref()) {
+                    return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+                }
+                if !pw::verify(password, Some(user.password_hash.clone())).await? {
+                    state.throttle.record_failure(email.as_str(), ip.as_deref());
+                    return Err(AppError::InvalidCredentials);
+                }
+                None
+            }
+            None => Some(pw::hash(Password::parse(&password).map_err(AppError::Invalid)?).await?),
+        };
+
+        let mut tx = state.db.begin().await?;
+        if !invites::mark_accepted(&mut tx, &inv.id).await? {
+            return Err(AppError::NotFound);
+        }
+        let user_id = match (existing, new_hash) {
+            (Some(user), _) => user.id,
+            (None, Some(hash)) => users::insert(&mut tx, &email, &hash).await?,
+            (None, None) => {
+                return Err(AppError::internal(
+                    "invitee has neither account nor password",
+                ));
+            }
+        };
+        orgs::add_member(&mut tx, &inv.org_id, &user_id, inv.role).await?;
+        let actor = SessionUser {
+            id: user_id.clone(),
+            email: email.to_string(),
+        };
+        let changes = serde_json::json!({ "role": { "after": inv.role.as_str() } });
+        let target = ("member", user_id.as_str(), email.as_str());
+        audit_member_change(
+            &mut tx,
+            &state,
+            &inv.org_id,
+            &actor,
+            "member.joined",
+            target,
+            Some(changes),
+        )
+        .await?;
+        tx.commit().await?;
+
+        request::start_session(&state, &user_id).await?;
+        leptos_axum::redirect(&format!("/orgs/{}/settings/api-keys", inv.org_slug));
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}

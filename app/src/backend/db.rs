@@ -1,0 +1,98 @@
+//! Connecting to SQLite or PostgreSQL through one `AnyPool`, and migrating.
+
+use crate::domain::UnixTime;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The pool every query runs on; the engine is chosen by the URL.
+pub type Db = sqlx::AnyPool;
+
+/// The schema, embedded in the binary and applied on start.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Opens a pool for `url` (`sqlite://…` or `postgres://…`). A SQLite file and
+/// its folder are created when missing.
+pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let url = sqlite_url_with_create(url)?;
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    // An in-memory SQLite database is private to its connection.
+    let max = if in_memory { 1 } else { 10 };
+    let pool = AnyPoolOptions::new()
+        .max_connections(max)
+        .connect(&url)
+        .await?;
+    if url.starts_with("sqlite:") && !in_memory {
+        // WAL lets readers proceed while a writer commits; it persists in the file.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await?;
+    }
+    Ok(pool)
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(db).await
+}
+
+/// For a SQLite file URL: adds `mode=rwc` so the file is created, and creates
+/// its parent folder.
+fn sqlite_url_with_create(url: &str) -> Result<String, sqlx::Error> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(url.to_string());
+    };
+    if url.contains(":memory:") || url.contains("mode=") {
+        return Ok(url.to_string());
+    }
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| sqlx::Error::Configuration(e.into()))?;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}mode=rwc"))
+}
+
+/// The current Unix time in seconds.
+pub fn now() -> UnixTime {
+    now_ms() / 1000
+}
+
+/// The current Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// A new random id for a row.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_others_are_untouched() {
+        let dir = std::env::temp_dir().join(format!("kw-db-{}", new_id()));
+        let url = format!("sqlite://{}/k.db", dir.display());
+        assert_eq!(
+            sqlite_url_with_create(&url).unwrap(),
+            format!("{url}?mode=rwc")
+        );
+        assert!(dir.is_dir());
+        assert_eq!(
+            sqlite_url_with_create("sqlite::memory:").unwrap(),
+            "sqlite::memory:"
+        );
+        let pg = "postgres://u@localhost/kw";
+        assert_eq!(sqlite_url_with_create(pg).unwrap(), pg);
+    }
+}

@@ -1,0 +1,18 @@
+//! Server-only code: storage, password hashing, sessions, throttling, and the
+//! helpers server functions use to find their state and caller.
+
+pub mod audit;
+pub mod csp;
+pub mod db;
+pub mod invites;
+pub mod orgs;
+pub mod password;
+pub mod request;
+pub mod secret;
+pub mod session;
+pub mod state;
+pub mod throttle;
+pub mod users;
+
+pub use db::Db;
+pub use state::{AppState, Settings};

@@ -1,0 +1,183 @@
+//! What a server function needs from the request it serves: the app state,
+//! the signed-in user and their membership, the client address, cookies,
+//! and the HTTP status of its error.
+
+use super::orgs::{self, Membership};
+use super::session::{self, SessionToken, SessionUser};
+use super::state::AppState;
+use crate::error::AppError;
+use axum::extract::ConnectInfo;
+use http::header::{ACCEPT, HOST, SET_COOKIE};
+use http::request::Parts;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use std::net::SocketAddr;
+
+/// The app state provided to server functions through context.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from context"))
+}
+
+fn parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| AppError::internal("request parts missing from context"))
+}
+
+/// The session token the request presents, if any.
+pub fn presented_session() -> Option<SessionToken> {
+    parts()
+        .ok()
+        .and_then(|p| SessionToken::from_headers(&p.headers))
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub async fn signed_in(state: &AppState) -> Result<SessionUser, AppError> {
+    let token = presented_session().ok_or(AppError::Unauthenticated)?;
+    session::lookup(&state.db, &token)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The signed-in user and their membership in `slug`. An org the user does
+/// not belong to is `NotFound`, exactly like one that does not exist.
+pub async fn member_of(
+    state: &AppState,
+    slug: &str,
+) -> Result<(SessionUser, Membership), AppError> {
+    let user = signed_in(state).await?;
+    let membership = orgs::membership(&state.db, &user.id, slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((user, membership))
+}
+
+/// The client's address: the socket peer, or with `trust_proxy_headers` the
+/// last hop recorded in `X-Forwarded-For`.
+pub fn client_ip(state: &AppState) -> Option<String> {
+    let parts = parts().ok()?;
+    if state.settings.trust_proxy_headers
+        && let Some(forwarded) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        && let Some(last) = forwarded
+            .rsplit(',')
+            .next()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    {
+        return Some(last.to_string());
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// Whether the browser reached us over HTTPS, so cookies must be `Secure`.
+pub fn is_https(state: &AppState) -> bool {
+    if state.settings.force_secure_cookies {
+        return true;
+    }
+    let Ok(parts) = parts() else { return false };
+    parts.uri.scheme_str() == Some("https")
+        || (state.settings.trust_proxy_headers
+            && parts
+                .headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
+}
+
+/// The origin links in the app should use, e.g. `http://127.0.0.1:3000`.
+pub fn public_origin(state: &AppState) -> String {
+    if let Some(url) = &state.settings.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = parts()
+        .ok()
+        .and_then(|p| {
+            p.headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
+    let scheme = if is_https(state) { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+/// Starts a session for `user_id` and sets its cookie, ending the session
+/// the request came with (the id is rotated at every sign-in).
+pub async fn start_session(state: &AppState, user_id: &str) -> Result<(), AppError> {
+    if let Some(old) = presented_session() {
+        session::destroy(&state.db, &old).await?;
+    }
+    let ttl = state.settings.session_ttl_secs;
+    let token = session::create(&state.db, user_id, ttl).await?;
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.append_header(SET_COOKIE, token.set_cookie(is_https(state), ttl));
+    }
+    Ok(())
+}
+
+/// Ends the request's session and clears its cookie.
+pub async fn end_session(state: &AppState) -> Result<(), AppError> {
+    if let Some(token) = presented_session() {
+        session::destroy(&state.db, &token).await?;
+    }
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.append_header(SET_COOKIE, session::clear_cookie(is_https(state)));
+    }
+    Ok(())
+}
+
+/// Passes `result` through, giving an error its HTTP status. A plain form
+/// post (no JavaScript) keeps the redirect that carries the error back to
+/// the form instead.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        let plain_form = parts().ok().is_some_and(|p| {
+            p.headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if !plain_form && let Some(res) = use_context::<ResponseOptions>() {
+            res.set_status(e.status());
+        }
+    }
+    result
+}
+
+/// Refuses unless `allowed`.
+pub fn require(allowed: bool) -> Result<(), AppError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// A same-site path to go to after sign-in; anything else becomes `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/orgs/acme/settings/members")),
+            "/orgs/acme/settings/members"
+        );
+        for hostile in ["https://evil.test", "//evil.test", "/\\evil.test", "evil"] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,78 @@
+//! The state handed to every handler and, through context, every server
+//! function.
+
+use super::db::Db;
+use super::throttle::{LoginThrottle, ThrottleLimits};
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Operator settings the app layer needs at request time.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How long a session lasts, in seconds.
+    pub session_ttl_secs: i64,
+    /// How long an invitation link stays usable, in seconds.
+    pub invitation_ttl_secs: i64,
+    /// Mark cookies `Secure` even when the request looks like plain HTTP
+    /// (for TLS terminated by a proxy that does not send `X-Forwarded-Proto`).
+    pub force_secure_cookies: bool,
+    /// Believe `X-Forwarded-For` / `X-Forwarded-Proto` (only behind a proxy).
+    pub trust_proxy_headers: bool,
+    /// Failed sign-in limits.
+    pub throttle: ThrottleLimits,
+    /// The address people reach Keywarden at, for links such as invitations
+    /// (default: taken from the request's `Host`).
+    pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session_ttl_secs: 7 * 24 * 3600,
+            invitation_ttl_secs: 7 * 24 * 3600,
+            force_secure_cookies: false,
+            trust_proxy_headers: false,
+            throttle: ThrottleLimits::default(),
+            public_url: None,
+        }
+    }
+}
+
+/// Everything a request needs; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub throttle: Arc<LoginThrottle>,
+    setup_done: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings) -> Self {
+        AppState {
+            leptos_options,
+            db,
+            throttle: Arc::new(LoginThrottle::new(settings.throttle)),
+            settings: Arc::new(settings),
+            setup_done: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether any user exists. Once true it stays true (users are never all
+    /// deleted), so later calls cost no query.
+    pub async fn is_set_up(&self) -> Result<bool, sqlx::Error> {
+        if self.setup_done.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.db)
+            .await?;
+        if count > 0 {
+            self.setup_done.store(true, Ordering::Relaxed);
+        }
+        Ok(count > 0)
+    }
+}

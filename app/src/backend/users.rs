@@ -1,0 +1,58 @@
+//! Users: lookup by email and creation.
+
+use super::db::{self, Db};
+use crate::domain::Email;
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+/// A user row with the password hash, for sign-in.
+pub struct UserCredentials {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+}
+
+/// The user with this (normalised) email, if any.
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<UserCredentials>, AppError> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(id, email, password_hash)| UserCredentials {
+        id,
+        email,
+        password_hash,
+    }))
+}
+
+/// Creates a user inside the caller's transaction; returns the new id.
+/// The password is hashed before the transaction is touched.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    email: &Email,
+    password_hash: &str,
+) -> Result<String, AppError> {
+    let id = db::new_id();
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(db::now())
+    .execute(conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(id),
+        Err(e) if is_unique_violation(&e) => Err(AppError::Conflict(
+            "An account with this email already exists.".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether `e` is a unique-constraint violation on either engine.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

@@ -1,0 +1,75 @@
+#![recursion_limit = "256"]
+
+//! Keywarden's application: domain types, server functions and the Leptos UI,
+//! shared by the server (feature `ssr`) and the browser (feature `hydrate`).
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod error;
+mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+pub use error::AppError;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    backend::csp::send_policy();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The routes of the UI. Every route renders completely on the server
+/// (`SsrMode::Async`) so pages and plain forms work without JavaScript and
+/// redirects are real HTTP redirects.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let ssr = SsrMode::Async;
+    view! {
+        <Stylesheet id="leptos" href="/pkg/keywarden.css" />
+        <Title formatter=|title: String| format!("{title} · Keywarden") />
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/") view=pages::Home ssr=ssr.clone() />
+                <Route path=path!("/login") view=pages::LoginPage ssr=ssr.clone() />
+                <Route path=path!("/setup") view=pages::SetupPage ssr=ssr.clone() />
+                <Route path=path!("/invite/:token") view=pages::InvitePage ssr=ssr.clone() />
+                <ParentRoute
+                    path=path!("/orgs/:slug/settings")
+                    view=pages::SettingsLayout
+                    ssr=ssr.clone()
+                >
+                    <Route
+                        path=path!("")
+                        view=|| view! { <Redirect path="api-keys" /> }
+                        ssr=ssr.clone()
+                    />
+                    <Route path=path!("api-keys") view=pages::ApiKeysPage ssr=ssr.clone() />
+                    <Route path=path!("members") view=pages::MembersPage ssr=ssr.clone() />
+                    <Route path=path!("audit-log") view=pages::AuditLogPage ssr=ssr.clone() />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

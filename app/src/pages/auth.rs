@@ -1,0 +1,146 @@
+//! The sign-in and first-run setup pages.
+
+use crate::api::auth::{Login, Setup, setup_needed};
+use crate::components::ErrorText;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+/// `/login`: email and password. Works as a plain form without JavaScript.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let error = Signal::derive(move || login.value().get().and_then(Result::err));
+    view! {
+        <Title text="Sign in" />
+        <main class="auth-page">
+            <section class="auth-card">
+                <p class="brand">"Keywarden"</p>
+                <h1>"Sign in"</h1>
+                <ActionForm action=login attr:class="stack">
+                    <input type="hidden" name="next" value=next />
+                    <label for="login-email">"Email"</label>
+                    <input
+                        id="login-email"
+                        type="email"
+                        name="email"
+                        autocomplete="username"
+                        required
+                    />
+                    <label for="login-password">"Password"</label>
+                    <PasswordInput id="login-password" name="password" autocomplete="current-password" />
+                    <ErrorText error />
+                    <button type="submit" class="primary" disabled=move || login.pending().get()>
+                        "Sign in"
+                    </button>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}
+
+/// A password field with a **Show password** toggle (needs JavaScript; the
+/// field works without it).
+#[component]
+pub fn PasswordInput(
+    id: &'static str,
+    name: &'static str,
+    autocomplete: &'static str,
+    #[prop(optional)] minlength: Option<usize>,
+) -> impl IntoView {
+    let visible = RwSignal::new(false);
+    view! {
+        <div class="password-field">
+            <input
+                id=id
+                name=name
+                type=move || if visible.get() { "text" } else { "password" }
+                autocomplete=autocomplete
+                minlength=minlength
+                required
+            />
+            <button
+                type="button"
+                class="ghost"
+                aria-controls=id
+                aria-pressed=move || visible.get().to_string()
+                on:click=move |_| visible.update(|v| *v = !*v)
+            >
+                {move || if visible.get() { "Hide password" } else { "Show password" }}
+            </button>
+        </div>
+    }
+}
+
+/// `/setup`: the first organisation and its owner, only while no user exists.
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let needed = Resource::new(|| (), |_| setup_needed());
+    let setup = ServerAction::<Setup>::new();
+    let error = Signal::derive(move || setup.value().get().and_then(Result::err));
+    view! {
+        <Title text="Set up Keywarden" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                if !matches!(needed.await, Ok(true)) {
+                    return view! { <Redirect path="/login" /> }.into_any();
+                }
+                view! {
+                    <main class="auth-page">
+                        <section class="auth-card">
+                            <p class="brand">"Keywarden"</p>
+                            <h1>"Set up Keywarden"</h1>
+                            <p class="lede">
+                                "Create the first organisation and its owner account. You can invite everyone else afterwards."
+                            </p>
+                            <ActionForm action=setup attr:class="stack">
+                                <label for="setup-org">"Organisation name"</label>
+                                <input id="setup-org" name="org_name" maxlength="100" required />
+                                <label for="setup-slug">"URL name"</label>
+                                <input
+                                    id="setup-slug"
+                                    name="slug"
+                                    pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
+                                    minlength="2"
+                                    maxlength="40"
+                                    aria-describedby="setup-slug-hint"
+                                    required
+                                />
+                                <p id="setup-slug-hint" class="hint">
+                                    "Lowercase letters, digits and hyphens, e.g. acme."
+                                </p>
+                                <label for="setup-email">"Email"</label>
+                                <input
+                                    id="setup-email"
+                                    type="email"
+                                    name="email"
+                                    autocomplete="username"
+                                    required
+                                />
+                                <label for="setup-password">"Password"</label>
+                                <PasswordInput
+                                    id="setup-password"
+                                    name="password"
+                                    autocomplete="new-password"
+                                    minlength=crate::domain::Password::MIN_CHARS
+                                />
+                                <ErrorText error />
+                                <button
+                                    type="submit"
+                                    class="primary"
+                                    disabled=move || setup.pending().get()
+                                >
+                                    "Create organisation"
+                                </button>
+                            </ActionForm>
+                        </section>
+                    </main>
+                }
+                    .into_any()
+            })}
+        </Suspense>
+    }
+}

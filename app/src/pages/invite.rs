@@ -1,0 +1,75 @@
+//! `/invite/{token}`: accepting an invitation.
+
+use super::auth::PasswordInput;
+use crate::api::members::{AcceptInvitation, get_invitation};
+use crate::components::{ErrorPanel, ErrorText};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let details = Resource::new(token, get_invitation);
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let error = Signal::derive(move || accept.value().get().and_then(Result::err));
+    view! {
+        <Title text="Invitation" />
+        <main class="auth-page">
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match details.await {
+                        Ok(inv) => {
+                            let hint = if inv.account_exists {
+                                "You already have a Keywarden account: confirm with its password."
+                            } else {
+                                "Choose a password of at least 10 characters for your new account."
+                            };
+                            let autocomplete = if inv.account_exists { "current-password" } else { "new-password" };
+                            view! {
+                                <section class="auth-card">
+                                    <p class="brand">"Keywarden"</p>
+                                    <h1>"Join " {inv.org_name.clone()}</h1>
+                                    <p class="lede">
+                                        "You are invited as " <strong>{inv.role.label()}</strong> " with "
+                                        <strong>{inv.email.clone()}</strong> "."
+                                    </p>
+                                    <ActionForm action=accept attr:class="stack">
+                                        <input type="hidden" name="token" value=token />
+                                        <label for="invite-password">"Password"</label>
+                                        <PasswordInput id="invite-password" name="password" autocomplete />
+                                        <p class="hint">{hint}</p>
+                                        <ErrorText error />
+                                        <button
+                                            type="submit"
+                                            class="primary"
+                                            disabled=move || accept.pending().get()
+                                        >
+                                            "Accept invitation"
+                                        </button>
+                                    </ActionForm>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(AppError::NotFound) => {
+                            view! {
+                                <section class="panel error-panel">
+                                    <h1>"This invitation cannot be used"</h1>
+                                    <p>
+                                        "The link is invalid, was already used, was withdrawn, or has expired. Ask for a new invitation."
+                                    </p>
+                                    <a href="/login">"Sign in"</a>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

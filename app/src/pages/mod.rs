@@ -1,0 +1,80 @@
+//! One module per page (or group of closely related pages).
+
+mod auth;
+mod invite;
+mod members;
+mod settings;
+
+pub use auth::{LoginPage, SetupPage};
+pub use invite::InvitePage;
+pub use members::MembersPage;
+pub use settings::{ApiKeysPage, AuditLogPage, SettingsLayout};
+
+use crate::api::auth::current_session;
+use crate::components::ErrorPanel;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+/// `/`: sends a signed-in user to their first organisation, anyone else to
+/// the sign-in page.
+#[component]
+pub fn Home() -> impl IntoView {
+    let session = Resource::new(|| (), |_| current_session());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(Some(info)) => {
+                        match info.orgs.first() {
+                            Some(org) => {
+                                let path = format!("/orgs/{}/settings/api-keys", org.slug);
+                                view! { <Redirect path=path /> }.into_any()
+                            }
+                            None => view! { <NoOrganisation email=info.email /> }.into_any(),
+                        }
+                    }
+                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NoOrganisation(email: String) -> impl IntoView {
+    let logout = ServerAction::<crate::api::auth::Logout>::new();
+    view! {
+        <Title text="No organisation" />
+        <main class="auth-page">
+            <section class="auth-card">
+                <h1>"No organisation yet"</h1>
+                <p>
+                    "You are signed in as " <strong>{email}</strong>
+                    ", but you are not a member of any organisation. Ask an owner for an invitation link."
+                </p>
+                <ActionForm action=logout>
+                    <button type="submit" class="secondary">
+                        "Sign out"
+                    </button>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}
+
+/// Any path the router does not know.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <main class="auth-page">
+            <ErrorPanel error=crate::AppError::NotFound />
+        </main>
+    }
+}

@@ -1,0 +1,178 @@
+//! The settings layout shared by the org pages, and the pages that are still
+//! placeholders.
+
+use crate::api::auth::{Logout, get_org_context};
+use crate::api::types::OrgContext;
+use crate::components::ErrorPanel;
+use crate::domain::Capability;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, Redirect};
+use leptos_router::hooks::{use_location, use_params_map};
+
+/// The current org as loaded by the layout, shared with the pages inside it.
+#[derive(Clone, Copy)]
+pub struct CurrentOrg(pub Resource<Result<OrgContext, AppError>>);
+
+/// `/orgs/{slug}/settings/*`: sidebar navigation, org switcher and user menu
+/// around the page. Signed-out visitors go to the sign-in page and come back.
+#[component]
+pub fn SettingsLayout() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let org = Resource::new(slug, get_org_context);
+    provide_context(CurrentOrg(org));
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match org.await {
+                    Ok(ctx) => view! { <Shell ctx /> }.into_any(),
+                    Err(AppError::Unauthenticated) => {
+                        let here = location.pathname.get_untracked();
+                        let path = format!("/login?next={}", urlencode(&here));
+                        view! { <Redirect path /> }.into_any()
+                    }
+                    Err(error) => view! { <main class="auth-page"><ErrorPanel error /></main> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Percent-encodes a path for use as a query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+fn Shell(ctx: OrgContext) -> impl IntoView {
+    let base = format!("/orgs/{}/settings", ctx.slug);
+    let location = use_location();
+    let link = move |page: &'static str, label: &'static str| {
+        let href = format!("{base}/{page}");
+        let current = {
+            let href = href.clone();
+            move || (location.pathname.get() == href).then_some("page")
+        };
+        view! {
+            <a href=href aria-current=current>
+                {label}
+            </a>
+        }
+    };
+    let logout = ServerAction::<Logout>::new();
+    let others: Vec<_> = ctx
+        .orgs
+        .iter()
+        .filter(|o| o.slug != ctx.slug)
+        .cloned()
+        .collect();
+    view! {
+        <div class="app">
+            <aside class="sidebar">
+                <p class="brand">"Keywarden"</p>
+                <div class="org-card">
+                    <span class="org-name">{ctx.name.clone()}</span>
+                    <span class="badge">{ctx.role.label()}</span>
+                </div>
+                <nav aria-label="Settings" class="nav">
+                    {link("api-keys", "API Keys")}
+                    {link("members", "Members")}
+                    {ctx.role.can(Capability::ViewAuditLog).then(|| link("audit-log", "Audit log"))}
+                </nav>
+                {(!others.is_empty())
+                    .then(|| {
+                        view! {
+                            <nav aria-label="Switch organisation" class="org-switcher">
+                                <p class="nav-heading">"Switch organisation"</p>
+                                {others
+                                    .into_iter()
+                                    .map(|o| {
+                                        view! {
+                                            <a href=format!("/orgs/{}/settings/api-keys", o.slug)>
+                                                {o.name}
+                                            </a>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </nav>
+                        }
+                    })}
+            </aside>
+            <div class="main">
+                <header class="topbar">
+                    <span class="topbar-title">{ctx.name.clone()} " · Settings"</span>
+                    <details class="user-menu">
+                        <summary aria-label="Account menu">{ctx.email.clone()}</summary>
+                        <div class="menu">
+                            <p class="menu-note">"Signed in as " {ctx.email.clone()}</p>
+                            <ActionForm action=logout>
+                                <button type="submit" class="secondary">
+                                    "Sign out"
+                                </button>
+                            </ActionForm>
+                        </div>
+                    </details>
+                </header>
+                <main class="content">
+                    <Outlet />
+                </main>
+            </div>
+        </div>
+    }
+}
+
+/// `…/api-keys`: the key table arrives with the API Keys feature.
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    view! {
+        <Title text="API Keys" />
+        <h1>"API Keys"</h1>
+        <section class="panel empty-state">
+            <h2>"Coming soon"</h2>
+            <p>
+                "API keys let your integrations call the platform on behalf of this organisation. "
+                "Creating, rotating and revoking them from this page is on its way."
+            </p>
+        </section>
+    }
+}
+
+/// `…/audit-log`: for owners and admins; the log itself arrives with the API
+/// Keys feature (membership changes are already recorded).
+#[component]
+pub fn AuditLogPage() -> impl IntoView {
+    let CurrentOrg(org) = expect_context::<CurrentOrg>();
+    view! {
+        <Title text="Audit log" />
+        <h1>"Audit log"</h1>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match org.await {
+                    Ok(ctx) if ctx.role.can(Capability::ViewAuditLog) => {
+                        view! {
+                            <section class="panel empty-state">
+                                <h2>"Coming soon"</h2>
+                                <p>
+                                    "Every change to members and keys is already being recorded; browsing the log here is on its way."
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Ok(_) => view! { <ErrorPanel error=AppError::Forbidden /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,44 @@
+import { defineConfig } from '@playwright/test';
+
+// The server binary and built site come from `scripts/test` (or `scripts/start`).
+const bin = process.env.KEYWARDEN_BIN ?? '../target/debug/keywarden';
+const site = process.env.KEYWARDEN_SITE_ROOT ?? '../target/site';
+
+// Two instances: a demo one (org "acme", one user per role) and an empty one
+// for the first-run flow. Each starts on a fresh SQLite file.
+const server = (name: string, port: number, extra: string) => ({
+  command: `rm -rf .data/${name} && mkdir -p .data/${name} && exec ${bin} ${extra} --addr 127.0.0.1:${port} --database-url sqlite://.data/${name}/keywarden.db --site-root ${site}`,
+  url: `http://127.0.0.1:${port}/healthz`,
+  reuseExistingServer: false,
+  timeout: 60_000,
+  stdout: 'ignore' as const,
+  stderr: 'pipe' as const,
+});
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: 'http://127.0.0.1:3200',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: [server('demo', 3200, '--demo'), server('fresh', 3201, '')],
+});

@@ -1,0 +1,52 @@
+# Shared by the scripts in this folder: tool checks and the site build.
+# Source it; it changes to the repository root.
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+SITE_ROOT=${KEYWARDEN_SITE_ROOT:-target/site}
+export KEYWARDEN_SITE_ROOT=$SITE_ROOT
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# The wasm target and the wasm-bindgen CLI at exactly the version Cargo.lock
+# pins (the CLI and the library must match). Nothing is downloaded from
+# outside the package registries.
+ensure_build_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes, once)"
+    # Its own lock file names a crate version the registry lacks: resolve anew.
+    CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
+      cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+}
+
+# Builds the browser bundle into $SITE_ROOT and the server binary.
+# $1: "debug" (default) or "release".
+build_site() {
+  local profile=${1:-debug}
+  local wasm_flags=() server_flags=() wasm_dir=debug server_dir=debug
+  if [ "$profile" = release ]; then
+    wasm_flags=(--profile wasm-release); wasm_dir=wasm-release
+    server_flags=(--release); server_dir=release
+  fi
+  say "building the browser bundle ($profile)"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_flags[@]}"
+  mkdir -p "$SITE_ROOT/pkg"
+  wasm-bindgen --target web --no-typescript --out-name keywarden \
+    --out-dir "$SITE_ROOT/pkg" "$TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+  # Leptos loads /pkg/<output-name>.wasm when the name is set at build time.
+  mv -f "$SITE_ROOT/pkg/keywarden_bg.wasm" "$SITE_ROOT/pkg/keywarden.wasm"
+  cp style/main.css "$SITE_ROOT/pkg/keywarden.css"
+  cp -R public/. "$SITE_ROOT/"
+  say "building the server ($profile)"
+  cargo build -p server --bin keywarden "${server_flags[@]}"
+  KEYWARDEN_BIN="$TARGET_DIR/$server_dir/keywarden"
+  export KEYWARDEN_BIN
+}

@@ -1,0 +1,226 @@
+//! Configuration: command-line flags and `KEYWARDEN_*` environment variables
+//! (through clap), then an optional TOML file, then defaults.
+
+use clap::{ArgAction, Parser, Subcommand};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Keywarden: self-hosted API keys for a platform and its organisations.
+#[derive(Debug, Parser)]
+#[command(name = "keywarden", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// TOML configuration file.
+    #[arg(long, env = "KEYWARDEN_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:3000].
+    #[arg(long, env = "KEYWARDEN_ADDR", global = true)]
+    pub addr: Option<SocketAddr>,
+    /// `sqlite://…` or `postgres://…` [default: sqlite://data/keywarden.db].
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Seed the demo organisation `acme` with one user per role.
+    #[arg(long, env = "KEYWARDEN_DEMO", action = ArgAction::SetTrue, global = true)]
+    pub demo: bool,
+    /// Password of the demo users [default: keywarden-demo].
+    #[arg(
+        long,
+        env = "KEYWARDEN_DEMO_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub demo_password: Option<String>,
+    /// Folder with the built site (`pkg/` and public files) [default: target/site].
+    #[arg(long, env = "KEYWARDEN_SITE_ROOT", global = true)]
+    pub site_root: Option<String>,
+    /// The URL people open, used in invitation links [default: from the request].
+    #[arg(long, env = "KEYWARDEN_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Trust `X-Forwarded-For`/`-Proto` (only behind a reverse proxy).
+    #[arg(long, env = "KEYWARDEN_TRUST_PROXY_HEADERS", action = ArgAction::SetTrue, global = true)]
+    pub trust_proxy_headers: bool,
+    /// Log format: `text` or `json` [default: text].
+    #[arg(long, env = "KEYWARDEN_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The optional TOML file; every field may be left out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub addr: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub site_root: Option<String>,
+    pub public_url: Option<String>,
+    pub trust_proxy_headers: Option<bool>,
+    pub force_secure_cookies: Option<bool>,
+    pub session_ttl_hours: Option<u32>,
+    pub invitation_ttl_hours: Option<u32>,
+    pub log_format: Option<LogFormat>,
+}
+
+/// The settings Keywarden runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub demo: bool,
+    pub demo_password: String,
+    pub site_root: String,
+    pub public_url: Option<String>,
+    pub trust_proxy_headers: bool,
+    pub force_secure_cookies: bool,
+    pub session_ttl_hours: u32,
+    pub invitation_ttl_hours: u32,
+    pub log_format: LogFormat,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Merges flags/environment over the file over defaults.
+    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Self::merge(cli, file)
+    }
+
+    fn merge(cli: &Cli, file: FileConfig) -> Result<Self, ConfigError> {
+        let config = Config {
+            addr: cli
+                .addr
+                .or(file.addr)
+                .unwrap_or_else(|| ([127, 0, 0, 1], 3000).into()),
+            database_url: cli
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| "sqlite://data/keywarden.db".into()),
+            demo: cli.demo,
+            demo_password: cli
+                .demo_password
+                .clone()
+                .unwrap_or_else(|| "keywarden-demo".into()),
+            site_root: cli
+                .site_root
+                .clone()
+                .or(file.site_root)
+                .unwrap_or_else(|| "target/site".into()),
+            public_url: cli.public_url.clone().or(file.public_url),
+            trust_proxy_headers: cli.trust_proxy_headers
+                || file.trust_proxy_headers.unwrap_or(false),
+            force_secure_cookies: file.force_secure_cookies.unwrap_or(false),
+            session_ttl_hours: file.session_ttl_hours.unwrap_or(168),
+            invitation_ttl_hours: file.invitation_ttl_hours.unwrap_or(168),
+            log_format: cli
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+        };
+        if !(config.database_url.starts_with("sqlite:")
+            || config.database_url.starts_with("postgres"))
+        {
+            return Err(ConfigError::Invalid(
+                "database URL must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if config.session_ttl_hours == 0 || config.invitation_ttl_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "lifetimes must be at least one hour".into(),
+            ));
+        }
+        Ok(config)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.into(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("keywarden").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = Config::merge(&cli(&[]), FileConfig::default()).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://data/keywarden.db");
+        assert_eq!(c.site_root, "target/site");
+        assert_eq!(c.demo_password, "keywarden-demo");
+        assert!(!c.demo);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file: FileConfig = toml::from_str(
+            "addr = \"0.0.0.0:8080\"\ndatabase_url = \"postgres://db/kw\"\nsession_ttl_hours = 12",
+        )
+        .unwrap();
+        let c = Config::merge(&cli(&["--addr", "127.0.0.1:4000", "--demo"]), file).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:4000");
+        assert_eq!(c.database_url, "postgres://db/kw");
+        assert_eq!(c.session_ttl_hours, 12);
+        assert!(c.demo);
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_urls_are_refused() {
+        assert!(toml::from_str::<FileConfig>("adress = \"x\"").is_err());
+        let err = Config::merge(
+            &cli(&["--database-url", "mysql://x"]),
+            FileConfig::default(),
+        );
+        assert!(matches!(err, Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn migrate_is_a_subcommand() {
+        assert_eq!(cli(&["migrate"]).command, Some(Command::Migrate));
+    }
+}

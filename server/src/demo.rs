@@ -1,0 +1,62 @@
+//! Demo mode: the organisation `acme` with one user of each role.
+
+use app::backend::{Db, orgs, password, users};
+use app::domain::{Email, OrgName, Password, Role, Slug};
+use app::error::AppError;
+
+/// The demo users: email and role.
+pub const USERS: [(&str, Role); 4] = [
+    ("owner@acme.test", Role::Owner),
+    ("admin@acme.test", Role::Admin),
+    ("member@acme.test", Role::Member),
+    ("viewer@acme.test", Role::Viewer),
+];
+
+/// Seeds `acme` and its users. Idempotent: what exists is left as it is
+/// (a demo user whose password was changed keeps it).
+pub async fn seed(db: &Db, demo_password: &str) -> Result<(), AppError> {
+    let password = Password::parse(demo_password).map_err(AppError::Invalid)?;
+    let slug = Slug::parse("acme").map_err(AppError::Invalid)?;
+    let name = OrgName::parse("Acme Inc.").map_err(AppError::Invalid)?;
+
+    let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(db)
+        .await?;
+    let mut tx = db.begin().await?;
+    let org_id = match existing {
+        Some((id,)) => id,
+        None => orgs::insert(&mut tx, &slug, &name).await?,
+    };
+    for (email, role) in USERS {
+        let email = Email::parse(email).map_err(AppError::Invalid)?;
+        let user_id = match users::find_by_email(db, email.as_str()).await? {
+            Some(user) => user.id,
+            None => {
+                let hash = password::hash(password.clone()).await?;
+                users::insert(&mut tx, &email, &hash).await?
+            }
+        };
+        orgs::add_member(&mut tx, &org_id, &user_id, role).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The banner printed at start in demo mode.
+pub fn banner(url: &str, password_from_env: bool) -> String {
+    let mut text = String::from(
+        "\n  DEMO MODE: organisation \"acme\" (Acme Inc.) is seeded with these users.\n  \
+         Never use demo mode for real keys.\n\n",
+    );
+    for (email, role) in USERS {
+        text.push_str(&format!("    {:<8} {email}\n", role.label()));
+    }
+    if password_from_env {
+        text.push_str("\n  Password: the value of KEYWARDEN_DEMO_PASSWORD\n");
+    } else {
+        text.push_str("\n  Password: keywarden-demo\n");
+    }
+    text.push_str(&format!("  Sign in at {url}/login\n"));
+    text
+}

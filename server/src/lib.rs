@@ -1,0 +1,8 @@
+//! The Keywarden server: configuration, startup, probes and the HTTP
+//! middleware around the Leptos app.
+
+pub mod config;
+pub mod demo;
+pub mod health;
+pub mod security;
+pub mod startup;
