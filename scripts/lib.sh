@@ -50,3 +50,50 @@ build_site() {
   KEYWARDEN_BIN="$TARGET_DIR/$server_dir/keywarden"
   export KEYWARDEN_BIN
 }
+
+# A PostgreSQL for the test suite: $KEYWARDEN_TEST_POSTGRES_URL if set, or a
+# local server from Debian's packages (installed and started when missing).
+ensure_postgres() {
+  if [ -n "${KEYWARDEN_TEST_POSTGRES_URL:-}" ]; then return; fi
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    say "installing PostgreSQL from Debian's packages"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
+  local version
+  version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "$version main"; then
+    as_root pg_createcluster "$version" main >/dev/null
+  fi
+  if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -qx online; then
+    say "starting PostgreSQL $version"
+    as_root pg_ctlcluster "$version" main start
+  fi
+  local port
+  port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
+  as_postgres psql -q -p "$port" -c "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'keywarden') THEN
+        CREATE ROLE keywarden LOGIN PASSWORD 'keywarden' CREATEDB;
+      END IF; END \$\$;" >/dev/null
+  if ! as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = 'keywarden_test'" | grep -q 1; then
+    as_postgres createdb -p "$port" -O keywarden keywarden_test
+  fi
+  export KEYWARDEN_TEST_POSTGRES_URL="postgres://keywarden:keywarden@127.0.0.1:$port/keywarden_test"
+}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -c "$(printf '%q ' "$@")"; else sudo -u postgres "$@"; fi; }
+
+# Debian's Chromium and the Playwright package (its own browser download
+# cannot work here, so it is skipped).
+ensure_browser_tools() {
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Chromium from Debian's packages"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
+  if [ ! -d end2end/node_modules/@playwright/test ]; then
+    say "installing Playwright (npm)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}

@@ -270,7 +270,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         let inv = invites::find_pending(&state.db, &token)
             .await?
             .ok_or(AppError::NotFound)?;
-        let email = Email::parse(&inv.email).map_err(|e| AppError::internal(e))?;
+        let email = Email::parse(&inv.email).map_err(AppError::internal)?;
         let ip = request::client_ip(&state);
         let existing = users::find_by_email(&state.db, email.as_str()).await?;
         let new_hash = match &existing {

@@ -1,0 +1,287 @@
+//! Test harness: the real router on a real database (a temporary SQLite file,
+//! or a fresh PostgreSQL database), driven request by request.
+
+#![allow(dead_code)]
+
+use app::backend::{AppState, Settings, db};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use std::net::SocketAddr;
+use tower::ServiceExt;
+
+pub const DEMO_PASSWORD: &str = "keywarden-demo";
+
+/// Which database a test runs on.
+#[derive(Clone, Debug)]
+pub enum Engine {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Engine {
+    /// PostgreSQL from `KEYWARDEN_TEST_POSTGRES_URL`. Without it the test is
+    /// skipped with a notice, unless `KEYWARDEN_REQUIRE_POSTGRES` is set (as
+    /// `scripts/test` and CI do), when it fails.
+    pub fn postgres() -> Option<Engine> {
+        match std::env::var("KEYWARDEN_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Engine::Postgres(url)),
+            _ if std::env::var_os("KEYWARDEN_REQUIRE_POSTGRES").is_some() => {
+                panic!("KEYWARDEN_REQUIRE_POSTGRES is set but KEYWARDEN_TEST_POSTGRES_URL is not")
+            }
+            _ => {
+                eprintln!("skipped: set KEYWARDEN_TEST_POSTGRES_URL to run the PostgreSQL variant");
+                None
+            }
+        }
+    }
+
+    /// A database URL for a new, empty database on this engine.
+    async fn fresh_database(&self) -> String {
+        match self {
+            Engine::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("keywarden-test-{}", db::new_id()));
+                format!("sqlite://{}/keywarden.db", dir.display())
+            }
+            Engine::Postgres(admin_url) => {
+                let name = format!("kw_test_{}", db::new_id());
+                let admin = db::connect(admin_url).await.expect("connect to PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                let (base, _) = admin_url
+                    .rsplit_once('/')
+                    .expect("PostgreSQL URL has a database");
+                format!("{base}/{name}")
+            }
+        }
+    }
+}
+
+/// One Keywarden instance under test.
+#[derive(Clone)]
+pub struct TestApp {
+    pub state: AppState,
+    router: Router,
+}
+
+impl TestApp {
+    /// An empty, migrated instance.
+    pub async fn empty(engine: &Engine) -> TestApp {
+        Self::with_settings(engine, Settings::default()).await
+    }
+
+    pub async fn with_settings(engine: &Engine, settings: Settings) -> TestApp {
+        let url = engine.fresh_database().await;
+        let pool = db::connect(&url).await.expect("connect");
+        db::migrate(&pool).await.expect("migrate");
+        let options = LeptosOptions::builder()
+            .output_name("keywarden")
+            .site_root(std::env::temp_dir().to_string_lossy().to_string())
+            .build();
+        let state = AppState::new(options, pool, settings);
+        let router = server::startup::router(state.clone());
+        TestApp { state, router }
+    }
+
+    /// An instance with the demo org `acme` and one user per role.
+    pub async fn demo(engine: &Engine) -> TestApp {
+        let app = Self::empty(engine).await;
+        server::demo::seed(&app.state.db, DEMO_PASSWORD)
+            .await
+            .expect("seed");
+        app
+    }
+
+    /// Sends one request as-is from `ip`.
+    pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> Reply {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router is infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// A browser-like client with no session, from 127.0.0.1.
+    pub fn client(&self) -> Client {
+        Client {
+            app: self.clone(),
+            cookie: None,
+            ip: [127, 0, 0, 1],
+        }
+    }
+
+    /// A client signed in as `email` with the demo password.
+    pub async fn signed_in(&self, email: &str) -> Client {
+        let mut client = self.client();
+        let reply = client.sign_in(email, DEMO_PASSWORD).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "sign-in as {email}: {}",
+            reply.body
+        );
+        client
+    }
+
+    /// The id of the user with `email`.
+    pub async fn user_id(&self, email: &str) -> String {
+        let (id,): (String,) = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.state.db)
+            .await
+            .expect("user exists");
+        id
+    }
+
+    /// Audit actions recorded for the org `slug`, oldest first.
+    pub async fn audit_actions(&self, slug: &str) -> Vec<String> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT a.action FROM audit_log a JOIN orgs o ON o.id = a.org_id \
+             WHERE o.slug = $1 ORDER BY a.at_ms, a.id",
+        )
+        .bind(slug)
+        .fetch_all(&self.state.db)
+        .await
+        .expect("audit rows");
+        rows.into_iter().map(|(a,)| a).collect()
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The session cookie this response sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("kw_session="))
+            .map(str::to_string)
+    }
+}
+
+/// A browser: keeps the session cookie and sends same-origin requests.
+#[derive(Clone)]
+pub struct Client {
+    pub app: TestApp,
+    pub cookie: Option<String>,
+    pub ip: [u8; 4],
+}
+
+impl Client {
+    /// Calls a server function the way the hydrated UI does (JSON answer,
+    /// real status codes), updating the cookie from the answer.
+    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(cookie) = &self.cookie {
+            req = req.header(header::COOKIE, cookie.as_str());
+        }
+        let reply = self
+            .app
+            .send(req.body(Body::from(body)).unwrap(), self.ip)
+            .await;
+        if let Some(set) = reply.session_cookie() {
+            let pair = set.split(';').next().unwrap_or_default().to_string();
+            self.cookie = if pair == "kw_session=" {
+                None
+            } else {
+                Some(pair)
+            };
+        }
+        reply
+    }
+
+    /// A page as a browser navigates to it.
+    pub async fn page(&self, path: &str) -> Reply {
+        let mut req = Request::get(path).header(header::ACCEPT, "text/html");
+        if let Some(cookie) = &self.cookie {
+            req = req.header(header::COOKIE, cookie.as_str());
+        }
+        self.app
+            .send(req.body(Body::empty()).unwrap(), self.ip)
+            .await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
+        self.call(
+            "login",
+            &[("email", email), ("password", password), ("next", "")],
+        )
+        .await
+    }
+}
+
+/// Percent-encodes a form value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Declares each listed `async fn name(engine: Engine)` as two tests, one on
+/// SQLite (`sqlite::name`) and one on PostgreSQL (`postgres::name`).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::Engine::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(engine) = $crate::common::Engine::postgres() {
+                        super::$name(engine).await
+                    }
+                }
+            )*
+        }
+    };
+}

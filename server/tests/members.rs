@@ -1,0 +1,623 @@
+//! Members, roles and invitations: every action for every role, over HTTP on
+//! the real router, on SQLite and PostgreSQL.
+
+mod common;
+
+use app::backend::db;
+use app::domain::{Email, OrgName, Role, Slug};
+use axum::http::StatusCode;
+use common::{Client, DEMO_PASSWORD, Engine, TestApp};
+
+const ROLES: [&str; 4] = ["owner", "admin", "member", "viewer"];
+
+async fn as_role(app: &TestApp, role: &str) -> Client {
+    app.signed_in(&format!("{role}@acme.test")).await
+}
+
+/// Creates the org `globex` with its own owner, for cross-org checks.
+async fn add_globex(app: &TestApp) -> String {
+    let hash =
+        app::backend::password::hash(app::domain::Password::parse("globex-password").unwrap())
+            .await
+            .unwrap();
+    let mut tx = app.state.db.begin().await.unwrap();
+    let email = Email::parse("boss@globex.test").unwrap();
+    let user = app::backend::users::insert(&mut tx, &email, &hash)
+        .await
+        .unwrap();
+    let slug = Slug::parse("globex").unwrap();
+    let org = app::backend::orgs::insert(&mut tx, &slug, &OrgName::parse("Globex").unwrap())
+        .await
+        .unwrap();
+    app::backend::orgs::add_member(&mut tx, &org, &user, Role::Owner)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    user
+}
+
+fn link_token(reply: &common::Reply) -> String {
+    let link = reply.json()["link"].as_str().expect("a link").to_string();
+    link.rsplit('/').next().unwrap().to_string()
+}
+
+async fn every_member_sees_the_list(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    for role in ROLES {
+        let mut client = as_role(&app, role).await;
+        let reply = client.call("members", &[("slug", "acme")]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{role}: {}", reply.body);
+        let page = reply.json();
+        let emails: Vec<_> = page["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["email"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            emails,
+            [
+                "owner@acme.test",
+                "admin@acme.test",
+                "member@acme.test",
+                "viewer@acme.test"
+            ]
+        );
+        let invitable: Vec<_> = page["invitable_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        let expected: &[&str] = match role {
+            "owner" => &["owner", "admin", "member", "viewer"],
+            "admin" => &["member", "viewer"],
+            _ => &[],
+        };
+        assert_eq!(invitable, expected, "{role}");
+        assert_eq!(page["can_manage"], role == "owner", "{role}");
+    }
+}
+
+async fn invitations_follow_the_roles(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    for inviter in ROLES {
+        let mut client = as_role(&app, inviter).await;
+        for invited in ROLES {
+            let email = format!("{inviter}-invites-{invited}@example.test");
+            let reply = client
+                .call(
+                    "invite",
+                    &[("slug", "acme"), ("email", &email), ("role", invited)],
+                )
+                .await;
+            let allowed = match inviter {
+                "owner" => true,
+                "admin" => matches!(invited, "member" | "viewer"),
+                _ => false,
+            };
+            let expected = if allowed {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(
+                reply.status, expected,
+                "{inviter} inviting {invited}: {}",
+                reply.body
+            );
+        }
+    }
+    let (pending,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM invitations")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 6, "4 by the owner, 2 by the admin");
+}
+
+async fn role_changes_and_removals_are_for_owners(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let viewer = app.user_id("viewer@acme.test").await;
+    for role in ["admin", "member", "viewer"] {
+        let mut client = as_role(&app, role).await;
+        let change = client
+            .call(
+                "change_role",
+                &[("slug", "acme"), ("user_id", &viewer), ("role", "member")],
+            )
+            .await;
+        assert_eq!(
+            change.status,
+            StatusCode::FORBIDDEN,
+            "{role} changing a role"
+        );
+        let remove = client
+            .call("remove_member", &[("slug", "acme"), ("user_id", &viewer)])
+            .await;
+        assert_eq!(
+            remove.status,
+            StatusCode::FORBIDDEN,
+            "{role} removing a member"
+        );
+    }
+    let mut owner = as_role(&app, "owner").await;
+    let change = owner
+        .call(
+            "change_role",
+            &[("slug", "acme"), ("user_id", &viewer), ("role", "member")],
+        )
+        .await;
+    assert_eq!(change.status, StatusCode::OK, "{}", change.body);
+    let remove = owner
+        .call("remove_member", &[("slug", "acme"), ("user_id", &viewer)])
+        .await;
+    assert_eq!(remove.status, StatusCode::OK, "{}", remove.body);
+    assert_eq!(
+        app.audit_actions("acme").await,
+        ["member.role_changed", "member.removed"],
+        "every change is audited, refusals are not"
+    );
+    let (changes,): (String,) =
+        sqlx::query_as("SELECT changes FROM audit_log WHERE action = 'member.role_changed'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(changes, r#"{"role":{"after":"member","before":"viewer"}}"#);
+}
+
+async fn the_last_owner_stays(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut owner = as_role(&app, "owner").await;
+    let me = app.user_id("owner@acme.test").await;
+    let demote = owner
+        .call(
+            "change_role",
+            &[("slug", "acme"), ("user_id", &me), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(demote.status, StatusCode::CONFLICT);
+    assert!(
+        demote.body.contains("at least one owner"),
+        "{}",
+        demote.body
+    );
+    let remove = owner
+        .call("remove_member", &[("slug", "acme"), ("user_id", &me)])
+        .await;
+    assert_eq!(remove.status, StatusCode::CONFLICT);
+
+    // With a second owner, either may step down, but not both.
+    let admin = app.user_id("admin@acme.test").await;
+    assert_eq!(
+        owner
+            .call(
+                "change_role",
+                &[("slug", "acme"), ("user_id", &admin), ("role", "owner")]
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        owner
+            .call(
+                "change_role",
+                &[("slug", "acme"), ("user_id", &me), ("role", "admin")]
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let mut new_owner = as_role(&app, "admin").await;
+    let last = new_owner
+        .call("remove_member", &[("slug", "acme"), ("user_id", &admin)])
+        .await;
+    assert_eq!(last.status, StatusCode::CONFLICT);
+}
+
+async fn a_removed_member_is_refused_at_once(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut member = as_role(&app, "member").await;
+    assert_eq!(
+        member.call("members", &[("slug", "acme")]).await.status,
+        StatusCode::OK
+    );
+    let id = app.user_id("member@acme.test").await;
+    let mut owner = as_role(&app, "owner").await;
+    assert_eq!(
+        owner
+            .call("remove_member", &[("slug", "acme"), ("user_id", &id)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Same session, very next request.
+    assert_eq!(
+        member.call("members", &[("slug", "acme")]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        member.call("org_context", &[("slug", "acme")]).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn other_orgs_are_invisible(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let boss = add_globex(&app).await;
+    let mut owner = as_role(&app, "owner").await;
+    for (endpoint, extra) in [
+        ("members", None),
+        ("org_context", None),
+        ("invite", Some(("email", "x@example.test"))),
+    ] {
+        let mut form = vec![("slug", "globex")];
+        if let Some(pair) = extra {
+            form.push(pair);
+            form.push(("role", "viewer"));
+        }
+        let reply = owner.call(endpoint, &form).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{endpoint}: {}",
+            reply.body
+        );
+    }
+    // A globex member's id through acme's slug is not found either.
+    let change = owner
+        .call(
+            "change_role",
+            &[("slug", "acme"), ("user_id", &boss), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(change.status, StatusCode::NOT_FOUND);
+    let remove = owner
+        .call("remove_member", &[("slug", "acme"), ("user_id", &boss)])
+        .await;
+    assert_eq!(remove.status, StatusCode::NOT_FOUND);
+    let (role,): (String,) = sqlx::query_as("SELECT role FROM memberships WHERE user_id = $1")
+        .bind(&boss)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(role, "owner");
+    // Signed out, nothing at all.
+    assert_eq!(
+        app.client()
+            .call("members", &[("slug", "acme")])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn an_invitation_is_accepted_once(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = as_role(&app, "admin").await;
+    let invite = admin
+        .call(
+            "invite",
+            &[
+                ("slug", "acme"),
+                ("email", "New@Example.test"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(invite.status, StatusCode::OK, "{}", invite.body);
+    assert_eq!(invite.json()["email"], "new@example.test");
+    let token = link_token(&invite);
+    assert!(
+        invite.json()["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:3000/invite/")
+    );
+
+    let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM invitations")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_ne!(stored, token, "only the hash is stored");
+
+    let mut invitee = app.client();
+    let details = invitee
+        .call("invitation", &[("token", &token)])
+        .await
+        .json();
+    assert_eq!(
+        (details["org_name"].as_str(), details["role"].as_str()),
+        (Some("Acme Inc."), Some("viewer"))
+    );
+    assert_eq!(details["account_exists"], false);
+    let short = invitee
+        .call(
+            "accept_invitation",
+            &[("token", &token), ("password", "short")],
+        )
+        .await;
+    assert_eq!(
+        short.status,
+        StatusCode::BAD_REQUEST,
+        "the invitation survives a bad password"
+    );
+    let joined = invitee
+        .call(
+            "accept_invitation",
+            &[("token", &token), ("password", "a-fine-password")],
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+    let me = invitee.call("session", &[]).await.json();
+    assert_eq!(
+        (me["email"].as_str(), me["orgs"][0]["role"].as_str()),
+        (Some("new@example.test"), Some("viewer"))
+    );
+
+    let again = app
+        .client()
+        .call(
+            "accept_invitation",
+            &[("token", &token), ("password", "another-password")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.client()
+            .call("invitation", &[("token", &token)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.audit_actions("acme").await,
+        ["member.invited", "member.joined"]
+    );
+}
+
+async fn an_existing_account_joins_with_its_own_password(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    add_globex(&app).await;
+    let mut owner = as_role(&app, "owner").await;
+    let invite = owner
+        .call(
+            "invite",
+            &[
+                ("slug", "acme"),
+                ("email", "boss@globex.test"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    let token = link_token(&invite);
+    let mut boss = app.client();
+    assert_eq!(
+        boss.call("invitation", &[("token", &token)]).await.json()["account_exists"],
+        true
+    );
+    let wrong = boss
+        .call(
+            "accept_invitation",
+            &[("token", &token), ("password", DEMO_PASSWORD)],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let ok = boss
+        .call(
+            "accept_invitation",
+            &[("token", &token), ("password", "globex-password")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let orgs = boss.call("session", &[]).await.json()["orgs"].clone();
+    let slugs: Vec<_> = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(slugs, ["acme", "globex"], "one account, two orgs");
+}
+
+async fn expired_withdrawn_and_duplicate_invitations_are_refused(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut owner = as_role(&app, "owner").await;
+    let existing = owner
+        .call(
+            "invite",
+            &[
+                ("slug", "acme"),
+                ("email", "member@acme.test"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(existing.status, StatusCode::CONFLICT, "already a member");
+    let bad = owner
+        .call(
+            "invite",
+            &[("slug", "acme"), ("email", "nope"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let first = link_token(
+        &owner
+            .call(
+                "invite",
+                &[
+                    ("slug", "acme"),
+                    ("email", "a@example.test"),
+                    ("role", "viewer"),
+                ],
+            )
+            .await,
+    );
+    let second = link_token(
+        &owner
+            .call(
+                "invite",
+                &[
+                    ("slug", "acme"),
+                    ("email", "a@example.test"),
+                    ("role", "member"),
+                ],
+            )
+            .await,
+    );
+    assert_eq!(
+        app.client()
+            .call("invitation", &[("token", &first)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "replaced"
+    );
+    sqlx::query("UPDATE invitations SET expires_at = $1 WHERE email = 'a@example.test'")
+        .bind(db::now() - 1)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.client()
+            .call(
+                "accept_invitation",
+                &[("token", &second), ("password", "long-password")]
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "expired"
+    );
+
+    let third = owner
+        .call(
+            "invite",
+            &[
+                ("slug", "acme"),
+                ("email", "b@example.test"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    let token = link_token(&third);
+    let listed = owner.call("members", &[("slug", "acme")]).await.json();
+    let id = listed["invitations"][0]["id"].as_str().unwrap().to_string();
+    let mut admin = as_role(&app, "admin").await;
+    let refused = admin
+        .call(
+            "revoke_invitation",
+            &[("slug", "acme"), ("invitation_id", &id)],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "admins cannot withdraw an admin invitation"
+    );
+    let mut member = as_role(&app, "member").await;
+    assert_eq!(
+        member
+            .call(
+                "revoke_invitation",
+                &[("slug", "acme"), ("invitation_id", &id)]
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        owner
+            .call(
+                "revoke_invitation",
+                &[("slug", "acme"), ("invitation_id", &id)]
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.client()
+            .call("invitation", &[("token", &token)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "withdrawn"
+    );
+}
+
+async fn no_secret_reaches_the_log(engine: Engine) {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::demo(&engine).await;
+    let mut owner = app.client();
+    owner.sign_in("owner@acme.test", "wrong-password-123").await;
+    owner.sign_in("owner@acme.test", DEMO_PASSWORD).await;
+    let session = owner.cookie.clone().unwrap();
+    let invite = owner
+        .call(
+            "invite",
+            &[
+                ("slug", "acme"),
+                ("email", "s@example.test"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    let token = link_token(&invite);
+    owner.page(&format!("/invite/{token}")).await;
+    app.client()
+        .call(
+            "accept_invitation",
+            &[("token", &token), ("password", "secret-new-password")],
+        )
+        .await;
+
+    let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("failed sign-in"),
+        "the log was captured:\n{log}"
+    );
+    let session_id = session.trim_start_matches("kw_session=");
+    for secret in [
+        DEMO_PASSWORD,
+        "wrong-password-123",
+        "secret-new-password",
+        session_id,
+        token.as_str(),
+    ] {
+        assert!(!log.contains(secret), "{secret:?} appears in the log");
+    }
+}
+
+on_both_engines!(
+    every_member_sees_the_list,
+    invitations_follow_the_roles,
+    role_changes_and_removals_are_for_owners,
+    the_last_owner_stays,
+    a_removed_member_is_refused_at_once,
+    other_orgs_are_invisible,
+    an_invitation_is_accepted_once,
+    an_existing_account_joins_with_its_own_password,
+    expired_withdrawn_and_duplicate_invitations_are_refused,
+    no_secret_reaches_the_log,
+);
