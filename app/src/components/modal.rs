@@ -26,10 +26,10 @@ pub fn Modal(
             .active_element()
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
         Effect::new(move |_| {
-            if let Some(el) = dialog.get() {
-                if let Some(first) = focusables(&el).first() {
-                    let _ = first.focus();
-                }
+            if let Some(el) = dialog.get()
+                && let Some(first) = focusables(&el).first()
+            {
+                let _ = first.focus();
             }
         });
         on_cleanup(move || {
