@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                         ssr=ssr.clone()
                     />
                     <Route path=path!("api-keys") view=pages::ApiKeysPage ssr=ssr.clone() />
+                    <Route path=path!("api-keys/:id") view=pages::KeyDetailPage ssr=ssr.clone() />
                     <Route path=path!("members") view=pages::MembersPage ssr=ssr.clone() />
                     <Route path=path!("audit-log") view=pages::AuditLogPage ssr=ssr.clone() />
                 </ParentRoute>

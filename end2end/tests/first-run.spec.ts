@@ -22,7 +22,10 @@ test('a fresh install sends every page to /setup, which creates the first org an
   await page.getByLabel('Email').fill('founder@initech.test');
   await page.getByRole('button', { name: 'Create organisation' }).click();
   await expect(page).toHaveURL(/\/orgs\/initech\/settings\/api-keys$/);
-  await expect(page.getByRole('heading', { name: 'API Keys' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'API Keys', exact: true })).toBeVisible();
+  // A new org has no keys: the empty state explains them and offers the first.
+  await expect(page.getByRole('heading', { name: 'No API keys yet' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Create API key' })).toHaveCount(2);
   await expect(page.locator('.org-card')).toContainText('Initech');
   await expect(page.locator('.org-card')).toContainText('Owner');
 

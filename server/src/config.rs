@@ -1,6 +1,7 @@
 //! Configuration: command-line flags and `KEYWARDEN_*` environment variables
 //! (through clap), then an optional TOML file, then defaults.
 
+use app::domain::{Catalog, KeyPrefix, KeyType};
 use clap::{ArgAction, Parser, Subcommand};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -44,6 +45,9 @@ pub struct Cli {
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "KEYWARDEN_LOG_FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
+    /// Prefix of issued API keys, 2–8 of a–z0–9 [default: kw].
+    #[arg(long, env = "KEYWARDEN_KEY_PREFIX", global = true)]
+    pub key_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
@@ -74,6 +78,12 @@ pub struct FileConfig {
     pub session_ttl_hours: Option<u32>,
     pub invitation_ttl_hours: Option<u32>,
     pub log_format: Option<LogFormat>,
+    pub key_prefix: Option<String>,
+    pub rotation_days: Option<u32>,
+    /// The permission catalog (replaces the default list).
+    pub permissions: Option<Vec<String>>,
+    /// Key types offered (replace the defaults Read, Write, Admin).
+    pub key_types: Option<Vec<KeyType>>,
 }
 
 /// The settings Keywarden runs with.
@@ -90,6 +100,9 @@ pub struct Config {
     pub session_ttl_hours: u32,
     pub invitation_ttl_hours: u32,
     pub log_format: LogFormat,
+    pub key_prefix: KeyPrefix,
+    pub rotation_days: u32,
+    pub catalog: Catalog,
 }
 
 /// Why the configuration could not be loaded.
@@ -150,7 +163,20 @@ impl Config {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
+            key_prefix: match cli.key_prefix.clone().or(file.key_prefix) {
+                Some(p) => KeyPrefix::parse(&p).map_err(ConfigError::Invalid)?,
+                None => KeyPrefix::default(),
+            },
+            rotation_days: file.rotation_days.unwrap_or(90),
+            catalog: {
+                let defaults = Catalog::default();
+                Catalog {
+                    permissions: file.permissions.unwrap_or(defaults.permissions),
+                    key_types: file.key_types.unwrap_or(defaults.key_types),
+                }
+            },
         };
+        config.catalog.validate().map_err(ConfigError::Invalid)?;
         if !(config.database_url.starts_with("sqlite:")
             || config.database_url.starts_with("postgres"))
         {
@@ -217,6 +243,37 @@ mod tests {
             FileConfig::default(),
         );
         assert!(matches!(err, Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn the_key_catalog_and_prefix_are_configurable_and_checked() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            key_prefix = "acme"
+            permissions = ["orders:read", "orders:write"]
+            [[key_types]]
+            name = "Orders"
+            permissions = ["orders:read", "orders:write"]
+            rate_limit = { limit = 50, window_secs = 1 }
+            "#,
+        )
+        .unwrap();
+        let c = Config::merge(&cli(&[]), file).unwrap();
+        assert_eq!(c.key_prefix.as_str(), "acme");
+        assert_eq!(
+            c.catalog.resolve("Orders", &[]).unwrap(),
+            ["orders:read", "orders:write"]
+        );
+
+        let bad: FileConfig = toml::from_str(
+            "permissions = [\"a:b\"]\n[[key_types]]\nname = \"X\"\npermissions = [\"c:d\"]\nrate_limit = { limit = 1, window_secs = 1 }",
+        )
+        .unwrap();
+        assert!(matches!(
+            Config::merge(&cli(&[]), bad),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(Config::merge(&cli(&["--key-prefix", "Bad_"]), FileConfig::default()).is_err());
     }
 
     #[test]

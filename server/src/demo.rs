@@ -1,7 +1,9 @@
 //! Demo mode: the organisation `acme` with one user of each role.
 
-use app::backend::{Db, orgs, password, users};
-use app::domain::{Email, OrgName, Password, Role, Slug};
+use app::backend::{Db, keys, orgs, password, users};
+use app::domain::{
+    ApiToken, Catalog, Email, Environment, KeyPrefix, OrgName, Password, Role, Slug,
+};
 use app::error::AppError;
 
 /// The demo users: email and role.
@@ -12,9 +14,22 @@ pub const USERS: [(&str, Role); 4] = [
     ("viewer@acme.test", Role::Viewer),
 ];
 
-/// Seeds `acme` and its users. Idempotent: what exists is left as it is
-/// (a demo user whose password was changed keeps it).
-pub async fn seed(db: &Db, demo_password: &str) -> Result<(), AppError> {
+/// Keys seeded into an empty demo org: name, environment, type.
+const KEYS: [(&str, Environment, &str); 3] = [
+    ("Production Web SDK", Environment::Production, "Write"),
+    ("Nightly reporting", Environment::Staging, "Read"),
+    ("CI key rotation", Environment::Development, "Admin"),
+];
+
+/// Seeds `acme`, its users and, while it has none, a few keys (whose secrets
+/// are thrown away). Idempotent: what exists is left as it is (a demo user
+/// whose password was changed keeps it).
+pub async fn seed(
+    db: &Db,
+    demo_password: &str,
+    prefix: &KeyPrefix,
+    catalog: &Catalog,
+) -> Result<(), AppError> {
     let password = Password::parse(demo_password).map_err(AppError::Invalid)?;
     let slug = Slug::parse("acme").map_err(AppError::Invalid)?;
     let name = OrgName::parse("Acme Inc.").map_err(AppError::Invalid)?;
@@ -38,6 +53,30 @@ pub async fn seed(db: &Db, demo_password: &str) -> Result<(), AppError> {
             }
         };
         orgs::add_member(&mut tx, &org_id, &user_id, role).await?;
+    }
+    if !keys::org_has_keys(db, &org_id).await? {
+        let (owner,): (String,) = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+            .bind(USERS[0].0)
+            .fetch_one(&mut *tx)
+            .await?;
+        for (name, environment, key_type) in KEYS {
+            let Some(preset) = catalog.key_type(key_type) else {
+                continue;
+            };
+            let token = ApiToken::generate(prefix, environment);
+            let new = keys::NewKey {
+                org_id: &org_id,
+                name,
+                environment,
+                key_type,
+                permissions: &preset.permissions,
+                token: &token,
+                expires_at: None,
+                rate_limit: preset.rate_limit,
+                created_by: &owner,
+            };
+            keys::insert(&mut tx, new).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -48,6 +48,9 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
         force_secure_cookies: config.force_secure_cookies,
         trust_proxy_headers: config.trust_proxy_headers,
         public_url: config.public_url.clone(),
+        catalog: config.catalog.clone(),
+        key_prefix: config.key_prefix.clone(),
+        rotation_days: i64::from(config.rotation_days),
         ..Settings::default()
     };
     Ok(AppState::new(leptos_options, pool, settings))
@@ -94,9 +97,14 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         listener.local_addr().map_err(StartupError::Serve)?
     );
     if config.demo {
-        demo::seed(&state.db, &config.demo_password)
-            .await
-            .map_err(StartupError::Seed)?;
+        demo::seed(
+            &state.db,
+            &config.demo_password,
+            &config.key_prefix,
+            &config.catalog,
+        )
+        .await
+        .map_err(StartupError::Seed)?;
         let from_env = std::env::var_os("KEYWARDEN_DEMO_PASSWORD").is_some();
         println!("{}", demo::banner(&url, from_env));
         tracing::warn!("demo mode is on: the demo users have a published password");

@@ -44,9 +44,14 @@ async fn sessions_are_secure_behind_https(engine: Engine) {
         ..Default::default()
     };
     let app = TestApp::with_settings(&engine, settings).await;
-    server::demo::seed(&app.state.db, DEMO_PASSWORD)
-        .await
-        .unwrap();
+    server::demo::seed(
+        &app.state.db,
+        DEMO_PASSWORD,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let reply = app
         .client()
         .sign_in("viewer@acme.test", DEMO_PASSWORD)

@@ -20,22 +20,7 @@ async fn audit_member_change(
     changes: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
     let ip = crate::backend::request::client_ip(state);
-    let (target_type, target_id, target_label) = target;
-    audit::record(
-        tx,
-        audit::AuditEntry {
-            org_id,
-            actor_id: Some(&actor.id),
-            actor_email: Some(&actor.email),
-            action,
-            target_type,
-            target_id: Some(target_id),
-            target_label: Some(target_label),
-            changes,
-            client_ip: ip.as_deref(),
-        },
-    )
-    .await?;
+    audit::record_by(tx, org_id, actor, ip.as_deref(), action, target, changes).await?;
     Ok(())
 }
 

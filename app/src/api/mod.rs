@@ -2,5 +2,7 @@
 //! session, org and role on the server.
 
 pub mod auth;
+pub mod key_types;
+pub mod keys;
 pub mod members;
 pub mod types;

@@ -41,3 +41,31 @@ pub async fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> Result<(
     .await?;
     Ok(())
 }
+
+/// Appends an entry for a change `actor` made to `target` (type, id, label).
+pub async fn record_by(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    actor: &super::session::SessionUser,
+    client_ip: Option<&str>,
+    action: &'static str,
+    target: (&'static str, &str, &str),
+    changes: Option<serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    let (target_type, target_id, target_label) = target;
+    record(
+        conn,
+        AuditEntry {
+            org_id,
+            actor_id: Some(&actor.id),
+            actor_email: Some(&actor.email),
+            action,
+            target_type,
+            target_id: Some(target_id),
+            target_label: Some(target_label),
+            changes,
+            client_ip,
+        },
+    )
+    .await
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod csp;
 pub mod db;
 pub mod invites;
+pub mod keys;
 pub mod orgs;
 pub mod password;
 pub mod request;

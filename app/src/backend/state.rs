@@ -3,6 +3,7 @@
 
 use super::db::Db;
 use super::throttle::{LoginThrottle, ThrottleLimits};
+use crate::domain::{Catalog, KeyPrefix};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -25,6 +26,13 @@ pub struct Settings {
     /// The address people reach Keywarden at, for links such as invitations
     /// (default: taken from the request's `Host`).
     pub public_url: Option<String>,
+    /// Permissions and key types offered for keys.
+    pub catalog: Catalog,
+    /// The prefix of every API key this instance issues.
+    pub key_prefix: KeyPrefix,
+    /// Keys older than this since creation or regeneration are marked
+    /// "rotation due".
+    pub rotation_days: i64,
 }
 
 impl Default for Settings {
@@ -36,6 +44,9 @@ impl Default for Settings {
             trust_proxy_headers: false,
             throttle: ThrottleLimits::default(),
             public_url: None,
+            catalog: Catalog::default(),
+            key_prefix: KeyPrefix::default(),
+            rotation_days: 90,
         }
     }
 }

@@ -6,7 +6,7 @@ mod time;
 
 pub use copy::CopyButton;
 pub use modal::Modal;
-pub use time::format_date;
+pub use time::{format_date, format_datetime, relative};
 
 use crate::error::AppError;
 use leptos::prelude::*;

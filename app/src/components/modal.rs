@@ -67,6 +67,15 @@ pub fn Modal(
                     {title}
                 </h2>
                 {children()}
+                // Last in the DOM so focus starts on the dialog's content.
+                <button
+                    type="button"
+                    class="modal-close"
+                    aria-label="Close dialog"
+                    on:click=move |_| on_close.run(())
+                >
+                    "×"
+                </button>
             </div>
         </div>
     }

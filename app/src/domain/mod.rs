@@ -1,11 +1,17 @@
 //! Domain types shared by the server and the browser: roles and their rights,
 //! and the parsed forms of what people type.
 
+mod catalog;
 mod inputs;
+mod keys;
 mod role;
+mod token;
 
+pub use catalog::{CUSTOM_TYPE, Catalog, KeyType};
 pub use inputs::{Email, OrgName, Password, Slug};
+pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
 pub use role::{Capability, Role};
+pub use token::{ApiToken, Environment, KeyPrefix, Malformed};
 
 /// Unix time in seconds. Stored as a 64-bit integer so SQLite and PostgreSQL
 /// share one schema.

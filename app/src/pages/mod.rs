@@ -1,14 +1,18 @@
 //! One module per page (or group of closely related pages).
 
+mod audit;
 mod auth;
 mod invite;
+mod keys;
 mod members;
 mod settings;
 
+pub use audit::AuditLogPage;
 pub use auth::{LoginPage, SetupPage};
 pub use invite::InvitePage;
+pub use keys::{ApiKeysPage, KeyDetailPage};
 pub use members::MembersPage;
-pub use settings::{ApiKeysPage, AuditLogPage, SettingsLayout};
+pub use settings::SettingsLayout;
 
 use crate::api::auth::current_session;
 use crate::components::ErrorPanel;

@@ -7,13 +7,8 @@ use crate::components::ErrorPanel;
 use crate::domain::Capability;
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_params_map};
-
-/// The current org as loaded by the layout, shared with the pages inside it.
-#[derive(Clone, Copy)]
-pub struct CurrentOrg(pub Resource<Result<OrgContext, AppError>>);
 
 /// `/orgs/{slug}/settings/*`: sidebar navigation, org switcher and user menu
 /// around the page. Signed-out visitors go to the sign-in page and come back.
@@ -22,7 +17,6 @@ pub fn SettingsLayout() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let org = Resource::new(slug, get_org_context);
-    provide_context(CurrentOrg(org));
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -128,51 +122,5 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                 </main>
             </div>
         </div>
-    }
-}
-
-/// `…/api-keys`: the key table arrives with the API Keys feature.
-#[component]
-pub fn ApiKeysPage() -> impl IntoView {
-    view! {
-        <Title text="API Keys" />
-        <h1>"API Keys"</h1>
-        <section class="panel empty-state">
-            <h2>"Coming soon"</h2>
-            <p>
-                "API keys let your integrations call the platform on behalf of this organisation. "
-                "Creating, rotating and revoking them from this page is on its way."
-            </p>
-        </section>
-    }
-}
-
-/// `…/audit-log`: for owners and admins; the log itself arrives with the API
-/// Keys feature (membership changes are already recorded).
-#[component]
-pub fn AuditLogPage() -> impl IntoView {
-    let CurrentOrg(org) = expect_context::<CurrentOrg>();
-    view! {
-        <Title text="Audit log" />
-        <h1>"Audit log"</h1>
-        <Suspense>
-            {move || Suspend::new(async move {
-                match org.await {
-                    Ok(ctx) if ctx.role.can(Capability::ViewAuditLog) => {
-                        view! {
-                            <section class="panel empty-state">
-                                <h2>"Coming soon"</h2>
-                                <p>
-                                    "Every change to members and keys is already being recorded; browsing the log here is on its way."
-                                </p>
-                            </section>
-                        }
-                            .into_any()
-                    }
-                    Ok(_) => view! { <ErrorPanel error=AppError::Forbidden /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
 }

@@ -92,9 +92,14 @@ impl TestApp {
     /// An instance with the demo org `acme` and one user per role.
     pub async fn demo(engine: &Engine) -> TestApp {
         let app = Self::empty(engine).await;
-        server::demo::seed(&app.state.db, DEMO_PASSWORD)
-            .await
-            .expect("seed");
+        server::demo::seed(
+            &app.state.db,
+            DEMO_PASSWORD,
+            &Default::default(),
+            &Default::default(),
+        )
+        .await
+        .expect("seed");
         app
     }
 
@@ -226,6 +231,21 @@ impl Client {
             };
         }
         reply
+    }
+
+    /// Calls a JSON-input server function (the key dialogs use these).
+    pub async fn call_json(&mut self, endpoint: &str, body: serde_json::Value) -> Reply {
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header("sec-fetch-site", "same-origin");
+        if let Some(cookie) = &self.cookie {
+            req = req.header(header::COOKIE, cookie.as_str());
+        }
+        self.app
+            .send(req.body(Body::from(body.to_string())).unwrap(), self.ip)
+            .await
     }
 
     /// A page as a browser navigates to it.

@@ -1,0 +1,340 @@
+//! API key storage. Only the SHA-256 of a token and its display prefix are
+//! written; the plain token never reaches the database.
+
+use super::db::{self, Db};
+use super::secret::sha256_hex;
+use crate::api::key_types::{KeyQuery, KeySort, KeyView, STALE_AFTER_DAYS};
+use crate::domain::{ApiToken, Environment, KeyStatus, RateLimit, UnixTime};
+use crate::error::AppError;
+use sqlx::AnyConnection;
+
+/// Keys per page of the list.
+pub const PER_PAGE: u32 = 25;
+
+/// A key row as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct KeyRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub environment: String,
+    pub key_type: String,
+    pub permissions: String,
+    pub start: String,
+    pub expires_at: Option<i64>,
+    pub rate_limit: i64,
+    pub rate_window_secs: i64,
+    pub disabled: i64,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+    pub created_by_email: Option<String>,
+    pub rotated_at: Option<i64>,
+    pub previous_expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub request_count: i64,
+}
+
+const COLUMNS: &str = "k.id, k.org_id, k.name, k.environment, k.key_type, k.permissions, k.start, \
+    k.expires_at, k.rate_limit, k.rate_window_secs, k.disabled, k.revoked_at, k.created_at, \
+    u.email AS created_by_email, k.rotated_at, k.previous_expires_at, k.last_used_at, k.request_count";
+const FROM: &str = "api_keys k LEFT JOIN users u ON u.id = k.created_by";
+
+impl KeyRow {
+    pub fn status(&self, now: UnixTime) -> KeyStatus {
+        KeyStatus::of(self.revoked_at, self.disabled != 0, self.expires_at, now)
+    }
+
+    pub fn permission_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.permissions).unwrap_or_default()
+    }
+
+    /// The view the UI gets, with hints computed for `now`.
+    pub fn view(&self, now: UnixTime, rotation_days: i64) -> Result<KeyView, AppError> {
+        let environment: Environment = self.environment.parse().map_err(|_| {
+            AppError::internal(format_args!("bad environment {:?}", self.environment))
+        })?;
+        let status = self.status(now);
+        let live = status == KeyStatus::Active || status == KeyStatus::Disabled;
+        let idle_since = self.last_used_at.unwrap_or(self.created_at);
+        Ok(KeyView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            start: self.start.clone(),
+            environment,
+            key_type: self.key_type.clone(),
+            permissions: self.permission_list(),
+            status,
+            rate_limit: RateLimit {
+                limit: self.rate_limit as u32,
+                window_secs: self.rate_window_secs as u32,
+            },
+            created_at: self.created_at,
+            created_by: self.created_by_email.clone(),
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            request_count: self.request_count,
+            previous_expires_at: self
+                .previous_expires_at
+                .filter(|t| *t > now && status != KeyStatus::Revoked),
+            stale: live && now - idle_since >= STALE_AFTER_DAYS * 86_400,
+            rotation_due: live
+                && now - self.rotated_at.unwrap_or(self.created_at) >= rotation_days * 86_400,
+        })
+    }
+}
+
+/// What a new key is made of.
+pub struct NewKey<'a> {
+    pub org_id: &'a str,
+    pub name: &'a str,
+    pub environment: Environment,
+    pub key_type: &'a str,
+    pub permissions: &'a [String],
+    pub token: &'a ApiToken,
+    pub expires_at: Option<UnixTime>,
+    pub rate_limit: RateLimit,
+    pub created_by: &'a str,
+}
+
+/// The clash message for a taken name.
+pub fn name_taken(name: &str) -> AppError {
+    AppError::Conflict(format!(
+        "A key named \u{201c}{name}\u{201d} already exists. Choose another name."
+    ))
+}
+
+/// Inserts a key; returns its id.
+pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String, AppError> {
+    let id = db::new_id();
+    let inserted = sqlx::query(
+        "INSERT INTO api_keys (id, org_id, name, environment, key_type, permissions, token_hash, start, \
+         expires_at, rate_limit, rate_window_secs, disabled, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13)",
+    )
+    .bind(&id)
+    .bind(key.org_id)
+    .bind(key.name)
+    .bind(key.environment.as_str())
+    .bind(key.key_type)
+    .bind(serde_json::to_string(key.permissions).expect("strings serialise"))
+    .bind(sha256_hex(key.token.expose()))
+    .bind(key.token.start())
+    .bind(key.expires_at)
+    .bind(i64::from(key.rate_limit.limit))
+    .bind(i64::from(key.rate_limit.window_secs))
+    .bind(db::now())
+    .bind(key.created_by)
+    .execute(conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(id),
+        Err(e) if super::users::is_unique_violation(&e) => Err(name_taken(key.name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The org's key `id`, or `None` (also for another org's key).
+pub async fn find(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<KeyRow>, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE k.org_id = $1 AND k.id = $2");
+    Ok(sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The SQL condition for a status, consistent with [`KeyStatus::of`]; `$n`
+/// is the placeholder bound to "now".
+fn status_condition(status: KeyStatus, n: usize) -> String {
+    let unexpired = format!("(k.expires_at IS NULL OR k.expires_at > ${n})");
+    match status {
+        KeyStatus::Revoked => "k.revoked_at IS NOT NULL".into(),
+        KeyStatus::Expired => format!("k.revoked_at IS NULL AND k.expires_at <= ${n}"),
+        KeyStatus::Disabled => format!("k.revoked_at IS NULL AND {unexpired} AND k.disabled = 1"),
+        KeyStatus::Active => format!("k.revoked_at IS NULL AND {unexpired} AND k.disabled = 0"),
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_pattern(search: &str) -> String {
+    let mut out = String::from("%");
+    for c in search.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of the org's keys matching `query`, and how many match in all.
+pub async fn list(
+    db: &Db,
+    org_id: &str,
+    query: &KeyQuery,
+    now: UnixTime,
+) -> Result<(Vec<KeyRow>, i64), AppError> {
+    let mut conditions = vec!["k.org_id = $1".to_string()];
+    let mut n = 2;
+    // Placeholders are numbered in the order values are bound below.
+    if query.environment.is_some() {
+        conditions.push(format!("k.environment = ${n}"));
+        n += 1;
+    }
+    if let Some(status) = query.status {
+        conditions.push(status_condition(status, n));
+        n += 1;
+    }
+    let search = query.search.trim();
+    if !search.is_empty() {
+        conditions.push(format!("LOWER(k.name) LIKE ${n} ESCAPE '\\'"));
+    }
+    let filter = conditions.join(" AND ");
+    let order = match query.sort {
+        KeySort::Created => "k.created_at DESC, k.id",
+        // Never-used keys last on both engines (they order NULLs differently).
+        KeySort::LastUsed => {
+            "(CASE WHEN k.last_used_at IS NULL THEN 1 ELSE 0 END), k.last_used_at DESC, k.created_at DESC, k.id"
+        }
+    };
+    let page = query.page.max(1);
+    let offset = i64::from(page - 1) * i64::from(PER_PAGE);
+    let rows_sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE {filter} ORDER BY {order} LIMIT {PER_PAGE} OFFSET {offset}"
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM api_keys k WHERE {filter}");
+
+    macro_rules! bind_all {
+        ($q:expr) => {{
+            let mut q = $q.bind(org_id);
+            if let Some(env) = query.environment {
+                q = q.bind(env.as_str());
+            }
+            if query.status.is_some() {
+                q = q.bind(now);
+            }
+            if !search.is_empty() {
+                q = q.bind(like_pattern(search));
+            }
+            q
+        }};
+    }
+    let rows: Vec<KeyRow> = bind_all!(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
+    let (total,): (i64,) = bind_all!(sqlx::query_as(&count_sql)).fetch_one(db).await?;
+    Ok((rows, total))
+}
+
+/// Whether the org has any key at all.
+pub async fn org_has_keys(db: &Db, org_id: &str) -> Result<bool, AppError> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM api_keys WHERE org_id = $1 LIMIT 1")
+            .bind(org_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Edits name, permissions, type, rate limit and expiry.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: &str,
+    name: &str,
+    key_type: &str,
+    permissions: &[String],
+    rate_limit: RateLimit,
+    expires_at: Option<UnixTime>,
+) -> Result<(), AppError> {
+    let updated = sqlx::query(
+        "UPDATE api_keys SET name = $1, key_type = $2, permissions = $3, rate_limit = $4, \
+         rate_window_secs = $5, expires_at = $6 WHERE id = $7",
+    )
+    .bind(name)
+    .bind(key_type)
+    .bind(serde_json::to_string(permissions).expect("strings serialise"))
+    .bind(i64::from(rate_limit.limit))
+    .bind(i64::from(rate_limit.window_secs))
+    .bind(expires_at)
+    .bind(id)
+    .execute(conn)
+    .await;
+    match updated {
+        Ok(_) => Ok(()),
+        Err(e) if super::users::is_unique_violation(&e) => Err(name_taken(name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces the secret. With `grace_until`, the old hash keeps working until
+/// then; without, it stops at once.
+pub async fn rotate(
+    conn: &mut AnyConnection,
+    id: &str,
+    token: &ApiToken,
+    grace_until: Option<UnixTime>,
+) -> Result<(), AppError> {
+    let now = db::now();
+    sqlx::query(
+        "UPDATE api_keys SET previous_token_hash = CASE WHEN $1 IS NULL THEN NULL ELSE token_hash END, \
+         previous_expires_at = $1, token_hash = $2, start = $3, rotated_at = $4 WHERE id = $5",
+    )
+    .bind(grace_until)
+    .bind(sha256_hex(token.expose()))
+    .bind(token.start())
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the disabled flag.
+pub async fn set_disabled(
+    conn: &mut AnyConnection,
+    id: &str,
+    disabled: bool,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE api_keys SET disabled = $1 WHERE id = $2")
+        .bind(i64::from(disabled))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes for good; the grace secret (if any) dies with it.
+pub async fn revoke(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1, previous_token_hash = NULL, previous_expires_at = NULL \
+         WHERE id = $2 AND revoked_at IS NULL",
+    )
+    .bind(db::now())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Erases the key; its history stays in the audit log.
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM api_keys WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(" Web SDK "), "%web sdk%");
+        assert_eq!(like_pattern("100%_off\\"), "%100\\%\\_off\\\\%");
+    }
+}

@@ -1,0 +1,130 @@
+//! `/orgs/{slug}/settings/audit-log`: every change, newest first, for owners
+//! and admins.
+
+use crate::api::key_types::AuditView;
+use crate::api::keys::audit_log;
+use crate::components::{ErrorPanel, format_datetime};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn AuditLogPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let filters = Signal::derive(move || {
+        let q = query.read();
+        let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        (
+            q.get("action").filter(|a| !a.is_empty()),
+            q.get("key").filter(|k| !k.is_empty()),
+            page,
+        )
+    });
+    let log = Resource::new(
+        move || (slug.get(), filters.get()),
+        |(slug, (action, key, page))| audit_log(slug, action, key, page),
+    );
+    view! {
+        <Title text="Audit log" />
+        <h1>"Audit log"</h1>
+        <p class="lede">"Every change to this organisation's keys and members. Entries are never edited or deleted."</p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (action, key, _) = filters.get_untracked();
+                match log.await {
+                    Ok(p) => {
+                        let pages = (p.total as u32).div_ceil(p.per_page).max(1);
+                        let link = {
+                            let (action, key) = (action.clone(), key.clone());
+                            move |page: u32| {
+                                let mut parts = vec![format!("page={page}")];
+                                if let Some(a) = &action {
+                                    parts.push(format!("action={a}"));
+                                }
+                                if let Some(k) = &key {
+                                    parts.push(format!("key={k}"));
+                                }
+                                format!("?{}", parts.join("&"))
+                            }
+                        };
+                        view! {
+                            <form method="get" class="filters" role="search">
+                                <div class="field">
+                                    <label for="audit-action">"Filter by action"</label>
+                                    <select id="audit-action" name="action">
+                                        <option value="" selected=action.is_none()>"All actions"</option>
+                                        {p.actions.iter().map(|a| view! { <option value=a.clone() selected=action.as_deref() == Some(a.as_str())>{a.clone()}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                {key.clone().map(|k| view! { <input type="hidden" name="key" value=k /> })}
+                                <button type="submit" class="secondary">"Apply"</button>
+                                {key.is_some().then(|| view! { <a href="?">"Show all keys"</a> })}
+                            </form>
+                            <AuditTable entries=p.entries show_target=true />
+                            <nav class="pager" aria-label="Pages">
+                                <span>{format!("{} entries", p.total)}</span>
+                                {(p.page > 1).then(|| view! { <a href=link(p.page - 1)>"Previous page"</a> })}
+                                <span>{format!("Page {} of {pages}", p.page)}</span>
+                                {(p.page < pages).then(|| view! { <a href=link(p.page + 1)>"Next page"</a> })}
+                            </nav>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Audit entries as a table.
+#[component]
+pub fn AuditTable(entries: Vec<AuditView>, show_target: bool) -> impl IntoView {
+    if entries.is_empty() {
+        return view! { <p class="panel empty-state">"Nothing recorded yet."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table" aria-label="Audit entries">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time (UTC)"</th>
+                        <th scope="col">"Actor"</th>
+                        <th scope="col">"Action"</th>
+                        {show_target.then(|| view! { <th scope="col">"Target"</th> })}
+                        <th scope="col">"Changes"</th>
+                        <th scope="col">"IP"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {entries
+                        .into_iter()
+                        .map(|e| {
+                            let target = show_target.then(|| {
+                                let label = e.target_label.clone().unwrap_or_default();
+                                let cell = match (e.target_type.as_str(), e.target_id.clone()) {
+                                    ("key", Some(id)) => view! { <a href=format!("?key={id}")>{label}</a> }.into_any(),
+                                    _ => view! { <span>{label}</span> }.into_any(),
+                                };
+                                view! { <td>{cell}</td> }
+                            });
+                            view! {
+                                <tr>
+                                    <td>{format_datetime(e.at_ms / 1000)}</td>
+                                    <td>{e.actor.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td class="mono">{e.action.clone()}</td>
+                                    {target}
+                                    <td class="mono small-text">{e.changes.clone().unwrap_or_default()}</td>
+                                    <td>{e.client_ip.clone().unwrap_or_default()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}

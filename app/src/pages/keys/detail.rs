@@ -1,0 +1,90 @@
+//! `/orgs/{slug}/settings/api-keys/{id}`: one key in full, with its audit
+//! trail. Not for viewers (the server refuses them).
+
+use super::dialogs::{KeyActions, KeyDialogs};
+use super::{KeyActionButtons, KeyHints, StatusBadge, When};
+use crate::api::keys::get_key_detail;
+use crate::components::{ErrorPanel, format_datetime};
+use crate::pages::audit::AuditTable;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn KeyDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let id = Signal::derive(move || params.read().get("id").unwrap_or_default());
+    let navigate = use_navigate();
+    let on_deleted = Callback::new(move |_| {
+        navigate(
+            &format!("/orgs/{}/settings/api-keys", slug.get_untracked()),
+            Default::default(),
+        )
+    });
+    let actions = KeyActions {
+        slug,
+        dialog: RwSignal::new(None),
+        refresh: RwSignal::new(0),
+        on_deleted: Some(on_deleted),
+    };
+    let detail = Resource::new(
+        move || (slug.get(), id.get(), actions.refresh.get()),
+        |(s, i, _)| get_key_detail(s, i),
+    );
+    view! {
+        <Title text="API key" />
+        <p><a href=move || format!("/orgs/{}/settings/api-keys", slug.get())>"← All API keys"</a></p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => {
+                        let k = d.key.clone();
+                        let now = d.now;
+                        let rows = vec![
+                            ("Prefix", format!("{}••••", k.start)),
+                            ("Environment", k.environment.label().to_string()),
+                            ("Type", k.key_type.clone()),
+                            ("Rate limit", k.rate_limit.label()),
+                            ("Requests", k.request_count.to_string()),
+                            ("Created", format!("{}{}", format_datetime(k.created_at), k.created_by.as_ref().map(|e| format!(" by {e}")).unwrap_or_default())),
+                            ("Expires", k.expires_at.map_or("Never".into(), format_datetime)),
+                        ];
+                        view! {
+                            <div class="page-head">
+                                <div>
+                                    <h1>{k.name.clone()}</h1>
+                                    <StatusBadge status=k.status />
+                                    <KeyHints key=k.clone() now />
+                                </div>
+                                <KeyActionButtons key=k.clone() can_manage=d.can_manage can_delete=d.can_delete actions />
+                            </div>
+                            <section class="panel">
+                                <dl class="details">
+                                    {rows.into_iter().map(|(term, value)| view! { <dt>{term}</dt><dd>{value}</dd> }).collect_view()}
+                                    <dt>"Last used"</dt>
+                                    <dd>{k.last_used_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <When t now /> }.into_any())}</dd>
+                                    <dt>"Permissions"</dt>
+                                    <dd>
+                                        <ul class="permissions-list">
+                                            {k.permissions.iter().map(|p| view! { <li class="mono">{p.clone()}</li> }).collect_view()}
+                                        </ul>
+                                    </dd>
+                                </dl>
+                            </section>
+                            <section class="panel">
+                                <h2>"Usage"</h2>
+                                <p class="hint">"Usage by outcome and the request log appear here once the verification API records them."</p>
+                            </section>
+                            <h2>"History"</h2>
+                            <AuditTable entries=d.audit show_target=false />
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <KeyDialogs actions />
+    }
+}

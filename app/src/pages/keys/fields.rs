@@ -1,0 +1,227 @@
+//! The fields shared by the create and edit dialogs.
+
+use crate::api::key_types::{KeyFormOptions, KeyInput, KeyView};
+use crate::domain::{CUSTOM_TYPE, Environment, RateLimit};
+use leptos::prelude::*;
+
+/// The form's state; nothing typed is lost when the server refuses it.
+#[derive(Clone, Copy)]
+pub struct KeyForm {
+    pub name: RwSignal<String>,
+    pub environment: RwSignal<String>,
+    pub key_type: RwSignal<String>,
+    pub permissions: RwSignal<Vec<String>>,
+    pub expiry: RwSignal<String>,
+    pub expiry_date: RwSignal<String>,
+    pub rate_limit: RwSignal<String>,
+    pub rate_window_secs: RwSignal<String>,
+}
+
+impl KeyForm {
+    /// An empty create form.
+    pub fn new() -> Self {
+        KeyForm {
+            name: RwSignal::new(String::new()),
+            environment: RwSignal::new(Environment::Production.as_str().into()),
+            key_type: RwSignal::new("Write".into()),
+            permissions: RwSignal::new(Vec::new()),
+            expiry: RwSignal::new("never".into()),
+            expiry_date: RwSignal::new(String::new()),
+            rate_limit: RwSignal::new(String::new()),
+            rate_window_secs: RwSignal::new("60".into()),
+        }
+    }
+
+    /// An edit form holding `key`'s current values.
+    pub fn editing(key: &KeyView) -> Self {
+        let form = Self::new();
+        form.name.set(key.name.clone());
+        form.environment.set(key.environment.as_str().into());
+        form.key_type.set(key.key_type.clone());
+        form.permissions.set(key.permissions.clone());
+        form.expiry.set("keep".into());
+        form.rate_limit.set(key.rate_limit.limit.to_string());
+        form.rate_window_secs
+            .set(key.rate_limit.window_secs.to_string());
+        form
+    }
+
+    /// What the server function receives.
+    pub fn input(&self) -> KeyInput {
+        KeyInput {
+            name: self.name.get_untracked(),
+            environment: self.environment.get_untracked().parse().ok(),
+            key_type: self.key_type.get_untracked(),
+            permissions: self.permissions.get_untracked(),
+            expiry: self.expiry.get_untracked(),
+            expiry_date: self.expiry_date.get_untracked(),
+            rate_limit: self.rate_limit.get_untracked(),
+            rate_window_secs: self.rate_window_secs.get_untracked(),
+        }
+    }
+}
+
+/// Name, environment (create only), type, permissions, expiry, rate limit.
+#[component]
+pub fn KeyFields(
+    form: KeyForm,
+    options: KeyFormOptions,
+    creating: bool,
+    #[prop(optional)] current_expiry: Option<String>,
+) -> impl IntoView {
+    let types = options.key_types.clone();
+    let preset_permissions = {
+        let types = types.clone();
+        move || {
+            let t = form.key_type.get();
+            types
+                .iter()
+                .find(|o| o.name == t)
+                .map(|o| o.permissions.clone())
+        }
+    };
+    let default_limit = {
+        let types = types.clone();
+        move || {
+            let t = form.key_type.get();
+            types
+                .iter()
+                .find(|o| o.name == t)
+                .map(|o| o.rate_limit.label())
+        }
+    };
+    let all_permissions = options.permissions.clone();
+    view! {
+        <div class="field">
+            <label for="key-name">"Name"</label>
+            <input
+                id="key-name"
+                maxlength="100"
+                required
+                placeholder="e.g. Production Web SDK"
+                prop:value=move || form.name.get()
+                on:input=move |ev| form.name.set(event_target_value(&ev))
+            />
+        </div>
+        {creating
+            .then(|| {
+                view! {
+                    <div class="field">
+                        <label for="key-environment">"Environment"</label>
+                        <select
+                            id="key-environment"
+                            prop:value=move || form.environment.get()
+                            on:change=move |ev| form.environment.set(event_target_value(&ev))
+                        >
+                            {Environment::ALL
+                                .into_iter()
+                                .map(|e| view! { <option value=e.as_str()>{e.label()}</option> })
+                                .collect_view()}
+                        </select>
+                    </div>
+                }
+            })}
+        <div class="field">
+            <label for="key-type">"Type"</label>
+            <select
+                id="key-type"
+                prop:value=move || form.key_type.get()
+                on:change=move |ev| form.key_type.set(event_target_value(&ev))
+            >
+                {types
+                    .iter()
+                    .map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> })
+                    .collect_view()}
+                <option value=CUSTOM_TYPE>"Custom"</option>
+            </select>
+        </div>
+        <fieldset class="field permissions">
+            <legend>"Permissions"</legend>
+            {move || match preset_permissions() {
+                Some(ps) => view! { <p class="mono">{ps.join(", ")}</p> }.into_any(),
+                None => {
+                    all_permissions
+                        .iter()
+                        .map(|p| {
+                            let p = p.clone();
+                            let p2 = p.clone();
+                            let label = p.clone();
+                            view! {
+                                <label class="check">
+                                    <input
+                                        type="checkbox"
+                                        prop:checked=move || form.permissions.read().contains(&p)
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            form.permissions.update(|ps| {
+                                                ps.retain(|x| *x != p2);
+                                                if on {
+                                                    ps.push(p2.clone());
+                                                }
+                                            });
+                                        }
+                                    />
+                                    <span class="mono">{label}</span>
+                                </label>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }
+            }}
+        </fieldset>
+        <div class="field">
+            <label for="key-expires">"Expires"</label>
+            <select
+                id="key-expires"
+                prop:value=move || form.expiry.get()
+                on:change=move |ev| form.expiry.set(event_target_value(&ev))
+            >
+                {(!creating)
+                    .then(|| {
+                        let label = format!("Keep current ({})", current_expiry.clone().unwrap_or_else(|| "never".into()));
+                        view! { <option value="keep">{label}</option> }
+                    })}
+                <option value="never">"Never"</option>
+                <option value="30">"In 30 days"</option>
+                <option value="90">"In 90 days"</option>
+                <option value="365">"In 365 days"</option>
+                <option value="date">"On a date…"</option>
+            </select>
+            <Show when=move || form.expiry.get() == "date">
+                <label for="key-expiry-date" class="sr-only">"Expiry date"</label>
+                <input
+                    id="key-expiry-date"
+                    type="date"
+                    prop:value=move || form.expiry_date.get()
+                    on:input=move |ev| form.expiry_date.set(event_target_value(&ev))
+                />
+            </Show>
+        </div>
+        <div class="field">
+            <label for="key-rate-limit">"Rate limit"</label>
+            <div class="inline-form">
+                <input
+                    id="key-rate-limit"
+                    type="number"
+                    min="1"
+                    max="1000000"
+                    placeholder=move || default_limit().map(|l| format!("default: {l}")).unwrap_or_default()
+                    prop:value=move || form.rate_limit.get()
+                    on:input=move |ev| form.rate_limit.set(event_target_value(&ev))
+                />
+                <span>"requests per"</span>
+                <select
+                    aria-label="Rate limit window"
+                    prop:value=move || form.rate_window_secs.get()
+                    on:change=move |ev| form.rate_window_secs.set(event_target_value(&ev))
+                >
+                    {RateLimit::WINDOWS
+                        .into_iter()
+                        .map(|(secs, name)| view! { <option value=secs.to_string()>{name}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+        </div>
+    }
+}

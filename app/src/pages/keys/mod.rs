@@ -1,0 +1,365 @@
+//! Settings → API Keys: the list, its dialogs, and a key's detail page.
+
+mod detail;
+mod dialogs;
+mod fields;
+mod reveal;
+
+pub use detail::KeyDetailPage;
+
+use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
+use crate::api::keys::list_keys;
+use crate::components::{ErrorPanel, format_date, format_datetime, relative};
+use crate::domain::{Environment, KeyStatus, UnixTime};
+use dialogs::{KeyActions, KeyDialog, KeyDialogs};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The list's filters as they sit in the URL (so they survive reloads and
+/// work without JavaScript).
+fn query_from_url(q: &leptos_router::params::ParamsMap) -> KeyQuery {
+    KeyQuery {
+        environment: q.get("environment").and_then(|e| e.parse().ok()),
+        status: q
+            .get("status")
+            .and_then(|s| KeyStatus::ALL.into_iter().find(|k| k.as_str() == s)),
+        search: q.get("q").unwrap_or_default(),
+        sort: if q.get("sort").as_deref() == Some("last_used") {
+            KeySort::LastUsed
+        } else {
+            KeySort::Created
+        },
+        page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+    }
+}
+
+fn query_string(q: &KeyQuery, page: u32) -> String {
+    let mut parts = Vec::new();
+    if let Some(e) = q.environment {
+        parts.push(format!("environment={}", e.as_str()));
+    }
+    if let Some(s) = q.status {
+        parts.push(format!("status={}", s.as_str()));
+    }
+    if !q.search.is_empty() {
+        let encoded: String = q
+            .search
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        parts.push(format!("q={encoded}"));
+    }
+    if q.sort == KeySort::LastUsed {
+        parts.push("sort=last_used".into());
+    }
+    parts.push(format!("page={page}"));
+    format!("?{}", parts.join("&"))
+}
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    let params = use_params_map();
+    let url_query = use_query_map();
+    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let query = Signal::derive(move || query_from_url(&url_query.read()));
+    let actions = KeyActions {
+        slug,
+        dialog: RwSignal::new(None),
+        refresh: RwSignal::new(0),
+        on_deleted: None,
+    };
+    let page = Resource::new(
+        move || (slug.get(), query.get(), actions.refresh.get()),
+        |(slug, query, _)| list_keys(slug, query),
+    );
+    view! {
+        <Title text="API Keys" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => view! { <KeyList page=p query=query.get_untracked() actions /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <KeyDialogs actions />
+    }
+}
+
+#[component]
+fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView {
+    let can_manage = page.can_manage;
+    let create = move |_| actions.dialog.set(Some(KeyDialog::Create));
+    let pages = (page.total as u32).div_ceil(page.per_page).max(1);
+    let shown_from = (page.page - 1) * page.per_page + 1;
+    let shown_to = shown_from - 1 + page.keys.len() as u32;
+    let filtered =
+        query.environment.is_some() || query.status.is_some() || !query.search.is_empty();
+    view! {
+        <div class="page-head">
+            <div>
+                <h1>"API Keys"</h1>
+                <p class="lede">"Keys let your integrations call the platform on behalf of this organisation."</p>
+            </div>
+            {can_manage.then(|| view! { <button type="button" class="primary" on:click=create>"Create API key"</button> })}
+        </div>
+        {if !page.org_has_keys {
+            view! {
+                <section class="panel empty-state">
+                    <h2>"No API keys yet"</h2>
+                    <p>
+                        "An API key identifies one of your integrations (a server, an SDK, a CI job) when it calls the API. "
+                        "Each key belongs to one environment and carries only the permissions it needs."
+                    </p>
+                    {if can_manage {
+                        view! { <button type="button" class="primary" on:click=create>"Create API key"</button> }.into_any()
+                    } else {
+                        view! { <p>"Owners and admins of this organisation can create keys."</p> }.into_any()
+                    }}
+                </section>
+            }
+                .into_any()
+        } else {
+            view! {
+                <Filters query=query.clone() />
+                {if page.keys.is_empty() {
+                    view! { <p class="panel empty-state">"No keys match these filters."</p> }.into_any()
+                } else {
+                    view! { <KeyTable page=page.clone() actions /> }.into_any()
+                }}
+                <nav class="pager" aria-label="Pages">
+                    <span>
+                        {if page.keys.is_empty() {
+                            "0 keys".to_string()
+                        } else {
+                            format!("{shown_from}–{shown_to} of {} {}", page.total, if filtered { "matching keys" } else { "keys" })
+                        }}
+                    </span>
+                    {(page.page > 1).then(|| view! { <a href=query_string(&query, page.page - 1)>"Previous page"</a> })}
+                    <span>{format!("Page {} of {pages}", page.page)}</span>
+                    {(page.page < pages).then(|| view! { <a href=query_string(&query, page.page + 1)>"Next page"</a> })}
+                </nav>
+            }
+                .into_any()
+        }}
+    }
+}
+
+#[component]
+fn Filters(query: KeyQuery) -> impl IntoView {
+    let env = query.environment;
+    let status = query.status;
+    view! {
+        <form method="get" class="filters" role="search">
+            <div class="field">
+                <label for="filter-q">"Search by name"</label>
+                <input id="filter-q" type="search" name="q" value=query.search.clone() />
+            </div>
+            <div class="field">
+                <label for="filter-environment">"Filter by environment"</label>
+                <select id="filter-environment" name="environment">
+                    <option value="" selected=env.is_none()>"All environments"</option>
+                    {Environment::ALL
+                        .into_iter()
+                        .map(|e| view! { <option value=e.as_str() selected=env == Some(e)>{e.label()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="filter-status">"Filter by status"</label>
+                <select id="filter-status" name="status">
+                    <option value="" selected=status.is_none()>"All statuses"</option>
+                    {KeyStatus::ALL
+                        .into_iter()
+                        .map(|s| view! { <option value=s.as_str() selected=status == Some(s)>{s.label()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="filter-sort">"Sort by"</label>
+                <select id="filter-sort" name="sort">
+                    <option value="created" selected=query.sort == KeySort::Created>"Newest"</option>
+                    <option value="last_used" selected=query.sort == KeySort::LastUsed>"Last used"</option>
+                </select>
+            </div>
+            <button type="submit" class="secondary">"Apply"</button>
+        </form>
+    }
+}
+
+/// When a time is shown relatively, the exact time is one hover away.
+#[component]
+pub fn When(t: UnixTime, now: UnixTime) -> impl IntoView {
+    view! { <time title=format_datetime(t)>{relative(t, now)}</time> }
+}
+
+#[component]
+fn KeyTable(page: KeyPage, actions: KeyActions) -> impl IntoView {
+    let now = page.now;
+    let show_actions = page.can_manage || page.can_delete;
+    view! {
+        <div class="table-wrap">
+            <table class="table keys" aria-label="API keys">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Prefix"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"Environment"</th>
+                        <th scope="col">"Requests"</th>
+                        <th scope="col">"Last used"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col">"Status"</th>
+                        {show_actions.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .keys
+                        .into_iter()
+                        .map(|key| view! { <KeyRowView key now detail=page.can_view_detail can_manage=page.can_manage can_delete=page.can_delete actions /> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The status badge of a key.
+#[component]
+pub fn StatusBadge(status: KeyStatus) -> impl IntoView {
+    view! { <span class=format!("badge status-{}", status.as_str())>{status.label()}</span> }
+}
+
+#[component]
+fn KeyRowView(
+    key: KeyView,
+    now: UnixTime,
+    detail: bool,
+    can_manage: bool,
+    can_delete: bool,
+    actions: KeyActions,
+) -> impl IntoView {
+    let href = format!(
+        "/orgs/{}/settings/api-keys/{}",
+        actions.slug.get_untracked(),
+        key.id
+    );
+    let name = if detail {
+        view! { <a href=href>{key.name.clone()}</a> }.into_any()
+    } else {
+        view! { <span>{key.name.clone()}</span> }.into_any()
+    };
+    let summary = key.permissions.join(", ");
+    view! {
+        <tr>
+            <td>
+                <div class="key-name">{name}</div>
+                <KeyHints key=key.clone() now />
+            </td>
+            <td class="mono">{format!("{}••••", key.start)}</td>
+            <td>
+                {key.key_type.clone()}
+                <div class="hint mono">{summary}</div>
+            </td>
+            <td>{key.environment.label()}</td>
+            <td>{key.request_count.to_string()}</td>
+            <td>{key.last_used_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <When t now /> }.into_any())}</td>
+            <td><time title=format_datetime(key.created_at)>{format_date(key.created_at)}</time></td>
+            <td>{key.expires_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <time title=format_datetime(t)>{format_date(t)}</time> }.into_any())}</td>
+            <td><StatusBadge status=key.status /></td>
+            {(can_manage || can_delete).then(|| view! { <td><KeyActionsMenu key can_manage can_delete actions /></td> })}
+        </tr>
+    }
+}
+
+/// Stale, rotation-due and grace-period hints.
+#[component]
+pub fn KeyHints(key: KeyView, now: UnixTime) -> impl IntoView {
+    view! {
+        <div class="hints">
+            {key.stale.then(|| view! { <span class="badge hint-badge" title="Not used for 90 days or more">"Stale"</span> })}
+            {key.rotation_due.then(|| view! { <span class="badge hint-badge" title="Older than the rotation period">"Rotation due"</span> })}
+            {key.previous_expires_at.map(|t| view! { <span class="hint">"Old secret expires " {relative(t, now)}</span> })}
+        </div>
+    }
+}
+
+/// The row's actions behind a menu button **Actions for <key name>**.
+#[component]
+fn KeyActionsMenu(
+    key: KeyView,
+    can_manage: bool,
+    can_delete: bool,
+    actions: KeyActions,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let label = format!("Actions for {}", key.name);
+    let nothing = key.status == KeyStatus::Revoked && !can_delete;
+    (!nothing).then(|| {
+        view! {
+            <div
+                class="menu-wrap"
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        open.set(false);
+                    }
+                }
+            >
+                <button
+                    type="button"
+                    class="secondary small"
+                    aria-label=label
+                    aria-haspopup="true"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    "⋯"
+                </button>
+                <Show when=move || open.get()>
+                    <div class="row-menu" on:click=move |_| open.set(false)>
+                        <KeyActionButtons key=key.clone() can_manage can_delete actions />
+                    </div>
+                </Show>
+            </div>
+        }
+    })
+}
+
+/// The actions a role may take on a key; none for a revoked key but Delete.
+#[component]
+pub fn KeyActionButtons(
+    key: KeyView,
+    can_manage: bool,
+    can_delete: bool,
+    actions: KeyActions,
+) -> impl IntoView {
+    let open = move |d: KeyDialog| move |_| actions.dialog.set(Some(d.clone()));
+    let live = key.status != KeyStatus::Revoked;
+    let manage = (can_manage && live).then(|| {
+        let toggle = if key.status == KeyStatus::Disabled {
+            let k = key.clone();
+            view! { <button type="button" class="secondary small" on:click=move |_| actions.enable(&k)>"Enable"</button> }.into_any()
+        } else {
+            view! { <button type="button" class="secondary small" on:click=open(KeyDialog::Disable(key.clone()))>"Disable"</button> }.into_any()
+        };
+        view! {
+            <button type="button" class="secondary small" on:click=open(KeyDialog::Edit(key.clone()))>"Edit"</button>
+            <button type="button" class="secondary small" on:click=open(KeyDialog::Regenerate(key.clone()))>"Regenerate"</button>
+            {toggle}
+            <button type="button" class="danger small" on:click=open(KeyDialog::Revoke(key.clone()))>"Revoke"</button>
+        }
+    });
+    let delete = can_delete.then(|| {
+        view! { <button type="button" class="danger small" on:click=open(KeyDialog::Delete(key.clone()))>"Delete"</button> }
+    });
+    view! { <div class="row-actions">{manage} {delete}</div> }
+}
