@@ -2,15 +2,15 @@ use leptos::html;
 use leptos::prelude::*;
 
 /// A modal dialog: `role="dialog"`, `aria-modal`, labelled by its title.
-/// Focus moves into it on open, Tab stays inside it, Escape or a click on
-/// the backdrop calls `on_close`, and focus returns to the control that was
-/// focused when it opened.
+/// Focus moves into it on open, Tab stays inside it, Escape, the × or a
+/// click on the backdrop calls `on_close`, and focus returns to the control
+/// that was focused when it opened.
 #[component]
 pub fn Modal(
     /// The dialog's title, also its accessible name.
     #[prop(into)]
     title: String,
-    /// Asked to close (Escape, backdrop); the owner decides.
+    /// Asked to close (Escape, ×, backdrop); the owner decides.
     on_close: Callback<()>,
     children: Children,
 ) -> impl IntoView {
@@ -32,25 +32,25 @@ pub fn Modal(
                 let _ = first.focus();
             }
         });
+        // On the window, not the dialog: focus may sit on <body> after the
+        // dialog's content changes (a step replaced, a button disabled).
+        let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() == "Escape" {
+                ev.prevent_default();
+                on_close.run(());
+            } else if ev.key() == "Tab"
+                && let Some(el) = dialog.get_untracked()
+            {
+                trap_tab(&el, &ev);
+            }
+        });
         on_cleanup(move || {
+            keys.remove();
             if let Some(opener) = opener {
                 let _ = opener.focus();
             }
         });
     }
-
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Escape" {
-            ev.prevent_default();
-            on_close.run(());
-        }
-        #[cfg(feature = "hydrate")]
-        if ev.key() == "Tab"
-            && let Some(el) = dialog.get_untracked()
-        {
-            trap_tab(&el, &ev);
-        }
-    };
 
     view! {
         <div class="modal-backdrop" on:click=move |_| on_close.run(())>
@@ -60,7 +60,6 @@ pub fn Modal(
                 aria-modal="true"
                 aria-labelledby=labelled_by
                 node_ref=dialog
-                on:keydown=on_keydown
                 on:click=|ev| ev.stop_propagation()
             >
                 <h2 id=title_id class="modal-title">
@@ -94,6 +93,7 @@ fn focusables(root: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
         .collect()
 }
 
+/// Keeps Tab inside the dialog, and pulls focus back in from outside.
 #[cfg(feature = "hydrate")]
 fn trap_tab(root: &web_sys::HtmlDivElement, ev: &leptos::ev::KeyboardEvent) {
     let items = focusables(root);
@@ -106,7 +106,13 @@ fn trap_tab(root: &web_sys::HtmlDivElement, ev: &leptos::ev::KeyboardEvent) {
             .as_ref()
             .is_some_and(|a| a == el.as_ref() as &web_sys::Element)
     };
-    if ev.shift_key() && is(first) {
+    let inside = active
+        .as_ref()
+        .is_some_and(|a| root.contains(Some(a.as_ref())));
+    if !inside {
+        ev.prevent_default();
+        let _ = first.focus();
+    } else if ev.shift_key() && is(first) {
         ev.prevent_default();
         let _ = last.focus();
     } else if !ev.shift_key() && is(last) {

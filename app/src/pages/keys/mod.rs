@@ -302,6 +302,15 @@ fn KeyActionsMenu(
     actions: KeyActions,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
+    let trigger = NodeRef::<leptos::html::Button>::new();
+    // Focus goes back to the menu button before a dialog opens, so the
+    // dialog returns focus there when it closes (its item is gone by then).
+    let close_menu = move |_| {
+        open.set(false);
+        if let Some(button) = trigger.get_untracked() {
+            let _ = button.focus();
+        }
+    };
     let label = format!("Actions for {}", key.name);
     let nothing = key.status == KeyStatus::Revoked && !can_delete;
     (!nothing).then(|| {
@@ -317,6 +326,7 @@ fn KeyActionsMenu(
                 <button
                     type="button"
                     class="secondary small"
+                    node_ref=trigger
                     aria-label=label
                     aria-haspopup="true"
                     aria-expanded=move || open.get().to_string()
@@ -325,7 +335,7 @@ fn KeyActionsMenu(
                     "⋯"
                 </button>
                 <Show when=move || open.get()>
-                    <div class="row-menu" on:click=move |_| open.set(false)>
+                    <div class="row-menu" on:click=close_menu>
                         <KeyActionButtons key=key.clone() can_manage can_delete actions />
                     </div>
                 </Show>

@@ -16,6 +16,14 @@ pub fn RevealStep(
     on_closed: Callback<()>,
 ) -> impl IntoView {
     let admin = Catalog::is_admin_grade(&revealed.key.permissions);
+    let field = NodeRef::<leptos::html::Input>::new();
+    // The step replaces the form that had focus: put focus on the key.
+    Effect::new(move |_| {
+        if let Some(input) = field.get() {
+            let _ = input.focus();
+            input.select();
+        }
+    });
     let token = revealed.token;
     let copy_text = Signal::derive({
         let token = token.clone();
@@ -40,7 +48,7 @@ pub fn RevealStep(
                         })}
                     <label for="revealed-key">"API key"</label>
                     <div class="copy-row">
-                        <input id="revealed-key" class="mono" readonly prop:value=token />
+                        <input id="revealed-key" class="mono" readonly prop:value=token node_ref=field />
                         <CopyButton text=copy_text />
                     </div>
                     <div class="modal-actions">
