@@ -31,15 +31,17 @@ ensure_build_tools() {
 # $1: "debug" (default) or "release".
 build_site() {
   local profile=${1:-debug}
-  local wasm_flags=() server_flags=() wasm_dir=debug server_dir=debug
+  local wasm_flags=() server_flags=() bindgen_flags=() wasm_dir=debug server_dir=debug
   if [ "$profile" = release ]; then
     wasm_flags=(--profile wasm-release); wasm_dir=wasm-release
     server_flags=(--release); server_dir=release
+    # Function names are 60% of the file and only help debugging.
+    bindgen_flags=(--remove-name-section --remove-producers-section)
   fi
   say "building the browser bundle ($profile)"
   cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_flags[@]}"
   mkdir -p "$SITE_ROOT/pkg"
-  wasm-bindgen --target web --no-typescript --out-name keywarden \
+  wasm-bindgen --target web --no-typescript --out-name keywarden "${bindgen_flags[@]}" \
     --out-dir "$SITE_ROOT/pkg" "$TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
   # Leptos loads /pkg/<output-name>.wasm when the name is set at build time.
   mv -f "$SITE_ROOT/pkg/keywarden_bg.wasm" "$SITE_ROOT/pkg/keywarden.wasm"

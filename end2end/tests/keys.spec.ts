@@ -235,3 +235,26 @@ test('200 keys paginate, search and filter', async ({ page }) => {
     await expect(row(page, `${prefix} ${n}`)).toHaveCount(1);
   }
 });
+
+test('the audit log lists key changes newest first and filters by action and key', async ({ page }) => {
+  await openKeys(page, 'admin@acme.test');
+  const name = `Audited ${run}`;
+  await createKey(page, name);
+  await finishReveal(page);
+  await rowAction(page, name, 'Revoke');
+  await page.getByRole('dialog', { name: `Revoke ${name}` }).getByRole('button', { name: 'Revoke' }).click();
+  await expect(row(page, name)).toContainText('Revoked');
+
+  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Audit log' }).click();
+  const entries = page.getByRole('table', { name: 'Audit entries' });
+  await expect(entries).toBeVisible();
+  await page.getByLabel('Filter by action').selectOption('key.revoked');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(entries.getByRole('row').filter({ hasText: name })).toHaveCount(1);
+  await expect(entries).not.toContainText('key.created');
+  // A key's name leads to its own trail.
+  await entries.getByRole('link', { name }).click();
+  await expect(page.getByRole('table', { name: 'Audit entries' }).getByRole('row')).toHaveCount(3);
+  await expect(page.getByRole('table', { name: 'Audit entries' })).toContainText('key.created');
+  await expect(page.getByRole('table', { name: 'Audit entries' })).toContainText('admin@acme.test');
+});

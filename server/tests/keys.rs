@@ -628,7 +628,60 @@ async fn the_list_filters_searches_sorts_and_pages(engine: Engine) {
     );
 }
 
+async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = as_role(&app, "admin").await;
+    let (old, _) = create(&mut admin, input("Old and idle", "Read")).await;
+    let (used, _) = create(&mut admin, input("Old but busy", "Read")).await;
+    let (fresh, _) = create(&mut admin, input("Fresh", "Read")).await;
+    let day = 86_400;
+    let now = app::backend::db::now();
+    for (id, created, last_used) in [
+        (&old, now - 91 * day, None),
+        (&used, now - 91 * day, Some(now - day)),
+    ] {
+        sqlx::query("UPDATE api_keys SET created_at = $1, last_used_at = $2 WHERE id = $3")
+            .bind(created)
+            .bind(last_used)
+            .bind(id)
+            .execute(&app.state.db)
+            .await
+            .unwrap();
+    }
+    let hints = |page: &Value, id: &str| {
+        let key = page["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id)
+            .unwrap()
+            .clone();
+        (
+            key["stale"].as_bool().unwrap(),
+            key["rotation_due"].as_bool().unwrap(),
+        )
+    };
+    let page = list(&mut admin, json!({})).await;
+    assert_eq!(hints(&page, &old), (true, true));
+    assert_eq!(hints(&page, &used), (false, true));
+    assert_eq!(hints(&page, &fresh), (false, false));
+    // Regenerating resets the rotation clock; a revoked key needs no hints.
+    admin
+        .call_json(
+            "keys/regenerate",
+            json!({ "slug": "acme", "id": used, "grace": "none" }),
+        )
+        .await;
+    admin
+        .call_json("keys/revoke", json!({ "slug": "acme", "id": old }))
+        .await;
+    let page = list(&mut admin, json!({})).await;
+    assert_eq!(hints(&page, &used), (false, false));
+    assert_eq!(hints(&page, &old), (false, false));
+}
+
 on_both_engines!(
+    stale_and_rotation_hints_follow_the_clock,
     creating_reveals_a_well_formed_token_once,
     every_key_action_follows_the_roles,
     another_orgs_key_is_not_found,

@@ -116,6 +116,24 @@ mod ssr {
         Ok(())
     }
 
+    /// Commits `tx` and answers with the key and its new secret, kept out of
+    /// caches: the one response that ever carries it.
+    pub async fn reveal(
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        state: &AppState,
+        m: &Membership,
+        id: &str,
+        token: &ApiToken,
+    ) -> Result<super::RevealedKey, crate::AppError> {
+        let row = key_for_change(&mut tx, m, id).await?;
+        tx.commit().await?;
+        no_store();
+        Ok(super::RevealedKey {
+            key: view(state, &row)?,
+            token: token.expose().to_string(),
+        })
+    }
+
     /// Refuses changes to a revoked key (only delete remains).
     pub fn not_revoked(row: &KeyRow) -> Result<(), crate::AppError> {
         if row.revoked_at.is_some() {
@@ -235,15 +253,7 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
             Some(changes),
         )
         .await?;
-        let row = keys::find(&mut tx, &m.org_id, &id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        no_store();
-        Ok(RevealedKey {
-            key: view(&state, &row)?,
-            token: token.expose().to_string(),
-        })
+        reveal(tx, &state, &m, &id, &token).await
     }
     .await;
     request::respond(result)
@@ -367,13 +377,7 @@ pub async fn regenerate_key(
             Some(changes),
         )
         .await?;
-        let row = key_for_change(&mut tx, &m, &id).await?;
-        tx.commit().await?;
-        no_store();
-        Ok(RevealedKey {
-            key: view(&state, &row)?,
-            token: token.expose().to_string(),
-        })
+        reveal(tx, &state, &m, &id, &token).await
     }
     .await;
     request::respond(result)

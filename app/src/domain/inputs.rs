@@ -121,22 +121,27 @@ pub struct OrgName(String);
 
 impl OrgName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("Enter the organisation's name.".into());
-        }
-        if name.chars().count() > 100 {
-            return Err("Use at most 100 characters for the name.".into());
-        }
-        if name.chars().any(char::is_control) {
-            return Err("The name cannot contain control characters.".into());
-        }
-        Ok(OrgName(name.to_string()))
+        label(raw, "Enter the organisation's name.").map(OrgName)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A display label: trimmed, 1–100 characters, no control characters.
+pub(super) fn label(raw: &str, when_empty: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(when_empty.into());
+    }
+    if name.chars().count() > 100 {
+        return Err("Use at most 100 characters for the name.".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("The name cannot contain control characters.".into());
+    }
+    Ok(name.to_string())
 }
 
 #[cfg(test)]

@@ -10,17 +10,7 @@ pub struct KeyName(String);
 
 impl KeyName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("Enter a name for the key.".into());
-        }
-        if name.chars().count() > 100 {
-            return Err("Use at most 100 characters for the name.".into());
-        }
-        if name.chars().any(char::is_control) {
-            return Err("The name cannot contain control characters.".into());
-        }
-        Ok(KeyName(name.to_string()))
+        super::inputs::label(raw, "Enter a name for the key.").map(KeyName)
     }
 
     pub fn as_str(&self) -> &str {

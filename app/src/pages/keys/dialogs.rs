@@ -91,6 +91,57 @@ pub fn KeyDialogs(actions: KeyActions) -> impl IntoView {
     }
 }
 
+/// The key form once the caller's options are loaded: fields, the server's
+/// error, **Cancel** and the submit button. Shared by create and edit.
+#[component]
+fn KeyFormBody(
+    actions: KeyActions,
+    form: KeyForm,
+    creating: bool,
+    #[prop(optional)] current_expiry: Option<String>,
+    submit_label: &'static str,
+    pending: RwSignal<bool>,
+    error: RwSignal<Option<AppError>>,
+    on_submit: Callback<()>,
+) -> impl IntoView {
+    let options = LocalResource::new(move || get_key_options(actions.slug.get()));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let current_expiry = current_expiry.clone().unwrap_or_else(|| "never".into());
+                Suspend::new(async move {
+                    match options.await {
+                        Ok(options) => {
+                            view! {
+                                <form
+                                    class="key-form"
+                                    on:submit=move |ev| {
+                                        ev.prevent_default();
+                                        on_submit.run(());
+                                    }
+                                >
+                                    <KeyFields form options creating current_expiry />
+                                    <ErrorText error=error />
+                                    <div class="modal-actions">
+                                        <button type="button" class="secondary" on:click=move |_| actions.close()>
+                                            "Cancel"
+                                        </button>
+                                        <button type="submit" class="primary" disabled=move || pending.get()>
+                                            {submit_label}
+                                        </button>
+                                    </div>
+                                </form>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <ErrorText error=Signal::stored(Some(e)) /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 #[component]
 fn CreateFlow(actions: KeyActions) -> impl IntoView {
     let form = KeyForm::new();
@@ -98,7 +149,6 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
     let asked = RwSignal::new(false);
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
-    let options = LocalResource::new(move || get_key_options(actions.slug.get()));
     let on_close = Callback::new(move |_| {
         if revealed.read_untracked().is_some() {
             // Escape on the reminder goes back to the key, never closes.
@@ -107,18 +157,13 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
             actions.close();
         }
     });
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        submit(
-            pending,
-            error,
-            create_key(actions.slug.get_untracked(), form.input()),
-            move |r| {
-                actions.changed();
-                revealed.set(Some(r));
-            },
-        );
-    };
+    let on_submit = Callback::new(move |_| {
+        let call = create_key(actions.slug.get_untracked(), form.input());
+        submit(pending, error, call, move |r| {
+            actions.changed();
+            revealed.set(Some(r));
+        });
+    });
     view! {
         <Modal title="Create API key" on_close>
             {move || match revealed.get() {
@@ -127,32 +172,7 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
                         .into_any()
                 }
                 None => {
-                    view! {
-                        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                            {move || Suspend::new(async move {
-                                match options.await {
-                                    Ok(options) => {
-                                        view! {
-                                            <form class="key-form" on:submit=on_submit>
-                                                <KeyFields form options creating=true />
-                                                <ErrorText error=error />
-                                                <div class="modal-actions">
-                                                    <button type="button" class="secondary" on:click=move |_| actions.close()>
-                                                        "Cancel"
-                                                    </button>
-                                                    <button type="submit" class="primary" disabled=move || pending.get()>
-                                                        "Create"
-                                                    </button>
-                                                </div>
-                                            </form>
-                                        }
-                                            .into_any()
-                                    }
-                                    Err(e) => view! { <ErrorText error=Signal::stored(Some(e)) /> }.into_any(),
-                                }
-                            })}
-                        </Suspense>
-                    }
+                    view! { <KeyFormBody actions form creating=true submit_label="Create" pending error on_submit /> }
                         .into_any()
                 }
             }}
@@ -165,48 +185,22 @@ fn EditDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let form = KeyForm::editing(&key);
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
-    let options = LocalResource::new(move || get_key_options(actions.slug.get()));
-    let current_expiry = key.expires_at.map(format_date);
+    let current_expiry = key
+        .expires_at
+        .map(format_date)
+        .unwrap_or_else(|| "never".into());
     let id = key.id.clone();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let on_submit = Callback::new(move |_| {
         let call = update_key(actions.slug.get_untracked(), id.clone(), form.input());
         submit(pending, error, call, move |()| {
             actions.changed();
             actions.close();
         });
-    };
+    });
     view! {
         <Modal title=format!("Edit {}", key.name) on_close=Callback::new(move |_| actions.close())>
             <p class="hint">{format!("Environment: {} (fixed for a key)", key.environment.label())}</p>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || {
-                    let on_submit = on_submit.clone();
-                    let current_expiry = current_expiry.clone();
-                    Suspend::new(async move {
-                        match options.await {
-                            Ok(options) => {
-                                view! {
-                                    <form class="key-form" on:submit=on_submit>
-                                        <KeyFields form options creating=false current_expiry=current_expiry.unwrap_or_else(|| "never".into()) />
-                                        <ErrorText error=error />
-                                        <div class="modal-actions">
-                                            <button type="button" class="secondary" on:click=move |_| actions.close()>
-                                                "Cancel"
-                                            </button>
-                                            <button type="submit" class="primary" disabled=move || pending.get()>
-                                                "Save"
-                                            </button>
-                                        </div>
-                                    </form>
-                                }
-                                    .into_any()
-                            }
-                            Err(e) => view! { <ErrorText error=Signal::stored(Some(e)) /> }.into_any(),
-                        }
-                    })
-                }}
-            </Suspense>
+            <KeyFormBody actions form creating=false current_expiry submit_label="Save" pending error on_submit />
         </Modal>
     }
 }

@@ -67,7 +67,8 @@ pub fn KeyFields(
     form: KeyForm,
     options: KeyFormOptions,
     creating: bool,
-    #[prop(optional)] current_expiry: Option<String>,
+    /// What "Keep current" means on the edit form.
+    current_expiry: String,
 ) -> impl IntoView {
     let types = options.key_types.clone();
     let preset_permissions = {
@@ -179,7 +180,7 @@ pub fn KeyFields(
             >
                 {(!creating)
                     .then(|| {
-                        let label = format!("Keep current ({})", current_expiry.clone().unwrap_or_else(|| "never".into()));
+                        let label = format!("Keep current ({current_expiry})");
                         view! { <option value="keep">{label}</option> }
                     })}
                 <option value="never">"Never"</option>

@@ -1,0 +1,136 @@
+//! Per-key rate limiting in memory with GCRA (the generic cell rate
+//! algorithm): `limit` requests per `window`, bursts up to `limit`, one
+//! timestamp of state per key.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The answer for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    /// Requests still allowed right now.
+    pub remaining: u32,
+    /// Milliseconds until the next request is allowed (when refused) or until
+    /// the full allowance is back (when allowed).
+    pub reset_ms: u64,
+}
+
+const SHARDS: usize = 64;
+
+/// Theoretical arrival times per key, in nanoseconds since the limiter's
+/// epoch. Sharded so concurrent keys rarely share a lock.
+pub struct RateLimiter {
+    shards: Vec<Mutex<HashMap<String, u128>>>,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+}
+
+impl RateLimiter {
+    /// Counts one request for `key` at `now` (time since any fixed epoch).
+    pub fn check(&self, key: &str, limit: u32, window: Duration, now: Duration) -> Decision {
+        let limit = limit.max(1);
+        let window_ns = window.as_nanos().max(1);
+        let interval = window_ns / u128::from(limit);
+        let now_ns = now.as_nanos();
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        let tat = shard.get(key).copied().unwrap_or(now_ns).max(now_ns);
+        let new_tat = tat + interval;
+        if new_tat - now_ns > window_ns {
+            let retry = (tat + interval - window_ns).saturating_sub(now_ns);
+            return Decision { allowed: false, limit, remaining: 0, reset_ms: ceil_ms(retry) };
+        }
+        shard.insert(key.to_string(), new_tat);
+        let used = new_tat - now_ns;
+        let remaining = ((window_ns - used) / interval) as u32;
+        Decision { allowed: true, limit, remaining, reset_ms: ceil_ms(used) }
+    }
+
+    /// Forgets a key (after it is deleted or its limit changes).
+    pub fn forget(&self, key: &str) {
+        self.shard(key).lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    /// Drops keys whose allowance is full again at `now`, to bound memory.
+    pub fn sweep(&self, now: Duration) {
+        let now_ns = now.as_nanos();
+        for shard in &self.shards {
+            shard.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, tat| *tat > now_ns);
+        }
+    }
+
+    fn shard(&self, key: &str) -> &Mutex<HashMap<String, u128>> {
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        &self.shards[(hash as usize) % SHARDS]
+    }
+}
+
+fn ceil_ms(ns: u128) -> u64 {
+    ns.div_ceil(1_000_000) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn exactly_limit_requests_pass_in_a_burst_then_the_rest_wait() {
+        let rl = RateLimiter::default();
+        let t0 = Duration::from_secs(100);
+        for i in 0..10 {
+            let d = rl.check("k", 10, SEC, t0);
+            assert!(d.allowed, "request {i}");
+            assert_eq!(d.remaining, 9 - i);
+        }
+        let refused = rl.check("k", 10, SEC, t0);
+        assert_eq!((refused.allowed, refused.remaining), (false, 0));
+        assert_eq!(refused.reset_ms, 100, "one slot frees every 100 ms");
+        // A refusal costs nothing: the next slot opens on time.
+        assert!(!rl.check("k", 10, SEC, t0 + Duration::from_millis(99)).allowed);
+        assert!(rl.check("k", 10, SEC, t0 + Duration::from_millis(100)).allowed);
+        assert!(!rl.check("k", 10, SEC, t0 + Duration::from_millis(100)).allowed);
+    }
+
+    #[test]
+    fn the_allowance_refills_over_one_window_and_keys_are_independent() {
+        let rl = RateLimiter::default();
+        let t0 = Duration::from_secs(5);
+        for _ in 0..3 {
+            assert!(rl.check("a", 3, Duration::from_secs(60), t0).allowed);
+        }
+        assert!(!rl.check("a", 3, Duration::from_secs(60), t0).allowed);
+        assert!(rl.check("b", 3, Duration::from_secs(60), t0).allowed, "another key");
+        let later = t0 + Duration::from_secs(60);
+        let d = rl.check("a", 3, Duration::from_secs(60), later);
+        assert_eq!((d.allowed, d.remaining), (true, 2));
+    }
+
+    #[test]
+    fn a_steady_rate_at_the_limit_is_never_refused() {
+        let rl = RateLimiter::default();
+        for i in 0..1000u64 {
+            let now = Duration::from_millis(10_000 + i * 10);
+            assert!(rl.check("k", 100, SEC, now).allowed, "request {i}");
+        }
+    }
+
+    #[test]
+    fn sweep_and_forget_release_memory() {
+        let rl = RateLimiter::default();
+        rl.check("a", 1, SEC, SEC);
+        rl.check("b", 1, SEC, SEC);
+        rl.forget("a");
+        assert!(rl.check("a", 1, SEC, SEC).allowed, "forgotten keys start afresh");
+        rl.sweep(Duration::from_secs(10));
+        let total: usize = rl.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        assert_eq!(total, 0);
+    }
+}
