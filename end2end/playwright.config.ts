@@ -6,11 +6,15 @@ const site = process.env.KEYWARDEN_SITE_ROOT ?? '../target/site';
 
 // Two instances: a demo one (org "acme", one user per role) and an empty one
 // for the first-run flow. Each starts on a fresh SQLite file.
+// Verifier tokens of the instances under test (see tests/verify.spec.ts).
+export const SERVICE_TOKENS = 'production:e2e-production-service-token-01,staging:e2e-staging-service-token-000001';
+
 const server = (name: string, port: number, extra: string) => ({
   command: `rm -rf .data/${name} && mkdir -p .data/${name} && exec ${bin} ${extra} --addr 127.0.0.1:${port} --database-url sqlite://.data/${name}/keywarden.db --site-root ${site}`,
   url: `http://127.0.0.1:${port}/healthz`,
   reuseExistingServer: false,
   timeout: 60_000,
+  env: { KEYWARDEN_SERVICE_TOKENS: SERVICE_TOKENS },
   stdout: 'ignore' as const,
   stderr: 'pipe' as const,
 });

@@ -45,6 +45,14 @@ pub struct Cli {
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "KEYWARDEN_LOG_FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
+    /// Verifier tokens: `environment:token` pairs, comma-separated.
+    #[arg(
+        long,
+        env = "KEYWARDEN_SERVICE_TOKENS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub service_tokens: Option<String>,
     /// Prefix of issued API keys, 2–8 of a–z0–9 [default: kw].
     #[arg(long, env = "KEYWARDEN_KEY_PREFIX", global = true)]
     pub key_prefix: Option<String>,
@@ -79,6 +87,7 @@ pub struct FileConfig {
     pub invitation_ttl_hours: Option<u32>,
     pub log_format: Option<LogFormat>,
     pub key_prefix: Option<String>,
+    pub service_tokens: Option<String>,
     pub rotation_days: Option<u32>,
     /// The permission catalog (replaces the default list).
     pub permissions: Option<Vec<String>>,
@@ -103,6 +112,7 @@ pub struct Config {
     pub key_prefix: KeyPrefix,
     pub rotation_days: u32,
     pub catalog: Catalog,
+    pub service_tokens: crate::verify::service::ServiceTokens,
 }
 
 /// Why the configuration could not be loaded.
@@ -168,6 +178,13 @@ impl Config {
                 None => KeyPrefix::default(),
             },
             rotation_days: file.rotation_days.unwrap_or(90),
+            service_tokens: crate::verify::service::ServiceTokens::parse(
+                cli.service_tokens
+                    .as_deref()
+                    .or(file.service_tokens.as_deref())
+                    .unwrap_or(""),
+            )
+            .map_err(ConfigError::Invalid)?,
             catalog: {
                 let defaults = Catalog::default();
                 Catalog {

@@ -6,3 +6,4 @@ pub mod demo;
 pub mod health;
 pub mod security;
 pub mod startup;
+pub mod verify;

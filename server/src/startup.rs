@@ -1,15 +1,19 @@
 //! Building the router and running the server.
 
 use crate::config::Config;
+use crate::verify::service::ServiceTokens;
+use crate::verify::{self, Verifier};
 use crate::{demo, health, security};
 use app::backend::{AppState, Settings, db, session};
+use app::domain::{Environment, KeyPrefix};
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -56,13 +60,30 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
     Ok(AppState::new(leptos_options, pool, settings))
 }
 
-/// The whole HTTP surface: pages, server functions, probes, static files.
-pub fn router(state: AppState) -> Router {
+/// The verifier for `state`'s database, with key changes routed to its
+/// cache; returns the state to serve with.
+pub fn with_verifier(
+    state: AppState,
+    prefix: KeyPrefix,
+    service_tokens: ServiceTokens,
+) -> (AppState, Arc<Verifier>) {
+    let verifier = Arc::new(Verifier::new(state.db.clone(), prefix, service_tokens));
+    let state = state.with_key_listener(verifier.cache.clone());
+    (state, verifier)
+}
+
+/// The whole HTTP surface: pages, server functions, the verification API,
+/// probes, static files.
+pub fn router(state: AppState, verifier: Arc<Verifier>) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let api = Router::new()
+        .route("/v1/keys/verify", post(verify::verify))
+        .with_state(verifier);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(api)
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(
@@ -84,8 +105,25 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Runs Keywarden until SIGINT/SIGTERM, then finishes in-flight requests.
-pub async fn run(config: Config) -> Result<(), StartupError> {
+pub async fn run(mut config: Config) -> Result<(), StartupError> {
+    let demo_tokens = if config.demo && config.service_tokens.is_empty() {
+        Environment::ALL
+            .into_iter()
+            .map(|env| {
+                let token = app::backend::secret::random_token();
+                config.service_tokens.add(&token, env);
+                (env, token)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let state = build_state(&config).await?;
+    let (state, verifier) = with_verifier(
+        state,
+        config.key_prefix.clone(),
+        config.service_tokens.clone(),
+    );
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartupError::Bind {
@@ -107,20 +145,47 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         .map_err(StartupError::Seed)?;
         let from_env = std::env::var_os("KEYWARDEN_DEMO_PASSWORD").is_some();
         println!("{}", demo::banner(&url, from_env));
+        for (env, token) in &demo_tokens {
+            println!("  Service token ({}): {token}", env.as_str());
+        }
         tracing::warn!("demo mode is on: the demo users have a published password");
     }
+    if config.service_tokens.is_empty() {
+        tracing::warn!("no service tokens configured: /v1/keys/verify refuses every call");
+    }
     spawn_session_sweeper(state.clone());
+    spawn_usage_flusher(verifier.clone());
     println!("Keywarden is listening on {url}");
     tracing::info!(%url, "listening");
     axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state, verifier.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(StartupError::Serve)?;
+    // Usage counted since the last flush is written before exit.
+    if let Err(e) = verifier.usage.flush(&verifier.db).await {
+        tracing::error!(error = %e, "final usage flush failed");
+    }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Writes counted usage about once a second, and sweeps the rate limiter.
+fn spawn_usage_flusher(verifier: Arc<Verifier>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        for tick in 1u64.. {
+            every.tick().await;
+            if let Err(e) = verifier.usage.flush(&verifier.db).await {
+                tracing::warn!(error = %e, "usage flush failed; will retry");
+            }
+            if tick % 60 == 0 {
+                verifier.sweep();
+            }
+        }
+    });
 }
 
 /// Deletes expired sessions once an hour.

@@ -127,6 +127,7 @@ mod ssr {
     ) -> Result<super::RevealedKey, crate::AppError> {
         let row = key_for_change(&mut tx, m, id).await?;
         tx.commit().await?;
+        state.key_changed(id);
         no_store();
         Ok(super::RevealedKey {
             key: view(state, &row)?,
@@ -334,6 +335,7 @@ pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(),
             .await?;
         }
         tx.commit().await?;
+        state.key_changed(&id);
         Ok(())
     }
     .await;
@@ -402,6 +404,7 @@ pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<
             audit(&mut tx, &state, &m, &user, action, (&id, &row.name), None).await?;
         }
         tx.commit().await?;
+        state.key_changed(&id);
         Ok(())
     }
     .await;
@@ -429,6 +432,7 @@ pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
         )
         .await?;
         tx.commit().await?;
+        state.key_changed(&id);
         Ok(())
     }
     .await;
@@ -456,6 +460,7 @@ pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
         )
         .await?;
         tx.commit().await?;
+        state.key_changed(&id);
         Ok(())
     }
     .await;

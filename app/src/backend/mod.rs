@@ -16,4 +16,4 @@ pub mod throttle;
 pub mod users;
 
 pub use db::Db;
-pub use state::{AppState, Settings};
+pub use state::{AppState, KeyChangeListener, Settings};

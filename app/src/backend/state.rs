@@ -51,6 +51,18 @@ impl Default for Settings {
     }
 }
 
+/// Told after a key's change is committed (edit, regenerate, disable,
+/// enable, revoke, delete), so caches of it are dropped at once.
+pub trait KeyChangeListener: Send + Sync {
+    fn key_changed(&self, key_id: &str);
+}
+
+struct NoListener;
+
+impl KeyChangeListener for NoListener {
+    fn key_changed(&self, _key_id: &str) {}
+}
+
 /// Everything a request needs; cheap to clone.
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -59,6 +71,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub throttle: Arc<LoginThrottle>,
     setup_done: Arc<AtomicBool>,
+    key_listener: Arc<dyn KeyChangeListener>,
 }
 
 impl AppState {
@@ -69,7 +82,19 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
             settings: Arc::new(settings),
             setup_done: Arc::new(AtomicBool::new(false)),
+            key_listener: Arc::new(NoListener),
         }
+    }
+
+    /// Routes key-change notices to `listener` (the verification cache).
+    pub fn with_key_listener(mut self, listener: Arc<dyn KeyChangeListener>) -> Self {
+        self.key_listener = listener;
+        self
+    }
+
+    /// Announces a committed change to key `key_id`.
+    pub fn key_changed(&self, key_id: &str) {
+        self.key_listener.key_changed(key_id);
     }
 
     /// Whether any user exists. Once true it stays true (users are never all

@@ -14,6 +14,9 @@ use std::net::SocketAddr;
 use tower::ServiceExt;
 
 pub const DEMO_PASSWORD: &str = "keywarden-demo";
+/// Service tokens of the instance under test, one per environment.
+pub const PRODUCTION_VERIFIER: &str = "test-production-service-token-0001";
+pub const STAGING_VERIFIER: &str = "test-staging-service-token-00000001";
 
 /// Which database a test runs on.
 #[derive(Clone, Debug)]
@@ -67,6 +70,7 @@ impl Engine {
 #[derive(Clone)]
 pub struct TestApp {
     pub state: AppState,
+    pub verifier: std::sync::Arc<server::verify::Verifier>,
     router: Router,
 }
 
@@ -84,9 +88,18 @@ impl TestApp {
             .output_name("keywarden")
             .site_root(std::env::temp_dir().to_string_lossy().to_string())
             .build();
+        let tokens = server::verify::service::ServiceTokens::parse(&format!(
+            "production:{PRODUCTION_VERIFIER},staging:{STAGING_VERIFIER}"
+        ))
+        .expect("test tokens");
         let state = AppState::new(options, pool, settings);
-        let router = server::startup::router(state.clone());
-        TestApp { state, router }
+        let (state, verifier) = server::startup::with_verifier(state, Default::default(), tokens);
+        let router = server::startup::router(state.clone(), verifier.clone());
+        TestApp {
+            state,
+            verifier,
+            router,
+        }
     }
 
     /// An instance with the demo org `acme` and one user per role.

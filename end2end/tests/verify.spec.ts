@@ -1,0 +1,54 @@
+import { expect, test } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
+
+const VERIFIER = 'e2e-production-service-token-01';
+
+test('a key created on the page verifies, shows its use, and stops the moment it is revoked', async ({ page, request }) => {
+  await signIn(page, 'admin@acme.test');
+  await hydrated(page);
+  const name = `Gateway ${Date.now() % 100000}`;
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create API key' });
+  await dialog.getByLabel('Name', { exact: true }).fill(name);
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  const token = await dialog.getByRole('textbox', { name: 'API key' }).inputValue();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.getByRole('button', { name: 'Close', exact: true }).click();
+
+  const verify = async () => {
+    const res = await request.post('/v1/keys/verify', {
+      headers: { Authorization: `Bearer ${VERIFIER}` },
+      data: { key: token, permissions: ['events:write'], path: '/v1/events' },
+    });
+    expect(res.status()).toBe(200);
+    return res.json();
+  };
+  for (let i = 0; i < 3; i++) {
+    const answer = await verify();
+    expect(answer.code).toBe('VALID');
+    expect(answer.name).toBe(name);
+  }
+
+  // Usage is written about once a second; the page shows it after a reload.
+  const row = page.getByRole('table', { name: 'API keys' }).getByRole('row').filter({ hasText: name });
+  await expect(async () => {
+    await page.reload();
+    await expect(row.getByRole('cell', { name: '3', exact: true })).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 10_000 });
+  await expect(row).toContainText('just now');
+
+  await hydrated(page);
+  await page.getByRole('button', { name: `Actions for ${name}` }).click();
+  await page.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await page.getByRole('dialog', { name: `Revoke ${name}` }).getByRole('button', { name: 'Revoke' }).click();
+  await expect(row).toContainText('Revoked');
+  const after = await verify();
+  expect(after.code).toBe('REVOKED');
+  expect(after.valid).toBe(false);
+});
+
+test('a verifier without a valid service token is refused', async ({ request }) => {
+  const res = await request.post('/v1/keys/verify', { headers: { Authorization: 'Bearer nope' }, data: { key: 'kw_live_x' } });
+  expect(res.status()).toBe(401);
+  expect((await res.json()).error.code).toBe('UNAUTHORIZED');
+});

@@ -1,0 +1,150 @@
+//! Token hash → what the key may do, or "no such key" (negative entries), so
+//! repeated and random tokens cost no database work. A key change drops its
+//! entries at once; a generation counter keeps a lookup that raced with the
+//! change from putting the old state back.
+
+use app::backend::KeyChangeListener;
+use app::domain::{Environment, RateLimit};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What verification needs of a key.
+#[derive(Clone, Debug)]
+pub struct CachedKey {
+    pub id: String,
+    pub org: String,
+    pub name: String,
+    pub key_type: String,
+    pub permissions: Vec<String>,
+    pub environment: Environment,
+    pub expires_at: Option<i64>,
+    pub disabled: bool,
+    pub revoked: bool,
+    pub rate_limit: RateLimit,
+    /// When the presented secret is the previous one of a regenerated key:
+    /// the end of its grace period.
+    pub grace_until: Option<i64>,
+}
+
+/// A cached answer of the database.
+#[derive(Clone, Debug)]
+pub enum Entry {
+    Key(Arc<CachedKey>),
+    Missing,
+}
+
+/// How long answers may be reused without a change notice (a backstop;
+/// changes on this instance invalidate at once).
+const KEY_TTL: Duration = Duration::from_secs(60);
+const MISSING_TTL: Duration = Duration::from_secs(300);
+/// Past this many entries the cache starts over (bounds memory under a
+/// flood of random keys).
+const MAX_ENTRIES: usize = 200_000;
+
+#[derive(Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<[u8; 32], (Entry, Instant)>>,
+    generation: AtomicU64,
+}
+
+impl KeyCache {
+    /// The cached answer for `hash`, if still fresh.
+    pub fn get(&self, hash: &[u8; 32]) -> Option<Entry> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (entry, at) = entries.get(hash)?;
+        let ttl = if matches!(entry, Entry::Missing) {
+            MISSING_TTL
+        } else {
+            KEY_TTL
+        };
+        (at.elapsed() < ttl).then(|| entry.clone())
+    }
+
+    /// Take before reading the database; pass to [`KeyCache::insert`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Stores an answer read at generation `seen`, unless a change came in
+    /// since (then the answer may be stale and is dropped).
+    pub fn insert(&self, hash: [u8; 32], entry: Entry, seen: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::Acquire) != seen {
+            return;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(hash, (entry, Instant::now()));
+    }
+
+    /// Drops every entry of key `id`.
+    pub fn invalidate(&self, id: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|_, (entry, _)| !matches!(entry, Entry::Key(k) if k.id == id));
+    }
+
+    /// Drops everything (e.g. when change notices may have been missed).
+    pub fn clear(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+}
+
+impl KeyChangeListener for KeyCache {
+    fn key_changed(&self, key_id: &str) {
+        self.invalidate(key_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> Entry {
+        Entry::Key(Arc::new(CachedKey {
+            id: id.into(),
+            org: "acme".into(),
+            name: "k".into(),
+            key_type: "Read".into(),
+            permissions: vec![],
+            environment: Environment::Production,
+            expires_at: None,
+            disabled: false,
+            revoked: false,
+            rate_limit: RateLimit {
+                limit: 1,
+                window_secs: 1,
+            },
+            grace_until: None,
+        }))
+    }
+
+    #[test]
+    fn a_change_drops_the_keys_entries_and_keeps_others() {
+        let cache = KeyCache::default();
+        let g = cache.generation();
+        cache.insert([1; 32], key("a"), g);
+        cache.insert([2; 32], key("a"), g);
+        cache.insert([3; 32], key("b"), g);
+        cache.insert([4; 32], Entry::Missing, g);
+        cache.invalidate("a");
+        assert!(cache.get(&[1; 32]).is_none() && cache.get(&[2; 32]).is_none());
+        assert!(matches!(cache.get(&[3; 32]), Some(Entry::Key(_))));
+        assert!(matches!(cache.get(&[4; 32]), Some(Entry::Missing)));
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_change_is_not_cached() {
+        let cache = KeyCache::default();
+        let seen = cache.generation();
+        cache.invalidate("a"); // committed while the lookup was reading
+        cache.insert([1; 32], key("a"), seen);
+        assert!(cache.get(&[1; 32]).is_none());
+    }
+}

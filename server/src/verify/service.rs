@@ -1,0 +1,95 @@
+//! Service tokens: how verifiers (gateways, backends) authenticate. Each is
+//! bound to one environment and compared in constant time.
+
+use app::domain::Environment;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// The configured service tokens, as SHA-256 digests.
+#[derive(Clone, Default)]
+pub struct ServiceTokens(Vec<([u8; 32], Environment)>);
+
+impl fmt::Debug for ServiceTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServiceTokens({} configured)", self.0.len())
+    }
+}
+
+/// Shortest accepted service token.
+pub const MIN_LEN: usize = 24;
+
+impl ServiceTokens {
+    /// Parses `environment:token` pairs separated by commas, e.g.
+    /// `production:abc…,staging:def…`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut tokens = Vec::new();
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (env, token) = pair
+                .split_once(':')
+                .ok_or("service tokens are written environment:token, separated by commas")?;
+            let env: Environment = env.trim().parse()?;
+            if token.len() < MIN_LEN {
+                return Err(format!(
+                    "a service token needs at least {MIN_LEN} characters"
+                ));
+            }
+            tokens.push((Sha256::digest(token.as_bytes()).into(), env));
+        }
+        Ok(ServiceTokens(tokens))
+    }
+
+    /// Adds one token (demo mode generates them).
+    pub fn add(&mut self, token: &str, env: Environment) {
+        self.0.push((Sha256::digest(token.as_bytes()).into(), env));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The environment of the presented token, comparing against every
+    /// configured one in constant time.
+    pub fn authenticate(&self, presented: &str) -> Option<Environment> {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let mut found = None;
+        for (hash, env) in &self.0 {
+            if bool::from(hash[..].ct_eq(&digest[..])) {
+                found = Some(*env);
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_authenticate_to_their_environment_only() {
+        let t = ServiceTokens::parse(
+            "production:prod-token-0123456789abcdef, staging:stg-token-0123456789abcdefgh",
+        )
+        .unwrap();
+        assert_eq!(
+            t.authenticate("prod-token-0123456789abcdef"),
+            Some(Environment::Production)
+        );
+        assert_eq!(
+            t.authenticate("stg-token-0123456789abcdefgh"),
+            Some(Environment::Staging)
+        );
+        assert_eq!(t.authenticate("prod-token-0123456789abcdeX"), None);
+        assert_eq!(t.authenticate(""), None);
+        assert!(!format!("{t:?}").contains("prod-token"));
+    }
+
+    #[test]
+    fn bad_specs_are_refused() {
+        assert!(ServiceTokens::parse("production").is_err());
+        assert!(ServiceTokens::parse("moon:0123456789abcdefghijklmnop").is_err());
+        assert!(ServiceTokens::parse("production:short").is_err());
+        assert!(ServiceTokens::parse("").unwrap().is_empty());
+    }
+}

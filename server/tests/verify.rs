@@ -1,0 +1,340 @@
+//! `POST /v1/keys/verify` over HTTP on the real router, on SQLite and
+//! PostgreSQL: every answer code, service-token binding, rate limits, usage
+//! counts, changes taking effect on the next request, and no database work
+//! for malformed or repeated keys.
+
+mod common;
+
+use app::domain::{ApiToken, Environment, KeyPrefix};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Client, Engine, PRODUCTION_VERIFIER, Reply, STAGING_VERIFIER, TestApp};
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+
+async fn verify_as(app: &TestApp, service_token: &str, body: Value) -> Reply {
+    let req = Request::post("/v1/keys/verify")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {service_token}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    app.send(req, [10, 1, 1, 1]).await
+}
+
+/// The answer's code for `key` asking for `permissions`, from production.
+async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
+    let reply = verify_as(
+        app,
+        PRODUCTION_VERIFIER,
+        json!({ "key": key, "permissions": permissions }),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()["code"].as_str().unwrap().to_string()
+}
+
+async fn create(
+    admin: &mut Client,
+    name: &str,
+    env: &str,
+    key_type: &str,
+    limit: &str,
+) -> (String, String) {
+    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": [],
+        "expiry": "never", "expiry_date": "", "rate_limit": limit, "rate_window_secs": "60" });
+    let reply = admin
+        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let body = reply.json();
+    (
+        body["key"]["id"].as_str().unwrap().into(),
+        body["token"].as_str().unwrap().into(),
+    )
+}
+
+async fn every_code_comes_from_a_real_request(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (_, write) = create(&mut admin, "Web SDK", "production", "Write", "").await;
+
+    let answer = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": write, "permissions": ["events:write"], "path": "/v1/events", "ip": "203.0.113.7" })).await.json();
+    assert_eq!(answer["valid"], true);
+    assert_eq!(answer["code"], "VALID");
+    assert_eq!(answer["org"], "acme");
+    assert_eq!(answer["name"], "Web SDK");
+    assert_eq!(answer["type"], "Write");
+    assert_eq!(answer["permissions"], json!(["events:write"]));
+    assert_eq!(answer["environment"], "production");
+    assert_eq!(answer["expires_at"], Value::Null);
+    assert_eq!(answer["ratelimit"]["limit"], 6000);
+    assert_eq!(answer["ratelimit"]["remaining"], 5999);
+
+    let mut flipped = write.clone();
+    let last = flipped.pop().unwrap();
+    flipped.push(if last == 'a' { 'b' } else { 'a' });
+    assert_eq!(code(&app, &flipped, &[]).await, "MALFORMED", "checksum");
+    assert_eq!(code(&app, "not a key", &[]).await, "MALFORMED");
+    let other_prefix =
+        ApiToken::generate(&KeyPrefix::parse("zz").unwrap(), Environment::Production);
+    assert_eq!(
+        code(&app, other_prefix.expose(), &[]).await,
+        "MALFORMED",
+        "another operator's prefix"
+    );
+    let unknown = ApiToken::generate(&KeyPrefix::default(), Environment::Production);
+    assert_eq!(code(&app, unknown.expose(), &[]).await, "NOT_FOUND");
+    assert_eq!(
+        code(&app, &write, &["data:read"]).await,
+        "INSUFFICIENT_PERMISSIONS"
+    );
+
+    let (_, staging) = create(&mut admin, "Staging job", "staging", "Read", "").await;
+    assert_eq!(
+        code(&app, &staging, &[]).await,
+        "WRONG_ENVIRONMENT",
+        "a production verifier"
+    );
+    let from_staging = verify_as(&app, STAGING_VERIFIER, json!({ "key": staging }))
+        .await
+        .json();
+    assert_eq!(from_staging["code"], "VALID");
+    let wrong = verify_as(&app, STAGING_VERIFIER, json!({ "key": write }))
+        .await
+        .json();
+    assert_eq!(
+        wrong["code"], "WRONG_ENVIRONMENT",
+        "a staging verifier refuses a production key"
+    );
+
+    let (disabled_id, disabled) = create(&mut admin, "Paused", "production", "Read", "").await;
+    admin
+        .call_json(
+            "keys/set_enabled",
+            json!({ "slug": "acme", "id": disabled_id, "enabled": false }),
+        )
+        .await;
+    assert_eq!(code(&app, &disabled, &[]).await, "DISABLED");
+    let (revoked_id, revoked) = create(&mut admin, "Gone", "production", "Read", "").await;
+    admin
+        .call_json("keys/revoke", json!({ "slug": "acme", "id": revoked_id }))
+        .await;
+    assert_eq!(code(&app, &revoked, &[]).await, "REVOKED");
+    let (expired_id, expired) = create(&mut admin, "Old", "production", "Read", "").await;
+    sqlx::query("UPDATE api_keys SET expires_at = 1 WHERE id = $1")
+        .bind(&expired_id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(code(&app, &expired, &[]).await, "EXPIRED");
+
+    let (_, limited) = create(&mut admin, "Tight", "production", "Read", "3").await;
+    for remaining in [2, 1, 0] {
+        let a = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": limited }))
+            .await
+            .json();
+        assert_eq!(
+            (a["code"].as_str(), a["ratelimit"]["remaining"].as_u64()),
+            (Some("VALID"), Some(remaining))
+        );
+    }
+    let refused = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": limited }))
+        .await
+        .json();
+    assert_eq!(refused["code"], "RATE_LIMITED");
+    assert_eq!(refused["valid"], false);
+    let reset = refused["ratelimit"]["reset_ms"].as_u64().unwrap();
+    assert!(
+        (19_000..=20_000).contains(&reset),
+        "one of 3 slots a minute frees within 20 s: {reset}"
+    );
+}
+
+async fn verifiers_must_authenticate_and_send_json(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    for token in ["", "test-production-service-token-0002", "Bearer"] {
+        let reply = verify_as(&app, token, json!({ "key": "x" })).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.json()["error"]["code"], "UNAUTHORIZED");
+    }
+    let req = Request::post("/v1/keys/verify")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {PRODUCTION_VERIFIER}"),
+        )
+        .body(Body::from("{not json"))
+        .unwrap();
+    let reply = app.send(req, [10, 1, 1, 1]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.json()["error"]["code"], "BAD_REQUEST");
+}
+
+async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("owner@acme.test").await;
+    let (id, token) = create(&mut admin, "Cached", "production", "Read", "").await;
+    assert_eq!(code(&app, &token, &[]).await, "VALID"); // now cached
+    admin
+        .call_json(
+            "keys/set_enabled",
+            json!({ "slug": "acme", "id": id, "enabled": false }),
+        )
+        .await;
+    assert_eq!(code(&app, &token, &[]).await, "DISABLED");
+    admin
+        .call_json(
+            "keys/set_enabled",
+            json!({ "slug": "acme", "id": id, "enabled": true }),
+        )
+        .await;
+    assert_eq!(code(&app, &token, &[]).await, "VALID");
+
+    let mut edit = json!({ "name": "Cached", "key_type": "Write", "permissions": [], "expiry": "keep", "expiry_date": "", "rate_limit": "", "rate_window_secs": "" });
+    admin
+        .call_json(
+            "keys/update",
+            json!({ "slug": "acme", "id": id, "input": edit.clone() }),
+        )
+        .await;
+    assert_eq!(
+        code(&app, &token, &["data:read"]).await,
+        "INSUFFICIENT_PERMISSIONS",
+        "an edit is seen at once"
+    );
+    edit["key_type"] = json!("Read");
+    admin
+        .call_json(
+            "keys/update",
+            json!({ "slug": "acme", "id": id, "input": edit }),
+        )
+        .await;
+
+    let new = admin
+        .call_json(
+            "keys/regenerate",
+            json!({ "slug": "acme", "id": id, "grace": "none" }),
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        code(&app, &token, &[]).await,
+        "NOT_FOUND",
+        "regenerate without grace"
+    );
+    assert_eq!(code(&app, &new, &[]).await, "VALID");
+    let newest = admin
+        .call_json(
+            "keys/regenerate",
+            json!({ "slug": "acme", "id": id, "grace": "one_hour" }),
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        code(&app, &new, &[]).await,
+        "VALID",
+        "the old secret works during the grace period"
+    );
+    assert_eq!(code(&app, &newest, &[]).await, "VALID");
+
+    admin
+        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .await;
+    assert_eq!(code(&app, &newest, &[]).await, "REVOKED");
+    assert_eq!(
+        code(&app, &new, &[]).await,
+        "NOT_FOUND",
+        "revoking ends the grace secret"
+    );
+    admin
+        .call_json("keys/delete", json!({ "slug": "acme", "id": id }))
+        .await;
+    assert_eq!(
+        code(&app, &newest, &[]).await,
+        "NOT_FOUND",
+        "deleted keys are unknown"
+    );
+}
+
+async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (id, token) = create(&mut admin, "Busy", "production", "Write", "1000000").await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(async move {
+                for _ in 0..100 {
+                    let r = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": token })).await;
+                    assert_eq!(r.json()["code"], "VALID");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (before,): (i64,) = sqlx::query_as("SELECT request_count FROM api_keys WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(before, 0, "nothing is written on the request path");
+    app.verifier.usage.flush(&app.state.db).await.unwrap();
+    let page = admin
+        .call_json(
+            "keys/list",
+            json!({ "slug": "acme", "query": { "search": "Busy" } }),
+        )
+        .await
+        .json();
+    assert_eq!(page["keys"][0]["request_count"], 5000);
+    let last_used = page["keys"][0]["last_used_at"].as_i64().unwrap();
+    assert!((app::backend::db::now() - last_used).abs() <= 5);
+    assert_eq!(
+        app.verifier.usage.flush(&app.state.db).await.unwrap(),
+        0,
+        "each use counted once"
+    );
+}
+
+async fn malformed_and_repeated_keys_cost_no_database_work(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let lookups = || app.verifier.lookups.load(Ordering::Relaxed);
+    let alphabet = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+    for _ in 0..1000 {
+        // Random strings of the key's shape: the checksum rejects them.
+        let body: String = (0..38)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                alphabet[(seed % 62) as usize] as char
+            })
+            .collect();
+        assert_eq!(
+            code(&app, &format!("kw_live_{body}"), &[]).await,
+            "MALFORMED"
+        );
+    }
+    assert_eq!(lookups(), 0);
+    let unknown = ApiToken::generate(&KeyPrefix::default(), Environment::Production);
+    for _ in 0..500 {
+        assert_eq!(code(&app, unknown.expose(), &[]).await, "NOT_FOUND");
+    }
+    assert_eq!(lookups(), 1, "a negative entry answers the repeats");
+}
+
+on_both_engines!(
+    every_code_comes_from_a_real_request,
+    verifiers_must_authenticate_and_send_json,
+    changes_refuse_the_old_secret_on_the_next_request,
+    usage_counts_are_exact_after_a_flush,
+    malformed_and_repeated_keys_cost_no_database_work,
+);
