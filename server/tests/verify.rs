@@ -53,6 +53,18 @@ async fn create(
     )
 }
 
+/// Regenerates key `id` with `grace` and returns the new secret.
+async fn regenerate(admin: &mut Client, id: &str, grace: &str) -> String {
+    let reply = admin
+        .call_json(
+            "keys/regenerate",
+            json!({ "slug": "acme", "id": id, "grace": grace }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()["token"].as_str().unwrap().to_string()
+}
+
 async fn every_code_comes_from_a_real_request(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("admin@acme.test").await;
@@ -209,32 +221,14 @@ async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
         )
         .await;
 
-    let new = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "none" }),
-        )
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let new = regenerate(&mut admin, &id, "none").await;
     assert_eq!(
         code(&app, &token, &[]).await,
         "NOT_FOUND",
         "regenerate without grace"
     );
     assert_eq!(code(&app, &new, &[]).await, "VALID");
-    let newest = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "one_hour" }),
-        )
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let newest = regenerate(&mut admin, &id, "one_hour").await;
     assert_eq!(
         code(&app, &new, &[]).await,
         "VALID",

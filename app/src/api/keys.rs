@@ -116,6 +116,18 @@ mod ssr {
         Ok(())
     }
 
+    /// Commits a change to key `id` and tells the verification cache, so
+    /// the next request sees it. Every key change ends here.
+    pub async fn commit_change(
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        state: &AppState,
+        id: &str,
+    ) -> Result<(), crate::AppError> {
+        tx.commit().await?;
+        state.key_changed(id);
+        Ok(())
+    }
+
     /// Commits `tx` and answers with the key and its new secret, kept out of
     /// caches: the one response that ever carries it.
     pub async fn reveal(
@@ -126,8 +138,7 @@ mod ssr {
         token: &ApiToken,
     ) -> Result<super::RevealedKey, crate::AppError> {
         let row = key_for_change(&mut tx, m, id).await?;
-        tx.commit().await?;
-        state.key_changed(id);
+        commit_change(tx, state, id).await?;
         no_store();
         Ok(super::RevealedKey {
             key: view(state, &row)?,
@@ -334,9 +345,7 @@ pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(),
             )
             .await?;
         }
-        tx.commit().await?;
-        state.key_changed(&id);
-        Ok(())
+        commit_change(tx, &state, &id).await
     }
     .await;
     request::respond(result)
@@ -403,9 +412,7 @@ pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<
             };
             audit(&mut tx, &state, &m, &user, action, (&id, &row.name), None).await?;
         }
-        tx.commit().await?;
-        state.key_changed(&id);
-        Ok(())
+        commit_change(tx, &state, &id).await
     }
     .await;
     request::respond(result)
@@ -431,9 +438,7 @@ pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
             None,
         )
         .await?;
-        tx.commit().await?;
-        state.key_changed(&id);
-        Ok(())
+        commit_change(tx, &state, &id).await
     }
     .await;
     request::respond(result)
@@ -459,9 +464,7 @@ pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
             Some(changes),
         )
         .await?;
-        tx.commit().await?;
-        state.key_changed(&id);
-        Ok(())
+        commit_change(tx, &state, &id).await
     }
     .await;
     request::respond(result)
