@@ -40,11 +40,15 @@ test('a key created on the page verifies, shows its use, and stops the moment it
   await hydrated(page);
   await page.getByRole('button', { name: `Actions for ${name}` }).click();
   await page.getByRole('button', { name: 'Revoke', exact: true }).click();
-  await page.getByRole('dialog', { name: `Revoke ${name}` }).getByRole('button', { name: 'Revoke' }).click();
-  await expect(row).toContainText('Revoked');
+  const dialog2 = page.getByRole('dialog', { name: `Revoke ${name}` });
+  await dialog2.getByRole('button', { name: 'Revoke' }).click();
+  await expect(dialog2).toHaveCount(0);
+  // The very next verification is refused.
   const after = await verify();
   expect(after.code).toBe('REVOKED');
   expect(after.valid).toBe(false);
+  await page.reload();
+  await expect(row).toContainText('Revoked');
 });
 
 test('a verifier without a valid service token is refused', async ({ request }) => {
