@@ -43,15 +43,7 @@ async fn sessions_are_secure_behind_https(engine: Engine) {
         force_secure_cookies: true,
         ..Default::default()
     };
-    let app = TestApp::with_settings(&engine, settings).await;
-    server::demo::seed(
-        &app.state.db,
-        DEMO_PASSWORD,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let app = TestApp::demo_with(&engine, settings).await;
     let reply = app
         .client()
         .sign_in("viewer@acme.test", DEMO_PASSWORD)

@@ -102,18 +102,16 @@ mod ssr {
         key: (&str, &str),
         changes: Option<serde_json::Value>,
     ) -> Result<(), crate::AppError> {
-        let ip = request::client_ip(state);
-        audit::record_by(
+        audit::record_change(
             tx,
+            state,
             &m.org_id,
             user,
-            ip.as_deref(),
             action,
             ("key", key.0, key.1),
             changes,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Commits a change to key `id` and tells the verification cache, so

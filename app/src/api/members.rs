@@ -6,23 +6,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{AppState, audit, session::SessionUser};
-
-/// Writes one membership audit entry in `tx`.
-#[cfg(feature = "ssr")]
-async fn audit_member_change(
-    tx: &mut sqlx::AnyConnection,
-    state: &AppState,
-    org_id: &str,
-    actor: &SessionUser,
-    action: &'static str,
-    target: (&'static str, &str, &str),
-    changes: Option<serde_json::Value>,
-) -> Result<(), AppError> {
-    let ip = crate::backend::request::client_ip(state);
-    audit::record_by(tx, org_id, actor, ip.as_deref(), action, target, changes).await?;
-    Ok(())
-}
+use crate::backend::{audit, session::SessionUser};
 
 /// The org's members and, for those who may invite, pending invitations.
 #[server(endpoint = "members")]
@@ -84,7 +68,7 @@ pub async fn invite_member(
         let (id, token) = invites::insert(&mut tx, &m.org_id, &email, role, &user.id, ttl).await?;
         let changes = serde_json::json!({ "role": { "after": role.as_str() } });
         let target = ("invitation", id.as_str(), email.as_str());
-        audit_member_change(
+        audit::record_change(
             &mut tx,
             &state,
             &m.org_id,
@@ -123,7 +107,7 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
         request::require(m.role.can_invite(role))?;
         invites::revoke(&mut tx, &invitation_id).await?;
         let target = ("invitation", invitation_id.as_str(), email.as_str());
-        audit_member_change(
+        audit::record_change(
             &mut tx,
             &state,
             &m.org_id,
@@ -167,7 +151,7 @@ pub async fn change_role(slug: String, user_id: String, role: Role) -> Result<()
         let changes =
             serde_json::json!({ "role": { "before": before.as_str(), "after": role.as_str() } });
         let target = ("member", user_id.as_str(), email.as_str());
-        audit_member_change(
+        audit::record_change(
             &mut tx,
             &state,
             &m.org_id,
@@ -206,7 +190,7 @@ pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError
         orgs::remove_member(&mut tx, &m.org_id, &user_id).await?;
         let changes = serde_json::json!({ "role": { "before": role.as_str() } });
         let target = ("member", user_id.as_str(), email.as_str());
-        audit_member_change(
+        audit::record_change(
             &mut tx,
             &state,
             &m.org_id,
@@ -292,7 +276,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         };
         let changes = serde_json::json!({ "role": { "after": inv.role.as_str() } });
         let target = ("member", user_id.as_str(), email.as_str());
-        audit_member_change(
+        audit::record_change(
             &mut tx,
             &state,
             &inv.org_id,

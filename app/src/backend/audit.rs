@@ -42,30 +42,30 @@ pub async fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> Result<(
     Ok(())
 }
 
-/// Appends an entry for a change `actor` made to `target` (type, id, label).
-pub async fn record_by(
+/// Appends an entry for a change `actor` made to `target` (type, id, label)
+/// in the request being served, with the client's address.
+pub async fn record_change(
     conn: &mut AnyConnection,
+    state: &super::AppState,
     org_id: &str,
     actor: &super::session::SessionUser,
-    client_ip: Option<&str>,
     action: &'static str,
     target: (&'static str, &str, &str),
     changes: Option<serde_json::Value>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), crate::AppError> {
+    let client_ip = super::request::client_ip(state);
     let (target_type, target_id, target_label) = target;
-    record(
-        conn,
-        AuditEntry {
-            org_id,
-            actor_id: Some(&actor.id),
-            actor_email: Some(&actor.email),
-            action,
-            target_type,
-            target_id: Some(target_id),
-            target_label: Some(target_label),
-            changes,
-            client_ip,
-        },
-    )
-    .await
+    let entry = AuditEntry {
+        org_id,
+        actor_id: Some(&actor.id),
+        actor_email: Some(&actor.email),
+        action,
+        target_type,
+        target_id: Some(target_id),
+        target_label: Some(target_label),
+        changes,
+        client_ip: client_ip.as_deref(),
+    };
+    record(conn, entry).await?;
+    Ok(())
 }

@@ -87,13 +87,6 @@ impl KeyCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.retain(|_, (entry, _)| !matches!(entry, Entry::Key(k) if k.id == id));
     }
-
-    /// Drops everything (e.g. when change notices may have been missed).
-    pub fn clear(&self) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
-    }
 }
 
 impl KeyChangeListener for KeyCache {

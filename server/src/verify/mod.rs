@@ -28,7 +28,8 @@ use usage::UsageBuffer;
 /// Everything verification keeps in memory.
 pub struct Verifier {
     pub db: Db,
-    pub prefix: KeyPrefix,
+    /// `<operator prefix>_`: tokens of other operators are malformed here.
+    token_start: String,
     pub service_tokens: ServiceTokens,
     pub cache: Arc<KeyCache>,
     pub limiter: RateLimiter,
@@ -133,7 +134,7 @@ impl Verifier {
     pub fn new(db: Db, prefix: KeyPrefix, service_tokens: ServiceTokens) -> Self {
         Verifier {
             db,
-            prefix,
+            token_start: format!("{}_", prefix.as_str()),
             service_tokens,
             cache: Arc::new(KeyCache::default()),
             limiter: RateLimiter::default(),
@@ -154,10 +155,7 @@ impl Verifier {
         let Ok((token, _)) = ApiToken::parse(&req.key) else {
             return Ok(VerifyResponse::bare("MALFORMED"));
         };
-        if !token
-            .expose()
-            .starts_with(&format!("{}_", self.prefix.as_str()))
-        {
+        if !token.expose().starts_with(&self.token_start) {
             return Ok(VerifyResponse::bare("MALFORMED"));
         }
         let hash: [u8; 32] = Sha256::digest(token.expose().as_bytes()).into();

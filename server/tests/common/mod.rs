@@ -104,7 +104,12 @@ impl TestApp {
 
     /// An instance with the demo org `acme` and one user per role.
     pub async fn demo(engine: &Engine) -> TestApp {
-        let app = Self::empty(engine).await;
+        Self::demo_with(engine, Settings::default()).await
+    }
+
+    /// The demo instance with other settings.
+    pub async fn demo_with(engine: &Engine, settings: Settings) -> TestApp {
+        let app = Self::with_settings(engine, settings).await;
         server::demo::seed(
             &app.state.db,
             DEMO_PASSWORD,
