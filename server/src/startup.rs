@@ -124,6 +124,9 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
         config.key_prefix.clone(),
         config.service_tokens.clone(),
     );
+    if verify::propagate::needed(&config.database_url) {
+        verify::propagate::spawn(config.database_url.clone(), verifier.cache.clone()).await;
+    }
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartupError::Bind {

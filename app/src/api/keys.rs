@@ -117,10 +117,11 @@ mod ssr {
     /// Commits a change to key `id` and tells the verification cache, so
     /// the next request sees it. Every key change ends here.
     pub async fn commit_change(
-        tx: sqlx::Transaction<'static, sqlx::Any>,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
         state: &AppState,
         id: &str,
     ) -> Result<(), crate::AppError> {
+        crate::backend::keys::notify_change(&mut tx, id).await?;
         tx.commit().await?;
         state.key_changed(id);
         Ok(())

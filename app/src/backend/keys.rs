@@ -103,6 +103,25 @@ pub fn name_taken(name: &str) -> AppError {
     ))
 }
 
+/// The PostgreSQL channel on which every instance hears of key changes.
+pub const CHANGE_CHANNEL: &str = "keywarden_key_changes";
+
+/// On PostgreSQL, queues a notice of key `id`'s change on [`CHANGE_CHANNEL`]
+/// inside the transaction, so other instances hear of it exactly when it
+/// commits (and never of a change that rolled back). SQLite serves a single
+/// instance and needs none.
+pub async fn notify_change(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> {
+    if conn.backend_name() == "PostgreSQL" {
+        // Counted so the Any driver never sees pg_notify's `void` column.
+        sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
+            .bind(CHANGE_CHANNEL)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Inserts a key; returns its id.
 pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String, AppError> {
     let id = db::new_id();

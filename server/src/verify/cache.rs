@@ -8,7 +8,7 @@ use app::domain::{Environment, RateLimit};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What verification needs of a key.
@@ -48,11 +48,17 @@ const MAX_ENTRIES: usize = 200_000;
 pub struct KeyCache {
     entries: Mutex<HashMap<[u8; 32], (Entry, Instant)>>,
     generation: AtomicU64,
+    /// Set while change notices from other instances cannot be heard: every
+    /// request then reads the database.
+    deaf: AtomicBool,
 }
 
 impl KeyCache {
     /// The cached answer for `hash`, if still fresh.
     pub fn get(&self, hash: &[u8; 32]) -> Option<Entry> {
+        if self.deaf.load(Ordering::Acquire) {
+            return None;
+        }
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (entry, at) = entries.get(hash)?;
         let ttl = if matches!(entry, Entry::Missing) {
@@ -72,7 +78,7 @@ impl KeyCache {
     /// since (then the answer may be stale and is dropped).
     pub fn insert(&self, hash: [u8; 32], entry: Entry, seen: u64) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if self.generation.load(Ordering::Acquire) != seen {
+        if self.generation.load(Ordering::Acquire) != seen || self.deaf.load(Ordering::Acquire) {
             return;
         }
         if entries.len() >= MAX_ENTRIES {
@@ -86,6 +92,30 @@ impl KeyCache {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.retain(|_, (entry, _)| !matches!(entry, Entry::Key(k) if k.id == id));
+    }
+
+    /// Drops every entry (after missed notices, changes are unknown).
+    pub fn clear(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    /// While `deaf`, nothing is served from or stored in the cache: changes
+    /// made on other instances could not be heard.
+    pub fn set_deaf(&self, deaf: bool) {
+        self.deaf.store(deaf, Ordering::Release);
+        self.clear();
+    }
+
+    /// Whether the cache is bypassed for want of change notices.
+    pub fn is_deaf(&self) -> bool {
+        self.deaf.load(Ordering::Acquire)
+    }
+
+    /// How many answers are held.
+    pub fn held(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
@@ -130,6 +160,19 @@ mod tests {
         assert!(cache.get(&[1; 32]).is_none() && cache.get(&[2; 32]).is_none());
         assert!(matches!(cache.get(&[3; 32]), Some(Entry::Key(_))));
         assert!(matches!(cache.get(&[4; 32]), Some(Entry::Missing)));
+    }
+
+    #[test]
+    fn a_deaf_cache_serves_and_keeps_nothing_until_it_hears_again() {
+        let cache = KeyCache::default();
+        cache.insert([1; 32], key("a"), cache.generation());
+        cache.set_deaf(true);
+        assert!(cache.get(&[1; 32]).is_none());
+        cache.insert([2; 32], key("b"), cache.generation());
+        cache.set_deaf(false);
+        assert!(cache.get(&[2; 32]).is_none() && cache.get(&[1; 32]).is_none());
+        cache.insert([2; 32], key("b"), cache.generation());
+        assert!(cache.get(&[2; 32]).is_some());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! database read for a repeated or malformed key.
 
 pub mod cache;
+pub mod propagate;
 pub mod ratelimit;
 pub mod service;
 pub mod usage;

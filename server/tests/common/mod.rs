@@ -69,6 +69,8 @@ impl Engine {
 /// One Keywarden instance under test.
 #[derive(Clone)]
 pub struct TestApp {
+    /// The database this instance serves.
+    pub url: String,
     pub state: AppState,
     pub verifier: std::sync::Arc<server::verify::Verifier>,
     router: Router,
@@ -82,6 +84,17 @@ impl TestApp {
 
     pub async fn with_settings(engine: &Engine, settings: Settings) -> TestApp {
         let url = engine.fresh_database().await;
+        Self::on(url, settings).await
+    }
+
+    /// Another instance on this one's database (as behind a load balancer).
+    pub async fn another_instance(&self) -> TestApp {
+        Self::on(self.url.clone(), (*self.state.settings).clone()).await
+    }
+
+    /// An instance on the database at `url`, set up as `keywarden` starts one
+    /// (migrations, and on PostgreSQL the key-change listener).
+    async fn on(url: String, settings: Settings) -> TestApp {
         let pool = db::connect(&url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
         let options = LeptosOptions::builder()
@@ -94,8 +107,12 @@ impl TestApp {
         .expect("test tokens");
         let state = AppState::new(options, pool, settings);
         let (state, verifier) = server::startup::with_verifier(state, Default::default(), tokens);
+        if server::verify::propagate::needed(&url) {
+            server::verify::propagate::spawn(url.clone(), verifier.cache.clone()).await;
+        }
         let router = server::startup::router(state.clone(), verifier.clone());
         TestApp {
+            url,
             state,
             verifier,
             router,

@@ -1,0 +1,168 @@
+//! Two Keywarden instances on one PostgreSQL: a change committed through one
+//! is refused by the other within 100 ms, also after the listening
+//! connection was cut.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
+    let req = Request::post("/v1/keys/verify")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {PRODUCTION_VERIFIER}"),
+        )
+        .body(Body::from(
+            json!({ "key": key, "permissions": permissions }).to_string(),
+        ))
+        .unwrap();
+    let reply = app.send(req, [10, 1, 1, 1]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()["code"].as_str().unwrap().to_string()
+}
+
+async fn create(admin: &mut Client, name: &str) -> (String, String) {
+    let input = json!({ "name": name, "environment": "production", "key_type": "Write",
+        "permissions": [], "expiry": "never", "expiry_date": "", "rate_limit": "",
+        "rate_window_secs": "" });
+    let reply = admin
+        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let body = reply.json();
+    (
+        body["key"]["id"].as_str().unwrap().into(),
+        body["token"].as_str().unwrap().into(),
+    )
+}
+
+async fn revoke(admin: &mut Client, id: &str) {
+    let reply = admin
+        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+/// Asks `app` until it answers `want` for `key`; returns how long that took
+/// after the change committed.
+async fn until(
+    app: &TestApp,
+    key: &str,
+    permissions: &[&str],
+    want: &str,
+    limit: Duration,
+) -> Duration {
+    let committed = Instant::now();
+    loop {
+        if code(app, key, permissions).await == want {
+            return committed.elapsed();
+        }
+        assert!(
+            committed.elapsed() < limit,
+            "instance B still does not answer {want} after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_change_on_one_instance_is_seen_by_the_other() {
+    let Some(engine) = Engine::postgres() else {
+        return;
+    };
+    let a = TestApp::demo(&engine).await;
+    let b = a.another_instance().await;
+    let mut admin = a.signed_in("admin@acme.test").await;
+    let (id, token) = create(&mut admin, "Shared").await;
+
+    // B caches the key as valid, then A revokes it.
+    assert_eq!(code(&b, &token, &["events:write"]).await, "VALID");
+    assert_eq!(code(&b, &token, &["events:write"]).await, "VALID");
+    let lookups = b
+        .verifier
+        .lookups
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(lookups, 1, "the second answer came from B's cache");
+    revoke(&mut admin, &id).await;
+    let took = until(&b, &token, &[], "REVOKED", Duration::from_millis(100)).await;
+    eprintln!("revocation reached instance B in {took:?}");
+
+    // An edit of permissions through A is what B answers with.
+    let (id, token) = create(&mut admin, "Edited").await;
+    assert_eq!(
+        code(&b, &token, &["data:read"]).await,
+        "INSUFFICIENT_PERMISSIONS"
+    );
+    let edit = json!({ "name": "Edited", "key_type": "Read", "permissions": [], "expiry": "keep",
+        "expiry_date": "", "rate_limit": "", "rate_window_secs": "" });
+    let reply = admin
+        .call_json(
+            "keys/update",
+            json!({ "slug": "acme", "id": id, "input": edit }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    until(
+        &b,
+        &token,
+        &["data:read"],
+        "VALID",
+        Duration::from_millis(100),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_cut_listener_reconnects_and_misses_nothing() {
+    let Some(engine) = Engine::postgres() else {
+        return;
+    };
+    let a = TestApp::demo(&engine).await;
+    let b = a.another_instance().await;
+    let mut admin = a.signed_in("admin@acme.test").await;
+    let (id, token) = create(&mut admin, "Through a cut").await;
+    assert_eq!(code(&b, &token, &[]).await, "VALID");
+
+    // Cut every listening connection of this database (both instances').
+    let (cut,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_one(&a.state.db)
+    .await
+    .unwrap();
+    assert!(cut >= 1, "the listeners were found");
+
+    // Whatever state B's listener is in, a revoke through A is refused by B.
+    revoke(&mut admin, &id).await;
+    until(&b, &token, &[], "REVOKED", Duration::from_millis(100)).await;
+
+    // And B listens (and caches) again.
+    let started = Instant::now();
+    while b.verifier.cache.is_deaf() || started.elapsed() < Duration::from_millis(50) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "B never listened again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, other) = create(&mut admin, "After the cut").await;
+    code(&b, &other, &[]).await;
+    let before = b
+        .verifier
+        .lookups
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(code(&b, &other, &[]).await, "VALID");
+    assert_eq!(
+        b.verifier
+            .lookups
+            .load(std::sync::atomic::Ordering::Relaxed),
+        before,
+        "B serves from its cache again"
+    );
+}
