@@ -1,7 +1,8 @@
 //! Configuration: command-line flags and `KEYWARDEN_*` environment variables
 //! (through clap), then an optional TOML file, then defaults.
 
-use app::domain::{Catalog, KeyPrefix, KeyType};
+use crate::verify::authorize::{RouteRule, Routes};
+use app::domain::{Catalog, Environment, KeyPrefix, KeyType};
 use clap::{ArgAction, Parser, Subcommand};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -56,6 +57,17 @@ pub struct Cli {
     /// Prefix of issued API keys, 2–8 of a–z0–9 [default: kw].
     #[arg(long, env = "KEYWARDEN_KEY_PREFIX", global = true)]
     pub key_prefix: Option<String>,
+    /// Forward-auth route rules, `METHOD /prefix=perm,perm` separated by `;`
+    /// [default: any valid key for every path].
+    #[arg(long, env = "KEYWARDEN_ROUTES", global = true)]
+    pub routes: Option<String>,
+    /// The environment `/v1/authorize` serves unless its URL says
+    /// `?environment=` [default: production].
+    #[arg(long, env = "KEYWARDEN_AUTHORIZE_ENVIRONMENT", global = true)]
+    pub authorize_environment: Option<String>,
+    /// Days request-log entries are kept [default: 30].
+    #[arg(long, env = "KEYWARDEN_REQUEST_LOG_DAYS", global = true)]
+    pub request_log_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
@@ -93,6 +105,10 @@ pub struct FileConfig {
     pub permissions: Option<Vec<String>>,
     /// Key types offered (replace the defaults Read, Write, Admin).
     pub key_types: Option<Vec<KeyType>>,
+    /// Forward-auth route rules (`[[routes]]` tables).
+    pub routes: Option<Vec<RouteRule>>,
+    pub authorize_environment: Option<String>,
+    pub request_log_days: Option<u32>,
 }
 
 /// The settings Keywarden runs with.
@@ -113,6 +129,9 @@ pub struct Config {
     pub rotation_days: u32,
     pub catalog: Catalog,
     pub service_tokens: crate::verify::service::ServiceTokens,
+    pub routes: Routes,
+    pub authorize_environment: Environment,
+    pub request_log_days: u32,
 }
 
 /// Why the configuration could not be loaded.
@@ -185,6 +204,25 @@ impl Config {
                     .unwrap_or(""),
             )
             .map_err(ConfigError::Invalid)?,
+            routes: match (&cli.routes, file.routes) {
+                (Some(compact), _) => Routes::parse(compact),
+                (None, Some(rules)) => Routes::new(rules),
+                (None, None) => Ok(Routes::default()),
+            }
+            .map_err(ConfigError::Invalid)?,
+            authorize_environment: match cli
+                .authorize_environment
+                .clone()
+                .or(file.authorize_environment)
+            {
+                Some(env) => env.parse().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "authorize environment {env:?} is not production, staging or development"
+                    ))
+                })?,
+                None => Environment::Production,
+            },
+            request_log_days: cli.request_log_days.or(file.request_log_days).unwrap_or(30),
             catalog: {
                 let defaults = Catalog::default();
                 Catalog {
@@ -199,6 +237,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "database URL must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if config.request_log_days == 0 {
+            return Err(ConfigError::Invalid(
+                "the request log must be kept at least one day".into(),
             ));
         }
         if config.session_ttl_hours == 0 || config.invitation_ttl_hours == 0 {
@@ -291,6 +334,37 @@ mod tests {
             Err(ConfigError::Invalid(_))
         ));
         assert!(Config::merge(&cli(&["--key-prefix", "Bad_"]), FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn route_rules_come_from_the_file_or_the_environment() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            authorize_environment = "staging"
+            request_log_days = 7
+            [[routes]]
+            method = "POST"
+            prefix = "/v1/events"
+            permissions = ["events:write"]
+            "#,
+        )
+        .unwrap();
+        let c = Config::merge(&cli(&[]), file).unwrap();
+        assert_eq!(c.authorize_environment, Environment::Staging);
+        assert_eq!(c.request_log_days, 7);
+        assert_eq!(
+            c.routes.required("POST", "/v1/events"),
+            Some(&["events:write".to_string()][..])
+        );
+        assert_eq!(c.routes.required("GET", "/v1/events"), None);
+        let c = Config::merge(&cli(&["--routes", "GET /=data:read"]), FileConfig::default()).unwrap();
+        assert_eq!(c.routes.required("GET", "/x"), Some(&["data:read".to_string()][..]));
+        assert_eq!(c.request_log_days, 30);
+        assert!(Config::merge(&cli(&["--request-log-days", "0"]), FileConfig::default()).is_err());
+        assert!(
+            Config::merge(&cli(&["--authorize-environment", "prod"]), FileConfig::default())
+                .is_err()
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use crate::config::Config;
 use crate::verify::service::ServiceTokens;
-use crate::verify::{self, Verifier};
+use crate::verify::authorize::{self, Authorizer, Routes};
+use crate::verify::{self, Verifier, handler};
 use crate::{demo, health, security};
 use app::backend::{AppState, Settings, db, session};
 use app::domain::{Environment, KeyPrefix};
@@ -60,30 +61,63 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
     Ok(AppState::new(leptos_options, pool, settings))
 }
 
+/// What verification is configured with.
+#[derive(Clone, Debug, Default)]
+pub struct VerifierSettings {
+    pub key_prefix: KeyPrefix,
+    pub service_tokens: ServiceTokens,
+    pub routes: Routes,
+    pub authorize_environment: Environment,
+}
+
+/// The verification side of the HTTP surface.
+#[derive(Clone)]
+pub struct Gateway {
+    pub verifier: Arc<Verifier>,
+    pub authorizer: Arc<Authorizer>,
+}
+
 /// The verifier for `state`'s database, with key changes routed to its
 /// cache; returns the state to serve with.
-pub fn with_verifier(
-    state: AppState,
-    prefix: KeyPrefix,
-    service_tokens: ServiceTokens,
-) -> (AppState, Arc<Verifier>) {
-    let verifier = Arc::new(Verifier::new(state.db.clone(), prefix, service_tokens));
+pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, Gateway) {
+    let verifier = Arc::new(Verifier::new(
+        state.db.clone(),
+        settings.key_prefix,
+        settings.service_tokens,
+    ));
     let state = state.with_key_listener(verifier.cache.clone());
-    (state, verifier)
+    let authorizer = Arc::new(Authorizer {
+        verifier: verifier.clone(),
+        routes: settings.routes,
+        environment: settings.authorize_environment,
+    });
+    (
+        state,
+        Gateway {
+            verifier,
+            authorizer,
+        },
+    )
 }
 
 /// The whole HTTP surface: pages, server functions, the verification API,
-/// probes, static files.
-pub fn router(state: AppState, verifier: Arc<Verifier>) -> Router {
+/// the REST API, probes, metrics, static files.
+pub fn router(state: AppState, gateway: Gateway) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let api = Router::new()
-        .route("/v1/keys/verify", post(verify::verify))
-        .with_state(verifier);
+    let verification = Router::new()
+        .route("/v1/keys/verify", post(handler::verify))
+        .route("/metrics", get(handler::metrics))
+        .with_state(gateway.verifier.clone())
+        .merge(
+            Router::new()
+                .route("/v1/authorize", get(authorize::authorize))
+                .with_state(gateway.authorizer.clone()),
+        );
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(api)
+        .merge(verification)
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(
@@ -119,11 +153,16 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
         Vec::new()
     };
     let state = build_state(&config).await?;
-    let (state, verifier) = with_verifier(
+    let (state, gateway) = with_verifier(
         state,
-        config.key_prefix.clone(),
-        config.service_tokens.clone(),
+        VerifierSettings {
+            key_prefix: config.key_prefix.clone(),
+            service_tokens: config.service_tokens.clone(),
+            routes: config.routes.clone(),
+            authorize_environment: config.authorize_environment,
+        },
     );
+    let verifier = gateway.verifier.clone();
     if verify::propagate::needed(&config.database_url) {
         verify::propagate::spawn(config.database_url.clone(), verifier.cache.clone()).await;
     }
@@ -158,18 +197,24 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
     }
     spawn_session_sweeper(state.clone());
     spawn_usage_flusher(verifier.clone());
+    spawn_request_log_sweeper(verifier.db.clone(), config.request_log_days);
     println!("Keywarden is listening on {url}");
     tracing::info!(%url, "listening");
     axum::serve(
         listener,
-        router(state, verifier.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state, gateway).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(StartupError::Serve)?;
     // Usage counted since the last flush is written before exit.
-    if let Err(e) = verifier.usage.flush(&verifier.db).await {
-        tracing::error!(error = %e, "final usage flush failed");
+    match verifier.flush().await {
+        Ok(done) => tracing::info!(
+            keys = done.keys,
+            log_entries = done.log_entries,
+            "final usage flush written"
+        ),
+        Err(e) => tracing::error!(error = %e, "final usage flush failed"),
     }
     tracing::info!("shut down cleanly");
     Ok(())
@@ -181,11 +226,26 @@ fn spawn_usage_flusher(verifier: Arc<Verifier>) {
         let mut every = tokio::time::interval(Duration::from_secs(1));
         for tick in 1u64.. {
             every.tick().await;
-            if let Err(e) = verifier.usage.flush(&verifier.db).await {
+            if let Err(e) = verifier.flush().await {
                 tracing::warn!(error = %e, "usage flush failed; will retry");
             }
             if tick % 60 == 0 {
                 verifier.sweep();
+            }
+        }
+    });
+}
+
+/// Deletes request-log entries past the retention period, hourly.
+fn spawn_request_log_sweeper(db: app::backend::Db, days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match verify::usage::purge_older_than(&db, days).await {
+                Ok(n) if n > 0 => tracing::info!(entries = n, days, "old request-log entries removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "request-log sweep failed"),
             }
         }
     });

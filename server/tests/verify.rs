@@ -264,7 +264,7 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
             let (app, token) = (app.clone(), token.clone());
             tokio::spawn(async move {
                 for _ in 0..100 {
-                    let r = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": token })).await;
+                    let r = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": token, "path": "/v1/events", "ip": "203.0.113.9", "user_agent": "sdk/1.0" })).await;
                     assert_eq!(r.json()["code"], "VALID");
                 }
             })
@@ -279,7 +279,11 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(before, 0, "nothing is written on the request path");
-    app.verifier.usage.flush(&app.state.db).await.unwrap();
+    // One refusal too, so outcomes are counted apart.
+    let refused = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": token, "permissions": ["data:read"] })).await;
+    assert_eq!(refused.json()["code"], "INSUFFICIENT_PERMISSIONS");
+    let done = app.verifier.flush().await.unwrap();
+    assert_eq!((done.keys, done.log_entries), (1, 5001));
     let page = admin
         .call_json(
             "keys/list",
@@ -287,12 +291,42 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
         )
         .await
         .json();
-    assert_eq!(page["keys"][0]["request_count"], 5000);
+    assert_eq!(page["keys"][0]["request_count"], 5001);
     let last_used = page["keys"][0]["last_used_at"].as_i64().unwrap();
     assert!((app::backend::db::now() - last_used).abs() <= 5);
+    let by_code: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT code, CAST(SUM(count) AS BIGINT) FROM key_usage WHERE key_id = $1 GROUP BY code ORDER BY code",
+    )
+    .bind(&id)
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
     assert_eq!(
-        app.verifier.usage.flush(&app.state.db).await.unwrap(),
-        0,
+        by_code,
+        [("INSUFFICIENT_PERMISSIONS".to_string(), 1), ("VALID".to_string(), 5000)]
+    );
+    let logged: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT code, path, ip, user_agent, COUNT(*) FROM request_log WHERE key_id = $1          GROUP BY code, path, ip, user_agent ORDER BY code",
+    )
+    .bind(&id)
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    assert_eq!(logged[0].0, "INSUFFICIENT_PERMISSIONS");
+    assert_eq!(
+        logged[1],
+        (
+            "VALID".to_string(),
+            Some("/v1/events".to_string()),
+            Some("203.0.113.9".to_string()),
+            Some("sdk/1.0".to_string()),
+            5000
+        )
+    );
+    assert_eq!(
+        app.verifier.flush().await.unwrap(),
+        Default::default(),
         "each use counted once"
     );
 }

@@ -20,9 +20,10 @@ pub const START_BODY_CHARS: usize = 4;
 pub const MAX_TOKEN_LEN: usize = 8 + 1 + 4 + 1 + BODY_LEN + CHECK_LEN;
 
 /// The fixed set of environments a key belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
+    #[default]
     Production,
     Staging,
     Development,

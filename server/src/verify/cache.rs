@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct CachedKey {
     pub id: String,
+    pub org_id: String,
+    /// The org's slug.
     pub org: String,
     pub name: String,
     pub key_type: String,
@@ -132,6 +134,7 @@ mod tests {
     fn key(id: &str) -> Entry {
         Entry::Key(Arc::new(CachedKey {
             id: id.into(),
+            org_id: "o1".into(),
             org: "acme".into(),
             name: "k".into(),
             key_type: "Read".into(),

@@ -1,10 +1,18 @@
-//! `POST /v1/keys/verify`: what the platform's gateway asks on every request
-//! (DESIGN.md §5.1). Checksum first, then an in-memory cache (with negative
-//! entries), an in-memory rate limiter, and usage counted in memory and
-//! written in batches: no database write on the request path, and no
-//! database read for a repeated or malformed key.
+//! Verification: what the platform's gateway asks on every request
+//! (DESIGN.md §5). Checksum first, then an in-memory cache (with negative
+//! entries), an in-memory rate limiter, and usage and request-log entries
+//! kept in memory and written in batches: no database write on the request
+//! path, and no database read for a repeated or malformed key.
+//!
+//! [`Verifier::decide`] is the one decision; `POST /v1/keys/verify`
+//! ([`handler`]), `GET /v1/authorize` ([`authorize`]) and the REST API's key
+//! authentication are answers built from it.
 
+pub mod authorize;
 pub mod cache;
+pub mod code;
+pub mod handler;
+pub mod metrics;
 pub mod propagate;
 pub mod ratelimit;
 pub mod service;
@@ -12,19 +20,17 @@ pub mod usage;
 
 use app::backend::Db;
 use app::domain::{ApiToken, Environment, KeyPrefix, RateLimit};
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use cache::{CachedKey, Entry, KeyCache};
+pub use code::Code;
+use metrics::Metrics;
 use ratelimit::RateLimiter;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use service::ServiceTokens;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use usage::UsageBuffer;
+use usage::{Hit, UsageBuffer};
 
 /// Everything verification keeps in memory.
 pub struct Verifier {
@@ -35,87 +41,57 @@ pub struct Verifier {
     pub cache: Arc<KeyCache>,
     pub limiter: RateLimiter,
     pub usage: UsageBuffer,
+    pub metrics: Metrics,
     /// Database lookups made (for tests and metrics).
     pub lookups: AtomicU64,
     epoch: Instant,
+    /// Unix milliseconds when this verifier was made.
+    pub started_ms: i64,
 }
 
-/// The request body of §5.1.
-#[derive(Debug, Deserialize)]
-pub struct VerifyRequest {
-    pub key: String,
-    #[serde(default)]
-    pub permissions: Vec<String>,
-    #[serde(default)]
-    pub path: Option<String>,
-    #[serde(default)]
-    pub ip: Option<String>,
+/// One question: may the holder of `key` do what needs `permissions`?
+#[derive(Debug, Default)]
+pub struct Ask<'a> {
+    pub key: &'a str,
+    pub permissions: &'a [String],
+    /// The environment the asker serves; `None` accepts the key's own (the
+    /// REST API, where the key's environment bounds what it reaches).
+    pub environment: Option<Environment>,
+    /// For the request log.
+    pub path: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 /// The rate-limit part of an answer.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
 pub struct RateLimitInfo {
     pub limit: u32,
     pub remaining: u32,
     pub reset_ms: u64,
 }
 
-/// The answer of §5.1; fields beyond `valid` and `code` only for known keys.
-#[derive(Debug, Serialize)]
-pub struct VerifyResponse {
-    pub valid: bool,
-    pub code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub org: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub key_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub environment: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Option<i64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+/// The decision: its code, and the key when one was identified and may be
+/// described to the asker (not for WRONG_ENVIRONMENT or NOT_FOUND).
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub code: Code,
+    pub key: Option<Arc<CachedKey>>,
     pub ratelimit: Option<RateLimitInfo>,
 }
 
-impl VerifyResponse {
-    fn bare(code: &'static str) -> Self {
-        VerifyResponse {
-            valid: false,
+impl Decision {
+    fn bare(code: Code) -> Self {
+        Decision {
             code,
-            key_id: None,
-            org: None,
-            name: None,
-            key_type: None,
-            permissions: None,
-            environment: None,
-            expires_at: None,
+            key: None,
             ratelimit: None,
-        }
-    }
-
-    fn about(code: &'static str, key: &CachedKey, ratelimit: Option<RateLimitInfo>) -> Self {
-        VerifyResponse {
-            valid: code == "VALID",
-            code,
-            key_id: Some(key.id.clone()),
-            org: Some(key.org.clone()),
-            name: Some(key.name.clone()),
-            key_type: Some(key.key_type.clone()),
-            permissions: Some(key.permissions.clone()),
-            environment: Some(key.environment.as_str()),
-            expires_at: Some(key.expires_at),
-            ratelimit,
         }
     }
 }
 
 type KeyRow = (
+    String,
     String,
     String,
     String,
@@ -131,6 +107,14 @@ type KeyRow = (
     Option<i64>,
 );
 
+/// Cuts a logged field to a sane length (on a character boundary).
+fn clip(s: Option<&str>, max: usize) -> Option<String> {
+    s.map(|s| match s.char_indices().nth(max) {
+        Some((at, _)) => s[..at].to_string(),
+        None => s.to_string(),
+    })
+}
+
 impl Verifier {
     pub fn new(db: Db, prefix: KeyPrefix, service_tokens: ServiceTokens) -> Self {
         Verifier {
@@ -140,65 +124,102 @@ impl Verifier {
             cache: Arc::new(KeyCache::default()),
             limiter: RateLimiter::default(),
             usage: UsageBuffer::default(),
+            metrics: Metrics::default(),
             lookups: AtomicU64::new(0),
             epoch: Instant::now(),
+            started_ms: app::backend::db::now_ms(),
         }
     }
 
-    /// Decides one request for a verifier bound to `env`, in the order of
-    /// §5.1: MALFORMED, NOT_FOUND, WRONG_ENVIRONMENT, DISABLED, REVOKED,
-    /// EXPIRED, INSUFFICIENT_PERMISSIONS, RATE_LIMITED, VALID.
-    pub async fn verify(
-        &self,
-        req: &VerifyRequest,
-        env: Environment,
-    ) -> Result<VerifyResponse, sqlx::Error> {
-        let Ok((token, _)) = ApiToken::parse(&req.key) else {
-            return Ok(VerifyResponse::bare("MALFORMED"));
+    /// Decides one request in the order of §5.1: MALFORMED, NOT_FOUND,
+    /// WRONG_ENVIRONMENT, DISABLED, REVOKED, EXPIRED,
+    /// INSUFFICIENT_PERMISSIONS, RATE_LIMITED, VALID. Every decision about
+    /// a known key is counted and queued for the request log.
+    pub async fn decide(&self, ask: &Ask<'_>) -> Result<Decision, sqlx::Error> {
+        let started = Instant::now();
+        let decision = self.decide_uncounted(ask).await?;
+        if let Some(key) = &decision.key {
+            self.usage.record(Hit {
+                key_id: key.id.clone(),
+                org_id: key.org_id.clone(),
+                code: decision.code,
+                at_ms: app::backend::db::now_ms(),
+                path: clip(ask.path, 512),
+                ip: clip(ask.ip, 64),
+                user_agent: clip(ask.user_agent, 256),
+            });
+        }
+        self.metrics.observe(decision.code, started.elapsed());
+        if decision.code == Code::WrongEnvironment {
+            return Ok(Decision::bare(Code::WrongEnvironment));
+        }
+        Ok(decision)
+    }
+
+    async fn decide_uncounted(&self, ask: &Ask<'_>) -> Result<Decision, sqlx::Error> {
+        let Ok((token, _)) = ApiToken::parse(ask.key) else {
+            return Ok(Decision::bare(Code::Malformed));
         };
         if !token.expose().starts_with(&self.token_start) {
-            return Ok(VerifyResponse::bare("MALFORMED"));
+            return Ok(Decision::bare(Code::Malformed));
         }
         let hash: [u8; 32] = Sha256::digest(token.expose().as_bytes()).into();
         let entry = match self.cache.get(&hash) {
-            Some(entry) => entry,
-            None => self.lookup(hash).await?,
+            Some(entry) => {
+                self.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+                entry
+            }
+            None => {
+                self.metrics.cache_misses.fetch_add(1, Ordering::Relaxed);
+                self.lookup(hash).await?
+            }
         };
         let Entry::Key(key) = entry else {
-            return Ok(VerifyResponse::bare("NOT_FOUND"));
+            return Ok(Decision::bare(Code::NotFound));
         };
         let now = app::backend::db::now();
         if key.grace_until.is_some_and(|until| until <= now) {
             // The previous secret of a regenerated key, past its grace period.
-            return Ok(VerifyResponse::bare("NOT_FOUND"));
+            return Ok(Decision::bare(Code::NotFound));
         }
-        if key.environment != env {
-            return Ok(VerifyResponse::bare("WRONG_ENVIRONMENT"));
+        let about = |code| Decision {
+            code,
+            key: Some(key.clone()),
+            ratelimit: None,
+        };
+        if ask.environment.is_some_and(|env| env != key.environment) {
+            // Counted for the key's org, but nothing is told to the asker.
+            return Ok(about(Code::WrongEnvironment));
         }
-        self.usage.record(&key.id, now);
         let code = if key.disabled {
-            "DISABLED"
+            Code::Disabled
         } else if key.revoked {
-            "REVOKED"
+            Code::Revoked
         } else if key.expires_at.is_some_and(|t| t <= now) {
-            "EXPIRED"
-        } else if !req.permissions.iter().all(|p| key.permissions.contains(p)) {
-            "INSUFFICIENT_PERMISSIONS"
+            Code::Expired
+        } else if !ask.permissions.iter().all(|p| key.permissions.contains(p)) {
+            Code::InsufficientPermissions
         } else {
             let RateLimit { limit, window_secs } = key.rate_limit;
             let window = Duration::from_secs(u64::from(window_secs));
             let d = self
                 .limiter
                 .check(&key.id, limit, window, self.epoch.elapsed());
-            let info = RateLimitInfo {
-                limit: d.limit,
-                remaining: d.remaining,
-                reset_ms: d.reset_ms,
-            };
-            let code = if d.allowed { "VALID" } else { "RATE_LIMITED" };
-            return Ok(VerifyResponse::about(code, &key, Some(info)));
+            return Ok(Decision {
+                code: if d.allowed {
+                    Code::Valid
+                } else {
+                    Code::RateLimited
+                },
+                key: Some(key.clone()),
+                ratelimit: Some(RateLimitInfo {
+                    limit: d.limit,
+                    remaining: d.remaining,
+                    reset_ms: d.reset_ms,
+                }),
+            });
         };
-        Ok(VerifyResponse::about(code, &key, None))
+        Ok(about(code))
     }
 
     /// Forgets rate-limit state that has fully refilled (bounds memory).
@@ -206,13 +227,33 @@ impl Verifier {
         self.limiter.sweep(self.epoch.elapsed());
     }
 
+    /// Writes recorded usage now; keeps the metrics in step.
+    pub async fn flush(&self) -> Result<usage::Flushed, sqlx::Error> {
+        match self.usage.flush(&self.db).await {
+            Ok(done) => {
+                self.metrics
+                    .last_flush_ms
+                    .store(app::backend::db::now_ms(), Ordering::Relaxed);
+                self.metrics
+                    .log_entries_written
+                    .fetch_add(done.log_entries as u64, Ordering::Relaxed);
+                Ok(done)
+            }
+            Err(e) => {
+                self.metrics.flush_failures.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
+    }
+
     async fn lookup(&self, hash: [u8; 32]) -> Result<Entry, sqlx::Error> {
         let seen = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let hex = hex::encode(hash);
         let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT k.id, o.slug, k.name, k.key_type, k.permissions, k.environment, k.expires_at, \
-             k.disabled, k.revoked_at, k.rate_limit, k.rate_window_secs, k.token_hash, k.previous_expires_at \
+            "SELECT k.id, k.org_id, o.slug, k.name, k.key_type, k.permissions, k.environment, \
+             k.expires_at, k.disabled, k.revoked_at, k.rate_limit, k.rate_window_secs, \
+             k.token_hash, k.previous_expires_at \
              FROM api_keys k JOIN orgs o ON o.id = k.org_id \
              WHERE k.token_hash = $1 OR k.previous_token_hash = $1",
         )
@@ -223,6 +264,7 @@ impl Verifier {
             None => Entry::Missing,
             Some((
                 id,
+                org_id,
                 org,
                 name,
                 key_type,
@@ -238,6 +280,7 @@ impl Verifier {
             )) => match environment.parse() {
                 Ok(environment) => Entry::Key(Arc::new(CachedKey {
                     id,
+                    org_id,
                     org,
                     name,
                     key_type,
@@ -261,51 +304,5 @@ impl Verifier {
         };
         self.cache.insert(hash, entry.clone(), seen);
         Ok(entry)
-    }
-}
-
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
-    (status, Json(body)).into_response()
-}
-
-/// `POST /v1/keys/verify`.
-pub async fn verify(
-    State(verifier): State<Arc<Verifier>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let Some(env) = verifier.service_tokens.authenticate(presented.trim()) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "A valid service token is required.",
-        );
-    };
-    let req: VerifyRequest = match serde_json::from_slice(&body) {
-        Ok(req) => req,
-        Err(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "The body must be JSON like {\"key\": \"…\", \"permissions\": [\"…\"]}.",
-            );
-        }
-    };
-    match verifier.verify(&req, env).await {
-        Ok(answer) => Json(answer).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "verification lookup failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "Verification is unavailable; try again.",
-            )
-        }
     }
 }

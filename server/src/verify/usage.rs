@@ -1,56 +1,127 @@
-//! Usage counted in memory on the request path and written in batches, so
-//! verification never waits for a database write.
+//! What verification saw, kept in memory on the request path and written in
+//! batches (about once a second, and on shutdown), so a request never waits
+//! for a database write: per-key request counts and last use, counts per
+//! hour and outcome for the usage chart, and request-log entries.
 
+use super::code::Code;
 use app::backend::Db;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+/// Request-log entries held at most between two flushes; beyond this (a
+/// database too slow for the load) entries are dropped and counted, while
+/// counts stay exact.
+pub const MAX_PENDING_ENTRIES: usize = 200_000;
+/// Rows per INSERT statement (8 parameters each stays far below both
+/// engines' parameter limits).
+const ROWS_PER_INSERT: usize = 500;
+
+/// One verification of a known key.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub key_id: String,
+    pub org_id: String,
+    pub code: Code,
+    pub at_ms: i64,
+    pub path: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Copy, Default, Debug)]
 struct Usage {
     requests: i64,
     last_used: i64,
 }
 
-/// Per-key request counts and last-use times not yet written.
+#[derive(Default)]
+struct Pending {
+    usage: HashMap<String, Usage>,
+    /// (key id, hour, code) → count.
+    outcomes: HashMap<(String, i64, Code), i64>,
+    log: Vec<Hit>,
+}
+
+/// Usage and request-log entries not yet written.
 #[derive(Default)]
 pub struct UsageBuffer {
-    pending: Mutex<HashMap<String, Usage>>,
+    pending: Mutex<Pending>,
+    /// Request-log entries dropped because the buffer was full.
+    pub dropped: AtomicU64,
+}
+
+/// What one flush wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub keys: usize,
+    pub log_entries: usize,
 }
 
 impl UsageBuffer {
-    /// Counts one verification of key `id` at `now` (Unix seconds).
-    pub fn record(&self, id: &str, now: i64) {
+    /// Counts one verification and queues its request-log entry.
+    pub fn record(&self, hit: Hit) {
+        let now = hit.at_ms / 1000;
+        let hour = now - now.rem_euclid(3600);
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let usage = pending.entry(id.to_string()).or_default();
+        let usage = pending.usage.entry(hit.key_id.clone()).or_default();
         usage.requests += 1;
         usage.last_used = usage.last_used.max(now);
+        *pending
+            .outcomes
+            .entry((hit.key_id.clone(), hour, hit.code))
+            .or_default() += 1;
+        if pending.log.len() < MAX_PENDING_ENTRIES {
+            pending.log.push(hit);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
-    /// Writes everything counted so far in one transaction; returns how many
-    /// keys were updated. On failure the counts are kept for the next flush.
-    pub async fn flush(&self, db: &Db) -> Result<usize, sqlx::Error> {
+    /// Request-log entries waiting to be written.
+    pub fn pending_entries(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).log.len()
+    }
+
+    /// Writes everything recorded so far in one transaction. On failure
+    /// everything is kept for the next flush.
+    pub async fn flush(&self, db: &Db) -> Result<Flushed, sqlx::Error> {
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if batch.is_empty() {
-            return Ok(0);
+        if batch.usage.is_empty() {
+            return Ok(Flushed::default());
         }
         match write(db, &batch).await {
-            Ok(()) => Ok(batch.len()),
+            Ok(()) => Ok(Flushed {
+                keys: batch.usage.len(),
+                log_entries: batch.log.len(),
+            }),
             Err(e) => {
-                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                for (id, usage) in batch {
-                    let p = pending.entry(id).or_default();
-                    p.requests += usage.requests;
-                    p.last_used = p.last_used.max(usage.last_used);
-                }
+                self.restore(batch);
                 Err(e)
             }
         }
     }
+
+    fn restore(&self, batch: Pending) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, usage) in batch.usage {
+            let p = pending.usage.entry(id).or_default();
+            p.requests += usage.requests;
+            p.last_used = p.last_used.max(usage.last_used);
+        }
+        for (k, n) in batch.outcomes {
+            *pending.outcomes.entry(k).or_default() += n;
+        }
+        let room = MAX_PENDING_ENTRIES.saturating_sub(pending.log.len());
+        let lost = batch.log.len().saturating_sub(room);
+        pending.log.extend(batch.log.into_iter().take(room));
+        self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+    }
 }
 
-async fn write(db: &Db, batch: &HashMap<String, Usage>) -> Result<(), sqlx::Error> {
+async fn write(db: &Db, batch: &Pending) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    for (id, usage) in batch {
+    for (id, usage) in &batch.usage {
         // A deleted key simply matches no row.
         sqlx::query(
             "UPDATE api_keys SET request_count = request_count + $1, \
@@ -63,5 +134,67 @@ async fn write(db: &Db, batch: &HashMap<String, Usage>) -> Result<(), sqlx::Erro
         .execute(&mut *tx)
         .await?;
     }
+    for ((id, hour, code), count) in &batch.outcomes {
+        sqlx::query(
+            "INSERT INTO key_usage (key_id, hour, code, count) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key_id, hour, code) DO UPDATE SET count = key_usage.count + excluded.count",
+        )
+        .bind(id)
+        .bind(hour)
+        .bind(code.as_str())
+        .bind(count)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for rows in batch.log.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) VALUES ",
+        );
+        for i in 0..rows.len() {
+            let n = i * 8;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8
+            ));
+        }
+        let mut query = sqlx::query(&sql);
+        for hit in rows {
+            query = query
+                .bind(app::backend::db::new_id())
+                .bind(hit.org_id.as_str())
+                .bind(hit.key_id.as_str())
+                .bind(hit.at_ms)
+                .bind(hit.code.as_str())
+                .bind(hit.path.as_deref())
+                .bind(hit.ip.as_deref())
+                .bind(hit.user_agent.as_deref());
+        }
+        query.execute(&mut *tx).await?;
+    }
     tx.commit().await
+}
+
+/// Deletes request-log entries and hourly counts older than `days` days;
+/// returns how many log entries went.
+pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
+    let cutoff_ms = app::backend::db::now_ms() - i64::from(days) * 86_400_000;
+    let done = sqlx::query("DELETE FROM request_log WHERE at_ms < $1")
+        .bind(cutoff_ms)
+        .execute(db)
+        .await?;
+    sqlx::query("DELETE FROM key_usage WHERE hour < $1")
+        .bind(cutoff_ms / 1000 - 3600)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -17,6 +17,9 @@ pub const DEMO_PASSWORD: &str = "keywarden-demo";
 /// Service tokens of the instance under test, one per environment.
 pub const PRODUCTION_VERIFIER: &str = "test-production-service-token-0001";
 pub const STAGING_VERIFIER: &str = "test-staging-service-token-00000001";
+/// Forward-auth rules of the instance under test.
+pub const TEST_ROUTES: &str =
+    "GET /v1/data=data:read; POST /v1/events=events:write; * /public=";
 
 /// Which database a test runs on.
 #[derive(Clone, Debug)]
@@ -106,11 +109,19 @@ impl TestApp {
         ))
         .expect("test tokens");
         let state = AppState::new(options, pool, settings);
-        let (state, verifier) = server::startup::with_verifier(state, Default::default(), tokens);
+        let (state, gateway) = server::startup::with_verifier(
+            state,
+            server::startup::VerifierSettings {
+                service_tokens: tokens,
+                routes: server::verify::authorize::Routes::parse(TEST_ROUTES).expect("routes"),
+                ..Default::default()
+            },
+        );
+        let verifier = gateway.verifier.clone();
         if server::verify::propagate::needed(&url) {
             server::verify::propagate::spawn(url.clone(), verifier.cache.clone()).await;
         }
-        let router = server::startup::router(state.clone(), verifier.clone());
+        let router = server::startup::router(state.clone(), gateway);
         TestApp {
             url,
             state,

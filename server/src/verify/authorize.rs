@@ -1,0 +1,361 @@
+//! `GET /v1/authorize` (§5.2): forward auth for nginx `auth_request`,
+//! Traefik ForwardAuth and Envoy ext_authz. The proxy forwards the client's
+//! headers; the operator's route rules turn the original method and path
+//! into required permissions.
+
+use super::handler::{error, unavailable};
+use super::{Ask, Code, RateLimitInfo, Verifier};
+use app::domain::Environment;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// One operator rule: requests whose method matches (`*` for any) and whose
+/// path lies under `prefix` need `permissions`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    #[serde(default = "any_method")]
+    pub method: String,
+    pub prefix: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+fn any_method() -> String {
+    "*".into()
+}
+
+/// The operator's rules. The most specific rule wins: the longest prefix,
+/// then a named method over `*`. A path no rule covers is refused (403), so
+/// a forgotten route fails closed; without any configured rule every path
+/// needs just a valid key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Routes {
+    rules: Vec<RouteRule>,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes {
+            rules: vec![RouteRule {
+                method: "*".into(),
+                prefix: "/".into(),
+                permissions: vec![],
+            }],
+        }
+    }
+}
+
+impl Routes {
+    /// Checks and orders `rules`; an empty list means the default.
+    pub fn new(rules: Vec<RouteRule>) -> Result<Self, String> {
+        if rules.is_empty() {
+            return Ok(Routes::default());
+        }
+        let mut rules = rules;
+        for rule in &mut rules {
+            if !rule.prefix.starts_with('/') {
+                return Err(format!(
+                    "route prefix {:?} must start with /",
+                    rule.prefix
+                ));
+            }
+            rule.method = rule.method.to_ascii_uppercase();
+            if rule.method != "*" && !rule.method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!("route method {:?} is not a method or *", rule.method));
+            }
+        }
+        rules.sort_by(|a, b| {
+            b.prefix
+                .len()
+                .cmp(&a.prefix.len())
+                .then_with(|| (a.method == "*").cmp(&(b.method == "*")))
+        });
+        Ok(Routes { rules })
+    }
+
+    /// Rules written `METHOD /prefix=perm,perm` and separated by `;`
+    /// (`KEYWARDEN_ROUTES`), e.g. `POST /v1/events=events:write;GET /v1=data:read`.
+    pub fn parse(compact: &str) -> Result<Self, String> {
+        let mut rules = Vec::new();
+        for part in compact.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (route, perms) = part.split_once('=').unwrap_or((part, ""));
+            let (method, prefix) = route
+                .trim()
+                .split_once(' ')
+                .ok_or_else(|| format!("route {part:?} must read `METHOD /prefix=permissions`"))?;
+            rules.push(RouteRule {
+                method: method.trim().into(),
+                prefix: prefix.trim().into(),
+                permissions: perms
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .collect(),
+            });
+        }
+        Self::new(rules)
+    }
+
+    /// The permissions `method` on `path` needs, or `None` when no rule
+    /// covers it. `path` must be normalised ([`normalise`]).
+    pub fn required(&self, method: &str, path: &str) -> Option<&[String]> {
+        self.rules
+            .iter()
+            .find(|r| (r.method == "*" || r.method.eq_ignore_ascii_case(method)) && under(path, &r.prefix))
+            .map(|r| r.permissions.as_slice())
+    }
+}
+
+/// Whether `path` is `prefix` or lies below it (`/v1/data` covers
+/// `/v1/data/7` but not `/v1/database`).
+fn under(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || prefix.ends_with('/') && path.starts_with(prefix)
+        || path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/')
+}
+
+/// The path of a request URI as the upstream will see it: no query,
+/// percent-escapes decoded, `.`/`..`/empty segments resolved, so
+/// `/v1/data/../admin` cannot pass as `/v1/data`.
+pub fn normalise(uri: &str) -> String {
+    let path = uri.split(['?', '#']).next().unwrap_or("");
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = path
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            decoded.push(b);
+            i += 3;
+            continue;
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    let decoded = String::from_utf8_lossy(&decoded);
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// The query of `GET /v1/authorize`.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeQuery {
+    /// The environment this proxy serves (default: the operator's setting).
+    pub environment: Option<String>,
+}
+
+/// What `/v1/authorize` needs besides the verifier.
+pub struct Authorizer {
+    pub verifier: Arc<Verifier>,
+    pub routes: Routes,
+    pub environment: Environment,
+}
+
+fn first<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The customer's key: `Authorization: Bearer …` or `X-API-Key`.
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    first(headers, &["authorization"])
+        .and_then(|v| v.strip_prefix("Bearer ").map(str::trim))
+        .or_else(|| first(headers, &["x-api-key"]))
+}
+
+fn refusal(status: StatusCode, code: Code, message: &str) -> Response {
+    let mut res = error(status, code.as_str(), message);
+    res.headers_mut().insert(
+        HeaderName::from_static("x-keywarden-code"),
+        HeaderValue::from_static(code.as_str()),
+    );
+    res
+}
+
+fn rate_limit_headers(res: &mut Response, info: RateLimitInfo, window_secs: u32) {
+    let reset = info.reset_ms.div_ceil(1000);
+    let h = res.headers_mut();
+    let value = |s: String| HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("0"));
+    h.insert(
+        HeaderName::from_static("ratelimit"),
+        value(format!(
+            "limit={}, remaining={}, reset={reset}",
+            info.limit, info.remaining
+        )),
+    );
+    h.insert(
+        HeaderName::from_static("ratelimit-policy"),
+        value(format!("{};w={window_secs}", info.limit)),
+    );
+    h.insert(HeaderName::from_static("ratelimit-limit"), info.limit.into());
+    h.insert(
+        HeaderName::from_static("ratelimit-remaining"),
+        info.remaining.into(),
+    );
+    h.insert(HeaderName::from_static("ratelimit-reset"), reset.into());
+}
+
+/// `GET /v1/authorize`.
+pub async fn authorize(
+    State(auth): State<Arc<Authorizer>>,
+    Query(query): Query<AuthorizeQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let environment = match query.environment.as_deref().map(str::parse::<Environment>) {
+        None => auth.environment,
+        Some(Ok(env)) => env,
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "environment must be production, staging or development.",
+            );
+        }
+    };
+    let (Some(method), Some(uri)) = (
+        first(&headers, &["x-original-method", "x-forwarded-method"]),
+        first(&headers, &["x-original-uri", "x-forwarded-uri"]),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "The proxy must send X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
+        );
+    };
+    let Some(key) = presented_key(&headers) else {
+        let mut res = refusal(
+            StatusCode::UNAUTHORIZED,
+            Code::Malformed,
+            "An API key is required (Authorization: Bearer … or X-API-Key).",
+        );
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return res;
+    };
+    let path = normalise(uri);
+    let Some(permissions) = auth.routes.required(method, &path) else {
+        return refusal(
+            StatusCode::FORBIDDEN,
+            Code::InsufficientPermissions,
+            "No route rule allows this request.",
+        );
+    };
+    let ip = first(&headers, &["x-real-ip"]).or_else(|| {
+        first(&headers, &["x-forwarded-for"]).and_then(|v| v.split(',').next().map(str::trim))
+    });
+    let ask = Ask {
+        key,
+        permissions,
+        environment: Some(environment),
+        path: Some(&path),
+        ip,
+        user_agent: first(&headers, &["user-agent"]),
+    };
+    let decision = match auth.verifier.decide(&ask).await {
+        Ok(d) => d,
+        Err(e) => return unavailable(&e),
+    };
+    let window = decision
+        .key
+        .as_ref()
+        .map_or(0, |k| k.rate_limit.window_secs);
+    let mut res = match decision.code {
+        Code::Valid => {
+            let key = decision.key.as_deref();
+            let mut res = StatusCode::OK.into_response();
+            let h = res.headers_mut();
+            for (name, value) in [
+                ("x-keywarden-key-id", key.map(|k| k.id.as_str())),
+                ("x-keywarden-org", key.map(|k| k.org.as_str())),
+            ] {
+                if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+                    h.insert(HeaderName::from_static(name), v);
+                }
+            }
+            res
+        }
+        Code::InsufficientPermissions => refusal(
+            StatusCode::FORBIDDEN,
+            Code::InsufficientPermissions,
+            "This API key lacks a permission this request needs.",
+        ),
+        Code::RateLimited => {
+            let mut res = refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                Code::RateLimited,
+                "Rate limit exceeded; retry later.",
+            );
+            let wait = decision.ratelimit.map_or(1, |r| r.reset_ms.div_ceil(1000).max(1));
+            res.headers_mut().insert(header::RETRY_AFTER, wait.into());
+            res
+        }
+        code => {
+            let message = match code {
+                Code::Disabled => "This API key is disabled.",
+                Code::Revoked => "This API key has been revoked.",
+                Code::Expired => "This API key has expired.",
+                _ => "This API key is not valid here.",
+            };
+            let mut res = refusal(StatusCode::UNAUTHORIZED, code, message);
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res
+        }
+    };
+    if let Some(info) = decision.ratelimit {
+        rate_limit_headers(&mut res, info, window);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_rule_wins_and_uncovered_paths_fail_closed() {
+        let routes =
+            Routes::parse("* /v1=data:read; POST /v1/events=events:write; GET /v1/events=")
+                .unwrap();
+        assert_eq!(routes.required("POST", "/v1/events/batch"), Some(&["events:write".to_string()][..]));
+        assert_eq!(routes.required("get", "/v1/events"), Some(&[][..]));
+        assert_eq!(routes.required("DELETE", "/v1/events"), Some(&["data:read".to_string()][..]));
+        assert_eq!(routes.required("GET", "/v1"), Some(&["data:read".to_string()][..]));
+        assert_eq!(routes.required("GET", "/v10"), None, "prefixes end at a segment");
+        assert_eq!(routes.required("GET", "/admin"), None);
+        assert_eq!(Routes::default().required("PUT", "/anything"), Some(&[][..]));
+        assert!(Routes::parse("/v1=x").is_err());
+        assert!(Routes::parse("GET v1=x").is_err());
+    }
+
+    #[test]
+    fn paths_are_normalised_before_matching() {
+        assert_eq!(normalise("/v1/data/../admin?x=1"), "/v1/admin");
+        assert_eq!(normalise("/v1/%2e%2e/admin"), "/admin");
+        assert_eq!(normalise("//v1/./events/"), "/v1/events");
+        assert_eq!(normalise("/v1/%2Fevents"), "/v1/events");
+        assert_eq!(normalise(""), "/");
+        assert_eq!(normalise("/../../etc"), "/etc");
+        assert_eq!(normalise("/bad%zz%"), "/bad%zz%");
+    }
+}

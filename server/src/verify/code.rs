@@ -1,0 +1,70 @@
+//! The outcome codes of §5.1, in the order they are checked.
+
+use serde::Serialize;
+
+/// One verification's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    Malformed,
+    NotFound,
+    WrongEnvironment,
+    Disabled,
+    Revoked,
+    Expired,
+    InsufficientPermissions,
+    RateLimited,
+    Valid,
+}
+
+impl Code {
+    /// Every code, in the order of §5.1.
+    pub const ALL: [Code; 9] = [
+        Code::Malformed,
+        Code::NotFound,
+        Code::WrongEnvironment,
+        Code::Disabled,
+        Code::Revoked,
+        Code::Expired,
+        Code::InsufficientPermissions,
+        Code::RateLimited,
+        Code::Valid,
+    ];
+
+    /// The code as it appears in answers, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Malformed => "MALFORMED",
+            Code::NotFound => "NOT_FOUND",
+            Code::WrongEnvironment => "WRONG_ENVIRONMENT",
+            Code::Disabled => "DISABLED",
+            Code::Revoked => "REVOKED",
+            Code::Expired => "EXPIRED",
+            Code::InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::Valid => "VALID",
+        }
+    }
+
+    /// Its position in [`Code::ALL`] (for per-code counters).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_in_the_design_and_index_their_position() {
+        for (i, code) in Code::ALL.into_iter().enumerate() {
+            assert_eq!(code.index(), i);
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
+        }
+        assert_eq!(Code::InsufficientPermissions.as_str(), "INSUFFICIENT_PERMISSIONS");
+    }
+}

@@ -1,0 +1,167 @@
+//! `POST /v1/keys/verify` (§5.1) and `GET /metrics`.
+
+use super::{Ask, Code, Decision, RateLimitInfo, Verifier};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The request body of §5.1.
+#[derive(Debug, Deserialize)]
+pub struct VerifyRequest {
+    pub key: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// The path the platform's client asked for (request log).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The platform's client's address (request log).
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// The platform's client's user agent (request log).
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+/// The answer of §5.1; fields beyond `valid` and `code` only for known keys.
+#[derive(Debug, Serialize)]
+pub struct VerifyResponse {
+    pub valid: bool,
+    pub code: Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratelimit: Option<RateLimitInfo>,
+}
+
+impl From<Decision> for VerifyResponse {
+    fn from(d: Decision) -> Self {
+        let key = d.key.as_deref();
+        VerifyResponse {
+            valid: d.code == Code::Valid,
+            code: d.code,
+            key_id: key.map(|k| k.id.clone()),
+            org: key.map(|k| k.org.clone()),
+            name: key.map(|k| k.name.clone()),
+            key_type: key.map(|k| k.key_type.clone()),
+            permissions: key.map(|k| k.permissions.clone()),
+            environment: key.map(|k| k.environment.as_str()),
+            expires_at: key.map(|k| k.expires_at),
+            ratelimit: d.ratelimit,
+        }
+    }
+}
+
+/// A JSON error body: `{"error": {"code": …, "message": …}}`.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    (status, Json(body)).into_response()
+}
+
+/// The answer when the database cannot be read (detail to the log only).
+pub fn unavailable(e: &sqlx::Error) -> Response {
+    tracing::error!(error = %e, "verification lookup failed");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        "Verification is unavailable; try again.",
+    )
+}
+
+/// `POST /v1/keys/verify`.
+pub async fn verify(
+    State(verifier): State<Arc<Verifier>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let Some(env) = verifier.service_tokens.authenticate(presented.trim()) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "A valid service token is required.",
+        );
+    };
+    let req: VerifyRequest = match serde_json::from_slice(&body) {
+        Ok(req) => req,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "The body must be JSON like {\"key\": \"…\", \"permissions\": [\"…\"]}.",
+            );
+        }
+    };
+    let ask = Ask {
+        key: &req.key,
+        permissions: &req.permissions,
+        environment: Some(env),
+        path: req.path.as_deref(),
+        ip: req.ip.as_deref(),
+        user_agent: req.user_agent.as_deref(),
+    };
+    match verifier.decide(&ask).await {
+        Ok(decision) => Json(VerifyResponse::from(decision)).into_response(),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(verifier): State<Arc<Verifier>>) -> Response {
+    let gauges = [
+        (
+            "keywarden_cache_entries",
+            "Answers held in the verification cache.",
+            verifier.cache.held() as f64,
+        ),
+        (
+            "keywarden_cache_bypassed",
+            "1 while change notices cannot be heard and every verification reads the database.",
+            if verifier.cache.is_deaf() { 1.0 } else { 0.0 },
+        ),
+        (
+            "keywarden_request_log_pending",
+            "Request-log entries waiting for the next flush.",
+            verifier.usage.pending_entries() as f64,
+        ),
+        (
+            "keywarden_request_log_dropped",
+            "Request-log entries dropped because the database fell behind.",
+            verifier
+                .usage
+                .dropped
+                .load(std::sync::atomic::Ordering::Relaxed) as f64,
+        ),
+        (
+            "keywarden_db_connections",
+            "Open database connections.",
+            f64::from(verifier.db.size()),
+        ),
+    ];
+    let text = verifier
+        .metrics
+        .render(app::backend::db::now_ms(), verifier.started_ms, &gauges);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
+}
