@@ -68,6 +68,10 @@ pub struct Cli {
     /// Days request-log entries are kept [default: 30].
     #[arg(long, env = "KEYWARDEN_REQUEST_LOG_DAYS", global = true)]
     pub request_log_days: Option<u32>,
+    /// Milliseconds between usage flushes; a crash loses at most this much
+    /// usage [default: 1000].
+    #[arg(long, env = "KEYWARDEN_USAGE_FLUSH_MS", global = true)]
+    pub usage_flush_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
@@ -109,6 +113,7 @@ pub struct FileConfig {
     pub routes: Option<Vec<RouteRule>>,
     pub authorize_environment: Option<String>,
     pub request_log_days: Option<u32>,
+    pub usage_flush_ms: Option<u64>,
 }
 
 /// The settings Keywarden runs with.
@@ -132,6 +137,7 @@ pub struct Config {
     pub routes: Routes,
     pub authorize_environment: Environment,
     pub request_log_days: u32,
+    pub usage_flush_ms: u64,
 }
 
 /// Why the configuration could not be loaded.
@@ -223,6 +229,7 @@ impl Config {
                 None => Environment::Production,
             },
             request_log_days: cli.request_log_days.or(file.request_log_days).unwrap_or(30),
+            usage_flush_ms: cli.usage_flush_ms.or(file.usage_flush_ms).unwrap_or(1000),
             catalog: {
                 let defaults = Catalog::default();
                 Catalog {
@@ -237,6 +244,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "database URL must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if config.usage_flush_ms < 10 {
+            return Err(ConfigError::Invalid(
+                "usage flushes need at least 10 ms between them".into(),
             ));
         }
         if config.request_log_days == 0 {
@@ -357,13 +369,23 @@ mod tests {
             Some(&["events:write".to_string()][..])
         );
         assert_eq!(c.routes.required("GET", "/v1/events"), None);
-        let c = Config::merge(&cli(&["--routes", "GET /=data:read"]), FileConfig::default()).unwrap();
-        assert_eq!(c.routes.required("GET", "/x"), Some(&["data:read".to_string()][..]));
+        let c = Config::merge(
+            &cli(&["--routes", "GET /=data:read"]),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.routes.required("GET", "/x"),
+            Some(&["data:read".to_string()][..])
+        );
         assert_eq!(c.request_log_days, 30);
         assert!(Config::merge(&cli(&["--request-log-days", "0"]), FileConfig::default()).is_err());
         assert!(
-            Config::merge(&cli(&["--authorize-environment", "prod"]), FileConfig::default())
-                .is_err()
+            Config::merge(
+                &cli(&["--authorize-environment", "prod"]),
+                FileConfig::default()
+            )
+            .is_err()
         );
     }
 

@@ -77,7 +77,11 @@ pub async fn first_run_redirect(
     let is_page = req.method() == Method::GET
         && !path.starts_with("/pkg/")
         && !path.starts_with("/api/")
-        && !matches!(path, "/setup" | "/healthz" | "/readyz" | "/favicon.ico");
+        && !path.starts_with("/v1/")
+        && !matches!(
+            path,
+            "/setup" | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico"
+        );
     if is_page {
         match state.is_set_up().await {
             Ok(false) => return Redirect::to("/setup").into_response(),

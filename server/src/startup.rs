@@ -1,8 +1,8 @@
 //! Building the router and running the server.
 
 use crate::config::Config;
-use crate::verify::service::ServiceTokens;
 use crate::verify::authorize::{self, Authorizer, Routes};
+use crate::verify::service::ServiceTokens;
 use crate::verify::{self, Verifier, handler};
 use crate::{demo, health, security};
 use app::backend::{AppState, Settings, db, session};
@@ -196,7 +196,10 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
         tracing::warn!("no service tokens configured: /v1/keys/verify refuses every call");
     }
     spawn_session_sweeper(state.clone());
-    spawn_usage_flusher(verifier.clone());
+    spawn_usage_flusher(
+        verifier.clone(),
+        Duration::from_millis(config.usage_flush_ms),
+    );
     spawn_request_log_sweeper(verifier.db.clone(), config.request_log_days);
     println!("Keywarden is listening on {url}");
     tracing::info!(%url, "listening");
@@ -220,17 +223,21 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Writes counted usage about once a second, and sweeps the rate limiter.
-fn spawn_usage_flusher(verifier: Arc<Verifier>) {
+/// Writes counted usage every `period` (about once a second), and sweeps
+/// the rate limiter about once a minute.
+fn spawn_usage_flusher(verifier: Arc<Verifier>, period: Duration) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(1));
-        for tick in 1u64.. {
+        let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut swept = std::time::Instant::now();
+        loop {
             every.tick().await;
             if let Err(e) = verifier.flush().await {
                 tracing::warn!(error = %e, "usage flush failed; will retry");
             }
-            if tick % 60 == 0 {
+            if swept.elapsed() >= Duration::from_secs(60) {
                 verifier.sweep();
+                swept = std::time::Instant::now();
             }
         }
     });
@@ -243,7 +250,9 @@ fn spawn_request_log_sweeper(db: app::backend::Db, days: u32) {
         loop {
             every.tick().await;
             match verify::usage::purge_older_than(&db, days).await {
-                Ok(n) if n > 0 => tracing::info!(entries = n, days, "old request-log entries removed"),
+                Ok(n) if n > 0 => {
+                    tracing::info!(entries = n, days, "old request-log entries removed")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "request-log sweep failed"),
             }

@@ -280,7 +280,12 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
         .unwrap();
     assert_eq!(before, 0, "nothing is written on the request path");
     // One refusal too, so outcomes are counted apart.
-    let refused = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": token, "permissions": ["data:read"] })).await;
+    let refused = verify_as(
+        &app,
+        PRODUCTION_VERIFIER,
+        json!({ "key": token, "permissions": ["data:read"] }),
+    )
+    .await;
     assert_eq!(refused.json()["code"], "INSUFFICIENT_PERMISSIONS");
     let done = app.verifier.flush().await.unwrap();
     assert_eq!((done.keys, done.log_entries), (1, 5001));
@@ -303,7 +308,10 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     .unwrap();
     assert_eq!(
         by_code,
-        [("INSUFFICIENT_PERMISSIONS".to_string(), 1), ("VALID".to_string(), 5000)]
+        [
+            ("INSUFFICIENT_PERMISSIONS".to_string(), 1),
+            ("VALID".to_string(), 5000)
+        ]
     );
     let logged: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = sqlx::query_as(
         "SELECT code, path, ip, user_agent, COUNT(*) FROM request_log WHERE key_id = $1          GROUP BY code, path, ip, user_agent ORDER BY code",

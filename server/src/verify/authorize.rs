@@ -58,14 +58,14 @@ impl Routes {
         let mut rules = rules;
         for rule in &mut rules {
             if !rule.prefix.starts_with('/') {
-                return Err(format!(
-                    "route prefix {:?} must start with /",
-                    rule.prefix
-                ));
+                return Err(format!("route prefix {:?} must start with /", rule.prefix));
             }
             rule.method = rule.method.to_ascii_uppercase();
             if rule.method != "*" && !rule.method.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(format!("route method {:?} is not a method or *", rule.method));
+                return Err(format!(
+                    "route method {:?} is not a method or *",
+                    rule.method
+                ));
             }
         }
         rules.sort_by(|a, b| {
@@ -106,7 +106,9 @@ impl Routes {
     pub fn required(&self, method: &str, path: &str) -> Option<&[String]> {
         self.rules
             .iter()
-            .find(|r| (r.method == "*" || r.method.eq_ignore_ascii_case(method)) && under(path, &r.prefix))
+            .find(|r| {
+                (r.method == "*" || r.method.eq_ignore_ascii_case(method)) && under(path, &r.prefix)
+            })
             .map(|r| r.permissions.as_slice())
     }
 }
@@ -207,7 +209,10 @@ fn rate_limit_headers(res: &mut Response, info: RateLimitInfo, window_secs: u32)
         HeaderName::from_static("ratelimit-policy"),
         value(format!("{};w={window_secs}", info.limit)),
     );
-    h.insert(HeaderName::from_static("ratelimit-limit"), info.limit.into());
+    h.insert(
+        HeaderName::from_static("ratelimit-limit"),
+        info.limit.into(),
+    );
     h.insert(
         HeaderName::from_static("ratelimit-remaining"),
         info.remaining.into(),
@@ -305,7 +310,9 @@ pub async fn authorize(
                 Code::RateLimited,
                 "Rate limit exceeded; retry later.",
             );
-            let wait = decision.ratelimit.map_or(1, |r| r.reset_ms.div_ceil(1000).max(1));
+            let wait = decision
+                .ratelimit
+                .map_or(1, |r| r.reset_ms.div_ceil(1000).max(1));
             res.headers_mut().insert(header::RETRY_AFTER, wait.into());
             res
         }
@@ -337,13 +344,29 @@ mod tests {
         let routes =
             Routes::parse("* /v1=data:read; POST /v1/events=events:write; GET /v1/events=")
                 .unwrap();
-        assert_eq!(routes.required("POST", "/v1/events/batch"), Some(&["events:write".to_string()][..]));
+        assert_eq!(
+            routes.required("POST", "/v1/events/batch"),
+            Some(&["events:write".to_string()][..])
+        );
         assert_eq!(routes.required("get", "/v1/events"), Some(&[][..]));
-        assert_eq!(routes.required("DELETE", "/v1/events"), Some(&["data:read".to_string()][..]));
-        assert_eq!(routes.required("GET", "/v1"), Some(&["data:read".to_string()][..]));
-        assert_eq!(routes.required("GET", "/v10"), None, "prefixes end at a segment");
+        assert_eq!(
+            routes.required("DELETE", "/v1/events"),
+            Some(&["data:read".to_string()][..])
+        );
+        assert_eq!(
+            routes.required("GET", "/v1"),
+            Some(&["data:read".to_string()][..])
+        );
+        assert_eq!(
+            routes.required("GET", "/v10"),
+            None,
+            "prefixes end at a segment"
+        );
         assert_eq!(routes.required("GET", "/admin"), None);
-        assert_eq!(Routes::default().required("PUT", "/anything"), Some(&[][..]));
+        assert_eq!(
+            Routes::default().required("PUT", "/anything"),
+            Some(&[][..])
+        );
         assert!(Routes::parse("/v1=x").is_err());
         assert!(Routes::parse("GET v1=x").is_err());
     }

@@ -65,6 +65,9 @@ mod tests {
                 serde_json::json!(code.as_str())
             );
         }
-        assert_eq!(Code::InsufficientPermissions.as_str(), "INSUFFICIENT_PERMISSIONS");
+        assert_eq!(
+            Code::InsufficientPermissions.as_str(),
+            "INSUFFICIENT_PERMISSIONS"
+        );
     }
 }

@@ -159,9 +159,5 @@ pub async fn metrics(State(verifier): State<Arc<Verifier>>) -> Response {
     let text = verifier
         .metrics
         .render(app::backend::db::now_ms(), verifier.started_ms, &gauges);
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

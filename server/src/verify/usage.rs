@@ -80,7 +80,11 @@ impl UsageBuffer {
 
     /// Request-log entries waiting to be written.
     pub fn pending_entries(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).log.len()
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log
+            .len()
     }
 
     /// Writes everything recorded so far in one transaction. On failure

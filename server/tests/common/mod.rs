@@ -18,8 +18,7 @@ pub const DEMO_PASSWORD: &str = "keywarden-demo";
 pub const PRODUCTION_VERIFIER: &str = "test-production-service-token-0001";
 pub const STAGING_VERIFIER: &str = "test-staging-service-token-00000001";
 /// Forward-auth rules of the instance under test.
-pub const TEST_ROUTES: &str =
-    "GET /v1/data=data:read; POST /v1/events=events:write; * /public=";
+pub const TEST_ROUTES: &str = "GET /v1/data=data:read; POST /v1/events=events:write; * /public=";
 
 /// Which database a test runs on.
 #[derive(Clone, Debug)]
@@ -46,7 +45,7 @@ impl Engine {
     }
 
     /// A database URL for a new, empty database on this engine.
-    async fn fresh_database(&self) -> String {
+    pub async fn fresh_database(&self) -> String {
         match self {
             Engine::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("keywarden-test-{}", db::new_id()));

@@ -1,0 +1,262 @@
+//! `GET /v1/authorize` (forward auth) and `GET /metrics` on the real router,
+//! on SQLite and PostgreSQL. The instance under test has the rules
+//! `GET /v1/data=data:read; POST /v1/events=events:write; * /public=`.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Client, Engine, Reply, TestApp};
+use serde_json::json;
+
+async fn create(
+    admin: &mut Client,
+    name: &str,
+    env: &str,
+    key_type: &str,
+    limit: &str,
+) -> (String, String) {
+    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": [],
+        "expiry": "never", "expiry_date": "", "rate_limit": limit, "rate_window_secs": "60" });
+    let reply = admin
+        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let body = reply.json();
+    (
+        body["key"]["id"].as_str().unwrap().into(),
+        body["token"].as_str().unwrap().into(),
+    )
+}
+
+/// The subrequest nginx makes for `method uri` with these client headers.
+async fn authorize(
+    app: &TestApp,
+    query: &str,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let mut req = Request::get(format!("/v1/authorize{query}"))
+        .header("x-original-method", method)
+        .header("x-original-uri", uri);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    app.send(req.body(Body::empty()).unwrap(), [10, 0, 0, 2])
+        .await
+}
+
+fn code(reply: &Reply) -> String {
+    reply.json()["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (id, write) = create(&mut admin, "Ingest", "production", "Write", "").await;
+    let bearer = format!("Bearer {write}");
+
+    let ok = authorize(
+        &app,
+        "",
+        "POST",
+        "/v1/events?batch=1",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.headers["x-keywarden-key-id"], id.as_str());
+    assert_eq!(ok.headers["x-keywarden-org"], "acme");
+    assert!(
+        ok.headers["ratelimit"]
+            .to_str()
+            .unwrap()
+            .starts_with("limit=")
+    );
+
+    // X-API-Key and Traefik's X-Forwarded-* headers work the same.
+    let req = Request::get("/v1/authorize")
+        .header("x-forwarded-method", "POST")
+        .header("x-forwarded-uri", "/v1/events")
+        .header("x-api-key", write.as_str())
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(req, [10, 0, 0, 2]).await.status, StatusCode::OK);
+
+    // 403: a permission the key lacks, and a path no rule covers (also
+    // when dressed up to look covered).
+    let r = authorize(&app, "", "GET", "/v1/data", &[("authorization", &bearer)]).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS".into())
+    );
+    assert_eq!(r.headers["x-keywarden-code"], "INSUFFICIENT_PERMISSIONS");
+    for uri in [
+        "/admin",
+        "/public/../admin",
+        "/public/%2e%2e/admin",
+        "/publicity",
+    ] {
+        let r = authorize(&app, "", "GET", uri, &[("authorization", &bearer)]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+    let r = authorize(&app, "", "GET", "/public/status", &[("x-api-key", &write)]).await;
+    assert_eq!(r.status, StatusCode::OK, "any valid key under * /public");
+
+    // 401: no key, a malformed one, a key of another environment (unless
+    // the proxy says it serves that one), a revoked key.
+    let r = authorize(&app, "", "POST", "/v1/events", &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers["www-authenticate"], "Bearer");
+    let r = authorize(
+        &app,
+        "",
+        "POST",
+        "/v1/events",
+        &[("x-api-key", "kw_live_nope")],
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNAUTHORIZED, "MALFORMED".into())
+    );
+    let (_, staging) = create(&mut admin, "Staging ingest", "staging", "Write", "").await;
+    let r = authorize(&app, "", "POST", "/v1/events", &[("x-api-key", &staging)]).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNAUTHORIZED, "WRONG_ENVIRONMENT".into())
+    );
+    let r = authorize(
+        &app,
+        "?environment=staging",
+        "POST",
+        "/v1/events",
+        &[("x-api-key", &staging)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = authorize(
+        &app,
+        "?environment=moon",
+        "POST",
+        "/v1/events",
+        &[("x-api-key", &staging)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    admin
+        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .await;
+    let r = authorize(
+        &app,
+        "",
+        "POST",
+        "/v1/events",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNAUTHORIZED, "REVOKED".into())
+    );
+
+    // A proxy that forgets the original request is told so.
+    let req = Request::get("/v1/authorize")
+        .header("x-api-key", write.as_str())
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.send(req, [10, 0, 0, 2]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+async fn over_the_limit_is_429_with_retry_after(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (id, read) = create(&mut admin, "Reports", "production", "Read", "2").await;
+    let headers = [
+        ("x-api-key", read.as_str()),
+        ("x-real-ip", "198.51.100.4"),
+        ("user-agent", "report-bot/2"),
+    ];
+    for remaining in ["1", "0"] {
+        let r = authorize(&app, "", "GET", "/v1/data/7", &headers).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.headers["ratelimit-remaining"], remaining);
+    }
+    let r = authorize(&app, "", "GET", "/v1/data/7", &headers).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED".into())
+    );
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(
+        (29..=30).contains(&retry),
+        "one of 2 a minute frees within 30 s: {retry}"
+    );
+    assert_eq!(
+        r.headers["ratelimit"].to_str().unwrap(),
+        format!("limit=2, remaining=0, reset={retry}")
+    );
+    assert_eq!(r.headers["ratelimit-policy"], "2;w=60");
+
+    // All three are in the request log with the client's address and agent.
+    app.verifier.flush().await.unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT code, path, ip, user_agent FROM request_log WHERE key_id = $1 ORDER BY at_ms, code DESC",
+    )
+    .bind(&id)
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    let codes: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(codes.iter().filter(|c| **c == "VALID").count(), 2);
+    assert!(codes.contains(&"RATE_LIMITED"));
+    assert!(rows.iter().all(|r| r.1.as_deref() == Some("/v1/data/7")
+        && r.2.as_deref() == Some("198.51.100.4")
+        && r.3.as_deref() == Some("report-bot/2")));
+}
+
+async fn metrics_count_answers_by_code(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (_, read) = create(&mut admin, "Metered", "production", "Read", "").await;
+    for _ in 0..3 {
+        authorize(&app, "", "GET", "/v1/data", &[("x-api-key", &read)]).await;
+    }
+    authorize(&app, "", "GET", "/v1/data", &[("x-api-key", "kw_live_bad")]).await;
+    app.verifier.flush().await.unwrap();
+    let req = Request::get("/metrics").body(Body::empty()).unwrap();
+    let reply = app.send(req, [127, 0, 0, 1]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = reply.body;
+    for line in [
+        "keywarden_verifications_total{code=\"VALID\"} 3\n",
+        "keywarden_verifications_total{code=\"MALFORMED\"} 1\n",
+        "keywarden_verification_duration_seconds_count 4\n",
+        "keywarden_cache_misses_total 1\n",
+        "keywarden_cache_hits_total 2\n",
+        "keywarden_request_log_entries_written_total 3\n",
+        "keywarden_request_log_pending 0\n",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.contains("# TYPE keywarden_usage_flush_lag_seconds gauge"));
+}
+
+on_both_engines!(
+    forward_auth_answers_as_proxies_expect,
+    over_the_limit_is_429_with_retry_after,
+    metrics_count_answers_by_code,
+);
