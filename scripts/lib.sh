@@ -99,3 +99,22 @@ ensure_browser_tools() {
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
 }
+
+# nginx from Debian's packages, for the forward-auth test behind a real proxy
+# (the test starts its own instance; the packaged service is left stopped).
+ensure_nginx() {
+  if [ ! -x /usr/sbin/nginx ]; then
+    say "installing nginx from Debian's packages"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+  fi
+}
+
+# wrk from Debian's packages, the benchmark's load generator.
+ensure_wrk() {
+  if ! command -v wrk >/dev/null; then
+    say "installing wrk from Debian's packages"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends wrk >/dev/null
+  fi
+}

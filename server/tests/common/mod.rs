@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use app::backend::{AppState, Settings, db};
 use axum::Router;
 use axum::body::Body;
