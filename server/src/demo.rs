@@ -73,7 +73,7 @@ pub async fn seed(
                 token: &token,
                 expires_at: None,
                 rate_limit: preset.rate_limit,
-                created_by: &owner,
+                created_by: Some(&owner),
             };
             keys::insert(&mut tx, new).await?;
         }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod rest;
 pub mod security;
 pub mod startup;
 pub mod verify;

@@ -1,6 +1,7 @@
 //! Building the router and running the server.
 
 use crate::config::Config;
+use crate::rest::{self, RestState};
 use crate::verify::authorize::{self, Authorizer, Routes};
 use crate::verify::service::ServiceTokens;
 use crate::verify::{self, Verifier, handler};
@@ -114,10 +115,15 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
                 .route("/v1/authorize", get(authorize::authorize))
                 .with_state(gateway.authorizer.clone()),
         );
+    let rest = rest::router(RestState {
+        app: state.clone(),
+        verifier: gateway.verifier.clone(),
+    });
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(verification)
+        .merge(rest)
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(

@@ -207,7 +207,8 @@ async fn over_the_limit_is_429_with_retry_after(engine: Engine) {
 
     // All three are in the request log with the client's address and agent.
     app.verifier.flush().await.unwrap();
-    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    type Logged = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Logged> = sqlx::query_as(
         "SELECT code, path, ip, user_agent FROM request_log WHERE key_id = $1 ORDER BY at_ms, code DESC",
     )
     .bind(&id)

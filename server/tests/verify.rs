@@ -313,7 +313,8 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
             ("VALID".to_string(), 5000)
         ]
     );
-    let logged: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = sqlx::query_as(
+    type Logged = (String, Option<String>, Option<String>, Option<String>, i64);
+    let logged: Vec<Logged> = sqlx::query_as(
         "SELECT code, path, ip, user_agent, COUNT(*) FROM request_log WHERE key_id = $1          GROUP BY code, path, ip, user_agent ORDER BY code",
     )
     .bind(&id)

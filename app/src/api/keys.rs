@@ -12,7 +12,7 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::api::key_types::{AuditView, KeyTypeOption, KeyView};
-    pub use crate::backend::keys::{self, KeyRow};
+    pub use crate::backend::keys::{self, KeyRow, commit_change, not_revoked};
     pub use crate::backend::orgs::Membership;
     pub use crate::backend::session::SessionUser;
     pub use crate::backend::{AppState, audit, db, request};
@@ -114,19 +114,6 @@ mod ssr {
         .await
     }
 
-    /// Commits a change to key `id` and tells the verification cache, so
-    /// the next request sees it. Every key change ends here.
-    pub async fn commit_change(
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
-        state: &AppState,
-        id: &str,
-    ) -> Result<(), crate::AppError> {
-        crate::backend::keys::notify_change(&mut tx, id).await?;
-        tx.commit().await?;
-        state.key_changed(id);
-        Ok(())
-    }
-
     /// Commits `tx` and answers with the key and its new secret, kept out of
     /// caches: the one response that ever carries it.
     pub async fn reveal(
@@ -143,16 +130,6 @@ mod ssr {
             key: view(state, &row)?,
             token: token.expose().to_string(),
         })
-    }
-
-    /// Refuses changes to a revoked key (only delete remains).
-    pub fn not_revoked(row: &KeyRow) -> Result<(), crate::AppError> {
-        if row.revoked_at.is_some() {
-            return Err(crate::AppError::Conflict(
-                "This key is revoked; it can only be deleted.".into(),
-            ));
-        }
-        Ok(())
     }
 
     pub fn type_options(catalog: &Catalog, may_admin: bool) -> Vec<KeyTypeOption> {
@@ -247,7 +224,7 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
             token: &token,
             expires_at,
             rate_limit,
-            created_by: &user.id,
+            created_by: Some(&user.id),
         };
         let id = keys::insert(&mut tx, new).await?;
         let changes = serde_json::json!({

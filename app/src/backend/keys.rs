@@ -93,7 +93,8 @@ pub struct NewKey<'a> {
     pub token: &'a ApiToken,
     pub expires_at: Option<UnixTime>,
     pub rate_limit: RateLimit,
-    pub created_by: &'a str,
+    /// The user who made it (`None` when made through the REST API).
+    pub created_by: Option<&'a str>,
 }
 
 /// The clash message for a taken name.
@@ -118,6 +119,30 @@ pub async fn notify_change(conn: &mut AnyConnection, id: &str) -> Result<(), App
             .bind(id)
             .execute(&mut *conn)
             .await?;
+    }
+    Ok(())
+}
+
+/// Commits a change to key `id` and tells this instance's verification
+/// cache (other instances hear of it through [`notify_change`]), so the next
+/// request sees it. Every key change ends here.
+pub async fn commit_change(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    state: &super::AppState,
+    id: &str,
+) -> Result<(), AppError> {
+    notify_change(&mut tx, id).await?;
+    tx.commit().await?;
+    state.key_changed(id);
+    Ok(())
+}
+
+/// Refuses changes to a revoked key (only delete remains).
+pub fn not_revoked(row: &KeyRow) -> Result<(), AppError> {
+    if row.revoked_at.is_some() {
+        return Err(AppError::Conflict(
+            "This key is revoked; it can only be deleted.".into(),
+        ));
     }
     Ok(())
 }

@@ -58,7 +58,7 @@ pub async fn insert_key(
                 limit,
                 window_secs: 60,
             },
-            created_by: &owner,
+            created_by: Some(&owner),
         },
     )
     .await

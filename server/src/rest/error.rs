@@ -1,0 +1,113 @@
+//! The REST API's one error type and its status mapping. Bodies are
+//! `{"error": {"code": "…", "message": "…"}}`; internal details only reach
+//! the server log (through [`AppError::internal`]).
+
+use crate::verify::Code;
+use app::AppError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Why a REST call was refused.
+#[derive(Debug)]
+pub enum RestError {
+    /// A refusal from the app layer (validation, not found, conflict…).
+    App(AppError),
+    /// No usable API key; the code says why.
+    Unauthorized(Code),
+    /// The key lacks the scope this endpoint needs.
+    MissingScope(&'static str),
+    /// Out of the key's reach (another environment's key, more permissions).
+    Forbidden(String),
+    /// The caller's rate limit is used up; retry after this many seconds.
+    RateLimited(u64),
+    /// The database could not be read.
+    Unavailable,
+}
+
+impl From<AppError> for RestError {
+    fn from(e: AppError) -> Self {
+        RestError::App(e)
+    }
+}
+
+impl From<sqlx::Error> for RestError {
+    fn from(e: sqlx::Error) -> Self {
+        RestError::App(AppError::from(e))
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        let retry_after = match &self {
+            RestError::RateLimited(secs) => Some(*secs),
+            _ => None,
+        };
+        let (status, code, message) = match self {
+            RestError::App(e) => {
+                let code = match &e {
+                    AppError::Invalid(_) | AppError::Request(_) => "INVALID",
+                    AppError::Forbidden => "FORBIDDEN",
+                    AppError::NotFound => "NOT_FOUND",
+                    AppError::Conflict(_) => "CONFLICT",
+                    AppError::Unauthenticated | AppError::InvalidCredentials => "UNAUTHORIZED",
+                    AppError::Throttled(_) => "RATE_LIMITED",
+                    AppError::Internal => "INTERNAL",
+                };
+                (e.status(), code, e.to_string())
+            }
+            RestError::Unauthorized(code) => (
+                StatusCode::UNAUTHORIZED,
+                code.as_str(),
+                "A valid API key is required (Authorization: Bearer …).".into(),
+            ),
+            RestError::MissingScope(scope) => (
+                StatusCode::FORBIDDEN,
+                Code::InsufficientPermissions.as_str(),
+                format!("This API key needs the {scope} permission."),
+            ),
+            RestError::Forbidden(message) => (StatusCode::FORBIDDEN, "FORBIDDEN", message),
+            RestError::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Code::RateLimited.as_str(),
+                "Rate limit exceeded; retry later.".into(),
+            ),
+            RestError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "The service is unavailable; try again.".into(),
+            ),
+        };
+        let body = serde_json::json!({ "error": { "code": code, "message": message } });
+        let mut res = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        res
+    }
+}
+
+/// A JSON body whose rejection (bad JSON, unknown or missing fields) is a
+/// [`RestError`] like any other.
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = RestError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, RestError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(body)) => Ok(JsonBody(body)),
+            Err(rejection) => Err(RestError::App(AppError::Invalid(format!(
+                "The body is not valid: {}",
+                rejection.body_text()
+            )))),
+        }
+    }
+}

@@ -1,0 +1,525 @@
+//! `/v1/keys` handlers. Every change runs in one transaction with its audit
+//! entry and ends in [`keys::commit_change`], so verification on every
+//! instance sees it at once, exactly as for changes made on the page.
+
+use super::auth::{Caller, ReadKeys, WriteKeys};
+use super::error::{JsonBody, RestError};
+use app::AppError;
+use app::api::key_types::{Grace, KeyQuery, KeyView};
+use app::backend::audit::{self, AuditEntry};
+use app::backend::keys::{self, KeyRow, commit_change, not_revoked};
+use app::backend::{AppState, db};
+use app::domain::{ApiToken, Environment, KeyName, KeyStatus, RateLimit};
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::AnyConnection;
+use std::net::SocketAddr;
+use utoipa::{IntoParams, ToSchema};
+
+/// A rate limit: `limit` requests per `window_secs` seconds.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RateLimitBody {
+    pub limit: u32,
+    pub window_secs: u32,
+}
+
+/// An API key as the REST API shows it. Never holds the secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyResource {
+    pub id: String,
+    pub name: String,
+    /// The key's visible start, e.g. `kw_live_AbCd`.
+    pub prefix: String,
+    #[serde(rename = "type")]
+    pub key_type: String,
+    /// `production`, `staging` or `development`.
+    pub environment: String,
+    pub permissions: Vec<String>,
+    /// `active`, `disabled`, `expired` or `revoked`.
+    pub status: String,
+    pub rate_limit: RateLimitBody,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub request_count: i64,
+    /// While a regenerated key's previous secret still works: until when.
+    pub previous_secret_expires_at: Option<i64>,
+}
+
+impl From<KeyView> for KeyResource {
+    fn from(k: KeyView) -> Self {
+        KeyResource {
+            id: k.id,
+            name: k.name,
+            prefix: k.start,
+            key_type: k.key_type,
+            environment: k.environment.as_str().into(),
+            permissions: k.permissions,
+            status: k.status.label().to_ascii_lowercase(),
+            rate_limit: RateLimitBody {
+                limit: k.rate_limit.limit,
+                window_secs: k.rate_limit.window_secs,
+            },
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            request_count: k.request_count,
+            previous_secret_expires_at: k.previous_expires_at,
+        }
+    }
+}
+
+/// A page of keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyResource>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// A key with its new secret: shown in this answer only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevealedKeyBody {
+    pub key: KeyResource,
+    pub token: String,
+}
+
+/// The query of `GET /v1/keys`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// 1-based page of 25.
+    pub page: Option<u32>,
+    /// `active`, `disabled`, `expired` or `revoked`.
+    pub status: Option<String>,
+    /// Part of a name or prefix.
+    pub search: Option<String>,
+}
+
+/// The body of `POST /v1/keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub name: String,
+    /// Defaults to the calling key's environment, the only one it may use.
+    pub environment: Option<String>,
+    /// A key type of the catalog, or `Custom` with `permissions`.
+    #[serde(rename = "type")]
+    pub key_type: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Unix seconds in the future; absent for a key that never expires.
+    pub expires_at: Option<i64>,
+    /// Defaults to the key type's.
+    pub rate_limit: Option<RateLimitBody>,
+}
+
+/// The body of `PATCH /v1/keys/{id}`; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateKey {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub key_type: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub rate_limit: Option<RateLimitBody>,
+    /// Unix seconds, or `null` for never; absent keeps the current expiry.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub expires_at: Option<Option<i64>>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// The body of `POST /v1/keys/{id}/regenerate`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegenerateKey {
+    /// How long the old secret keeps working: `none` (default), `one_hour`,
+    /// `one_day` or `seven_days`.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub grace: Grace,
+}
+
+/// An error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, in a stable code and in words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+fn invalid(message: impl Into<String>) -> RestError {
+    RestError::App(AppError::Invalid(message.into()))
+}
+
+fn view(state: &AppState, row: &KeyRow) -> Result<KeyResource, RestError> {
+    Ok(row.view(db::now(), state.settings.rotation_days)?.into())
+}
+
+/// The org's key `id` in the caller's environment (others do not exist for
+/// it), with its permissions.
+async fn reachable<S>(
+    conn: &mut AnyConnection,
+    caller: &Caller<S>,
+    id: &str,
+) -> Result<KeyRow, RestError> {
+    keys::find(conn, &caller.key.org_id, id)
+        .await?
+        .filter(|row| row.environment == caller.key.environment.as_str())
+        .ok_or(RestError::App(AppError::NotFound))
+}
+
+fn rate_limit(body: Option<RateLimitBody>, default: RateLimit) -> Result<RateLimit, RestError> {
+    match body {
+        None => Ok(default),
+        Some(r) if ![1, 60, 3600, 86_400].contains(&r.window_secs) => Err(invalid(
+            "rate_limit.window_secs must be 1, 60, 3600 or 86400.",
+        )),
+        Some(r) => {
+            RateLimit::parse(&r.limit.to_string(), &r.window_secs.to_string()).map_err(invalid)
+        }
+    }
+}
+
+fn future(expires_at: Option<i64>) -> Result<Option<i64>, RestError> {
+    match expires_at {
+        Some(t) if t <= db::now() => Err(invalid("expires_at must be in the future.")),
+        other => Ok(other),
+    }
+}
+
+async fn record<S>(
+    conn: &mut AnyConnection,
+    caller: &Caller<S>,
+    ip: Option<&str>,
+    action: &'static str,
+    key: (&str, &str),
+    changes: Option<serde_json::Value>,
+) -> Result<(), RestError> {
+    let actor = caller.audit_label();
+    audit::record(
+        conn,
+        AuditEntry {
+            org_id: &caller.key.org_id,
+            actor_id: None,
+            actor_email: Some(&actor),
+            action,
+            target_type: "key",
+            target_id: Some(key.0),
+            target_label: Some(key.1),
+            changes,
+            client_ip: ip,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Commits and answers with the key and its new secret, kept out of caches.
+async fn reveal<S>(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    state: &AppState,
+    caller: &Caller<S>,
+    id: &str,
+    token: &ApiToken,
+    status: StatusCode,
+) -> Result<Response, RestError> {
+    let row = reachable(&mut tx, caller, id).await?;
+    commit_change(tx, state, id).await?;
+    let body = RevealedKeyBody {
+        key: view(state, &row)?,
+        token: token.expose().to_string(),
+    };
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// Lists the keys of the caller's org and environment, newest first.
+#[utoipa::path(get, path = "/v1/keys", params(ListParams), security(("api_key" = ["keys:read"])),
+    responses((status = 200, body = KeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller<ReadKeys>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<KeyList>, RestError> {
+    let status = match params.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            KeyStatus::ALL
+                .into_iter()
+                .find(|k| k.label().eq_ignore_ascii_case(s))
+                .ok_or_else(|| invalid("status must be active, disabled, expired or revoked."))?,
+        ),
+    };
+    let query = KeyQuery {
+        environment: Some(caller.key.environment),
+        status,
+        search: params.search.unwrap_or_default(),
+        sort: Default::default(),
+        page: params.page.unwrap_or(1).max(1),
+    };
+    let (rows, total) = keys::list(&state.db, &caller.key.org_id, &query, db::now()).await?;
+    Ok(Json(KeyList {
+        keys: rows
+            .iter()
+            .map(|r| view(&state, r))
+            .collect::<Result<_, _>>()?,
+        total,
+        page: query.page,
+        per_page: keys::PER_PAGE,
+    }))
+}
+
+/// One key of the caller's org and environment.
+#[utoipa::path(get, path = "/v1/keys/{id}", security(("api_key" = ["keys:read"])),
+    responses((status = 200, body = KeyResource), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller<ReadKeys>,
+    Path(id): Path<String>,
+) -> Result<Json<KeyResource>, RestError> {
+    let mut conn = state.db.acquire().await?;
+    let row = reachable(&mut conn, &caller, &id).await?;
+    Ok(Json(view(&state, &row)?))
+}
+
+/// Creates a key in the caller's environment and reveals its secret, once.
+#[utoipa::path(post, path = "/v1/keys", request_body = CreateKey, security(("api_key" = ["keys:write"])),
+    responses((status = 201, body = RevealedKeyBody), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    caller: Caller<WriteKeys>,
+    JsonBody(body): JsonBody<CreateKey>,
+) -> Result<Response, RestError> {
+    let environment = caller.key.environment;
+    if let Some(asked) = body.environment.as_deref()
+        && asked.parse::<Environment>().ok() != Some(environment)
+    {
+        return Err(RestError::Forbidden(format!(
+            "A {0} key creates {0} keys only.",
+            environment.as_str()
+        )));
+    }
+    let name = KeyName::parse(&body.name).map_err(invalid)?;
+    let catalog = &state.settings.catalog;
+    let permissions = catalog
+        .resolve(&body.key_type, &body.permissions)
+        .map_err(invalid)?;
+    caller.may_handle(&permissions)?;
+    let default = catalog.key_type(&body.key_type).map_or(
+        RateLimit {
+            limit: 600,
+            window_secs: 60,
+        },
+        |t| t.rate_limit,
+    );
+    let limit = rate_limit(body.rate_limit, default)?;
+    let expires_at = future(body.expires_at)?;
+    let token = ApiToken::generate(&state.settings.key_prefix, environment);
+    let mut tx = state.db.begin().await?;
+    let new = keys::NewKey {
+        org_id: &caller.key.org_id,
+        name: name.as_str(),
+        environment,
+        key_type: &body.key_type,
+        permissions: &permissions,
+        token: &token,
+        expires_at,
+        rate_limit: limit,
+        created_by: None,
+    };
+    let id = keys::insert(&mut tx, new).await?;
+    let changes = serde_json::json!({
+        "environment": environment.as_str(), "type": body.key_type, "permissions": permissions,
+        "expires_at": expires_at, "rate_limit": limit.label(),
+    });
+    let ip = addr.ip().to_string();
+    record(
+        &mut tx,
+        &caller,
+        Some(&ip),
+        "key.created",
+        (&id, name.as_str()),
+        Some(changes),
+    )
+    .await?;
+    reveal(tx, &state, &caller, &id, &token, StatusCode::CREATED).await
+}
+
+/// Edits a key's name, type and permissions, rate limit or expiry.
+#[utoipa::path(patch, path = "/v1/keys/{id}", request_body = UpdateKey, security(("api_key" = ["keys:write"])),
+    responses((status = 200, body = KeyResource), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    caller: Caller<WriteKeys>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateKey>,
+) -> Result<Json<KeyResource>, RestError> {
+    let mut tx = state.db.begin().await?;
+    let before = reachable(&mut tx, &caller, &id).await?;
+    not_revoked(&before)?;
+    caller.may_handle(&before.permission_list())?;
+    let name = KeyName::parse(body.name.as_deref().unwrap_or(&before.name)).map_err(invalid)?;
+    let (key_type, permissions) = if body.key_type.is_some() || body.permissions.is_some() {
+        let key_type = body.key_type.unwrap_or_else(|| before.key_type.clone());
+        let asked = body.permissions.unwrap_or_else(|| before.permission_list());
+        let permissions = state
+            .settings
+            .catalog
+            .resolve(&key_type, &asked)
+            .map_err(invalid)?;
+        (key_type, permissions)
+    } else {
+        (before.key_type.clone(), before.permission_list())
+    };
+    caller.may_handle(&permissions)?;
+    let old_limit = RateLimit {
+        limit: before.rate_limit as u32,
+        window_secs: before.rate_window_secs as u32,
+    };
+    let limit = rate_limit(body.rate_limit, old_limit)?;
+    let expires_at = match body.expires_at {
+        None => before.expires_at,
+        Some(t) => future(t)?,
+    };
+    keys::update(
+        &mut tx,
+        &id,
+        name.as_str(),
+        &key_type,
+        &permissions,
+        limit,
+        expires_at,
+    )
+    .await?;
+    let mut changes = serde_json::Map::new();
+    let mut diff = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            changes.insert(
+                field.into(),
+                serde_json::json!({ "before": old, "after": new }),
+            );
+        }
+    };
+    diff("name", before.name.clone().into(), name.as_str().into());
+    diff("type", before.key_type.clone().into(), key_type.into());
+    diff(
+        "permissions",
+        before.permission_list().into(),
+        permissions.into(),
+    );
+    diff("rate_limit", old_limit.label().into(), limit.label().into());
+    diff("expires_at", before.expires_at.into(), expires_at.into());
+    if !changes.is_empty() {
+        let ip = addr.ip().to_string();
+        let changes = Some(serde_json::Value::Object(changes));
+        record(
+            &mut tx,
+            &caller,
+            Some(&ip),
+            "key.updated",
+            (&id, name.as_str()),
+            changes,
+        )
+        .await?;
+    }
+    let row = reachable(&mut tx, &caller, &id).await?;
+    commit_change(tx, &state, &id).await?;
+    Ok(Json(view(&state, &row)?))
+}
+
+/// Issues a new secret; the old one stops now or after the grace period.
+#[utoipa::path(post, path = "/v1/keys/{id}/regenerate", request_body = RegenerateKey,
+    security(("api_key" = ["keys:write"])),
+    responses((status = 200, body = RevealedKeyBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn regenerate(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    caller: Caller<WriteKeys>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, RestError> {
+    // The body is optional: none means no grace period.
+    let grace = if body.iter().all(u8::is_ascii_whitespace) {
+        Grace::None
+    } else {
+        serde_json::from_slice::<RegenerateKey>(&body)
+            .map_err(|e| invalid(format!("The body is not valid: {e}")))?
+            .grace
+    };
+    let mut tx = state.db.begin().await?;
+    let row = reachable(&mut tx, &caller, &id).await?;
+    not_revoked(&row)?;
+    caller.may_handle(&row.permission_list())?;
+    let now = db::now();
+    let grace_until = (grace.secs() > 0).then(|| now + grace.secs());
+    if let (Some(until), Some(expires)) = (grace_until, row.expires_at)
+        && until > expires
+    {
+        return Err(invalid(
+            "The grace period would outlive the key's expiry. Choose a shorter one.",
+        ));
+    }
+    let token = ApiToken::generate(&state.settings.key_prefix, caller.key.environment);
+    keys::rotate(&mut tx, &id, &token, grace_until).await?;
+    let ip = addr.ip().to_string();
+    let changes = serde_json::json!({ "grace_until": grace_until });
+    record(
+        &mut tx,
+        &caller,
+        Some(&ip),
+        "key.regenerated",
+        (&id, &row.name),
+        Some(changes),
+    )
+    .await?;
+    reveal(tx, &state, &caller, &id, &token, StatusCode::OK).await
+}
+
+/// Revokes a key for good; every instance refuses it at once.
+#[utoipa::path(post, path = "/v1/keys/{id}/revoke", security(("api_key" = ["keys:write"])),
+    responses((status = 200, body = KeyResource), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    caller: Caller<WriteKeys>,
+    Path(id): Path<String>,
+) -> Result<Json<KeyResource>, RestError> {
+    let mut tx = state.db.begin().await?;
+    let row = reachable(&mut tx, &caller, &id).await?;
+    not_revoked(&row)?;
+    caller.may_handle(&row.permission_list())?;
+    keys::revoke(&mut tx, &id).await?;
+    let ip = addr.ip().to_string();
+    record(
+        &mut tx,
+        &caller,
+        Some(&ip),
+        "key.revoked",
+        (&id, &row.name),
+        None,
+    )
+    .await?;
+    let row = reachable(&mut tx, &caller, &id).await?;
+    commit_change(tx, &state, &id).await?;
+    Ok(Json(view(&state, &row)?))
+}
