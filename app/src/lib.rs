@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("api-keys/:id") view=pages::KeyDetailPage ssr=ssr.clone() />
                     <Route path=path!("members") view=pages::MembersPage ssr=ssr.clone() />
                     <Route path=path!("audit-log") view=pages::AuditLogPage ssr=ssr.clone() />
+                    <Route path=path!("logs") view=pages::RequestLogPage ssr=ssr.clone() />
                 </ParentRoute>
             </Routes>
         </Router>

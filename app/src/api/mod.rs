@@ -6,3 +6,4 @@ pub mod key_types;
 pub mod keys;
 pub mod members;
 pub mod types;
+pub mod usage;

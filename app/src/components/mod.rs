@@ -6,7 +6,7 @@ mod time;
 
 pub use copy::CopyButton;
 pub use modal::Modal;
-pub use time::{format_date, format_datetime, relative};
+pub use time::{format_date, format_datetime, format_timestamp, relative};
 
 use crate::error::AppError;
 use leptos::prelude::*;

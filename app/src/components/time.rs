@@ -22,6 +22,19 @@ pub fn format_datetime(t: UnixTime) -> String {
     )
 }
 
+/// A Unix time to the second, without the zone, e.g. `2026-11-22 21:55:07`
+/// (for tables headed "UTC").
+pub fn format_timestamp(t: UnixTime) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let secs = t.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// `t` relative to `now`: "just now", "5 minutes ago", "in 3 days".
 pub fn relative(t: UnixTime, now: UnixTime) -> String {
     let delta = now - t;

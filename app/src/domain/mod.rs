@@ -4,12 +4,14 @@
 mod catalog;
 mod inputs;
 mod keys;
+mod outcome;
 mod role;
 mod token;
 
 pub use catalog::{CUSTOM_TYPE, Catalog, KeyType};
 pub use inputs::{Email, OrgName, Password, Slug};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
+pub use outcome::{OUTCOMES, outcome_label};
 pub use role::{Capability, Role};
 pub use token::{ApiToken, Environment, KeyPrefix, Malformed};
 

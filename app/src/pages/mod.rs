@@ -5,6 +5,7 @@ mod auth;
 mod invite;
 mod keys;
 mod members;
+mod requests;
 mod settings;
 
 pub use audit::AuditLogPage;
@@ -12,6 +13,7 @@ pub use auth::{LoginPage, SetupPage};
 pub use invite::InvitePage;
 pub use keys::{ApiKeysPage, KeyDetailPage};
 pub use members::MembersPage;
+pub use requests::RequestLogPage;
 pub use settings::SettingsLayout;
 
 use crate::api::auth::current_session;

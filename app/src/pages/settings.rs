@@ -81,6 +81,7 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                 <nav aria-label="Settings" class="nav">
                     {link("api-keys", "API Keys")}
                     {link("members", "Members")}
+                    {ctx.role.can(Capability::ViewKeyDetail).then(|| link("logs", "Request log"))}
                     {ctx.role.can(Capability::ViewAuditLog).then(|| link("audit-log", "Audit log"))}
                 </nav>
                 {(!others.is_empty())

@@ -1,7 +1,8 @@
-//! `/orgs/{slug}/settings/api-keys/{id}`: one key in full, with its audit
-//! trail. Not for viewers (the server refuses them).
+//! `/orgs/{slug}/settings/api-keys/{id}`: one key in full, with its usage,
+//! latest requests and audit trail. Not for viewers (the server refuses them).
 
 use super::dialogs::{KeyActions, KeyDialogs};
+use super::usage::KeyUsagePanel;
 use super::{KeyActionButtons, KeyHints, StatusBadge, When};
 use crate::api::keys::get_key_detail;
 use crate::components::{ErrorPanel, format_datetime};
@@ -72,10 +73,7 @@ pub fn KeyDetailPage() -> impl IntoView {
                                     </dd>
                                 </dl>
                             </section>
-                            <section class="panel">
-                                <h2>"Usage"</h2>
-                                <p class="hint">"Usage by outcome and the request log appear here once the verification API records them."</p>
-                            </section>
+                            <KeyUsagePanel slug id />
                             <h2>"History"</h2>
                             <AuditTable entries=d.audit show_target=false />
                         }

@@ -4,6 +4,7 @@ mod detail;
 mod dialogs;
 mod fields;
 mod reveal;
+mod usage;
 
 pub use detail::KeyDetailPage;
 

@@ -1,0 +1,147 @@
+//! `/orgs/{slug}/settings/logs`: the org's request log (what verification
+//! answered, newest first), filtered by key, outcome and time, for owners,
+//! admins and members. Plain GET forms and links: works without JavaScript.
+
+use crate::api::usage::{LOG_PERIODS, LogQuery, RequestView, request_log};
+use crate::components::{ErrorPanel, format_timestamp};
+use crate::domain::{OUTCOMES, outcome_label};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn RequestLogPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let filters = Signal::derive(move || {
+        let q = query.read();
+        LogQuery {
+            key: q.get("key").filter(|k| !k.is_empty()),
+            outcome: q.get("outcome").filter(|o| !o.is_empty()),
+            since: q.get("since").filter(|s| !s.is_empty()),
+            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        }
+    });
+    let log = Resource::new(
+        move || (slug.get(), filters.get()),
+        |(slug, q)| request_log(slug, q),
+    );
+    view! {
+        <Title text="Request log" />
+        <h1>"Request log"</h1>
+        <p class="lede">"Every verification of this organisation's keys: which key, what it asked for, and the answer. Entries appear within a few seconds."</p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let q = filters.get_untracked();
+                match log.await {
+                    Ok(p) => {
+                        let pages = (p.total as u32).div_ceil(p.per_page).max(1);
+                        let since = q.since.clone().unwrap_or_else(|| "24h".into());
+                        let link = {
+                            let q = q.clone();
+                            let since = since.clone();
+                            move |page: u32| {
+                                let mut parts = vec![format!("page={page}"), format!("since={since}")];
+                                if let Some(k) = &q.key {
+                                    parts.push(format!("key={k}"));
+                                }
+                                if let Some(o) = &q.outcome {
+                                    parts.push(format!("outcome={o}"));
+                                }
+                                format!("?{}", parts.join("&"))
+                            }
+                        };
+                        let key = q.key.clone();
+                        let known = key.as_ref().is_none_or(|k| p.keys.iter().any(|(id, _)| id == k));
+                        view! {
+                            <form method="get" class="filters" role="search">
+                                <div class="field">
+                                    <label for="log-key">"Key"</label>
+                                    <select id="log-key" name="key">
+                                        <option value="" selected=key.is_none()>"All keys"</option>
+                                        {(!known).then(|| view! { <option value=key.clone().unwrap_or_default() selected=true>"This key"</option> })}
+                                        {p.keys.iter().map(|(id, name)| view! { <option value=id.clone() selected=key.as_deref() == Some(id.as_str())>{name.clone()}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <div class="field">
+                                    <label for="log-outcome">"Outcome"</label>
+                                    <select id="log-outcome" name="outcome">
+                                        <option value="" selected=q.outcome.is_none()>"All outcomes"</option>
+                                        {OUTCOMES.iter().map(|o| view! { <option value=*o selected=q.outcome.as_deref() == Some(*o)>{outcome_label(o)}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <div class="field">
+                                    <label for="log-since">"Time"</label>
+                                    <select id="log-since" name="since">
+                                        {LOG_PERIODS.iter().map(|(v, label, _)| view! { <option value=*v selected=since == *v>{*label}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <button type="submit" class="secondary">"Apply"</button>
+                            </form>
+                            <RequestTable entries=p.entries show_key=true slug=slug.get_untracked() />
+                            <nav class="pager" aria-label="Pages">
+                                <span>{format!("{} requests", p.total)}</span>
+                                {(p.page > 1).then(|| view! { <a href=link(p.page - 1)>"Previous page"</a> })}
+                                <span>{format!("Page {} of {pages}", p.page)}</span>
+                                {(p.page < pages).then(|| view! { <a href=link(p.page + 1)>"Next page"</a> })}
+                            </nav>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Request-log entries as a table.
+#[component]
+pub fn RequestTable(entries: Vec<RequestView>, show_key: bool, slug: String) -> impl IntoView {
+    if entries.is_empty() {
+        return view! { <p class="panel empty-state">"No requests in this period."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table" aria-label="Requests">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time (UTC)"</th>
+                        {show_key.then(|| view! { <th scope="col">"Key"</th> })}
+                        <th scope="col">"Outcome"</th>
+                        <th scope="col">"Path"</th>
+                        <th scope="col">"IP"</th>
+                        <th scope="col">"User agent"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {entries
+                        .into_iter()
+                        .map(|e| {
+                            let key = show_key.then(|| {
+                                let cell = match e.key_name.clone() {
+                                    Some(name) => view! { <a href=format!("/orgs/{slug}/settings/api-keys/{}", e.key_id)>{name}</a> }.into_any(),
+                                    None => view! { <span class="muted">"Deleted key"</span> }.into_any(),
+                                };
+                                view! { <td>{cell}</td> }
+                            });
+                            let class = if e.code == "VALID" { "outcome outcome-valid" } else { "outcome outcome-refused" };
+                            view! {
+                                <tr>
+                                    <td>{format_timestamp(e.at_ms / 1000)}</td>
+                                    {key}
+                                    <td><span class=class title=e.code.clone()>{outcome_label(&e.code)}</span></td>
+                                    <td class="mono">{e.path.clone().unwrap_or_default()}</td>
+                                    <td>{e.ip.clone().unwrap_or_default()}</td>
+                                    <td class="small-text">{e.user_agent.clone().unwrap_or_default()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
