@@ -4,6 +4,7 @@ import { memberCell, ROLES, signIn } from './helpers';
 const mayInvite = { owner: true, admin: true, member: false, viewer: false };
 const seesAudit = mayInvite;
 const managesMembers = { owner: true, admin: false, member: false, viewer: false };
+const seesRequests = { owner: true, admin: true, member: true, viewer: false };
 
 for (const role of ROLES) {
   test(`${role} sees the navigation and controls of their role`, async ({ page }) => {
@@ -12,6 +13,7 @@ for (const role of ROLES) {
     await expect(nav.getByRole('link', { name: 'API Keys' })).toBeVisible();
     await expect(nav.getByRole('link', { name: 'Members' })).toBeVisible();
     await expect(nav.getByRole('link', { name: 'Audit log' })).toHaveCount(seesAudit[role] ? 1 : 0);
+    await expect(nav.getByRole('link', { name: 'Request log' })).toHaveCount(seesRequests[role] ? 1 : 0);
     await expect(page.locator('.org-card')).toContainText(role[0].toUpperCase() + role.slice(1));
 
     await nav.getByRole('link', { name: 'Members' }).click();
@@ -39,6 +41,13 @@ test('a member who opens the audit log URL directly is refused', async ({ page }
   await signIn(page, 'member@acme.test');
   await page.goto('/orgs/acme/settings/audit-log');
   await expect(page.getByRole('heading', { name: 'No access' })).toBeVisible();
+});
+
+test('a viewer who opens the request log URL directly is refused', async ({ page }) => {
+  await signIn(page, 'viewer@acme.test');
+  await page.goto('/orgs/acme/settings/logs');
+  await expect(page.getByRole('heading', { name: 'No access' })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Requests' })).toHaveCount(0);
 });
 
 test('an org the user does not belong to is not found', async ({ page }) => {

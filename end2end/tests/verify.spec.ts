@@ -39,6 +39,19 @@ test('a key created on the page verifies, shows its use, and stops the moment it
   }).toPass({ timeout: 10_000 });
   await expect(row).toContainText('just now');
 
+  // The key's page charts the three calls and lists them.
+  await row.getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+  await expect(page.getByText('Last 24 hours: 3 verifications, 3 valid, 0 refused.')).toBeVisible();
+  await expect(page.getByRole('img', { name: /3 verifications/ })).toBeVisible();
+  const outcomes = page.getByRole('table', { name: 'Verifications by outcome' });
+  await expect(outcomes.getByRole('row', { name: 'Valid 3' })).toBeVisible();
+  const recent = page.getByRole('table', { name: 'Requests' });
+  await expect(recent.getByRole('row').filter({ hasText: '/v1/events' })).toHaveCount(3);
+  await page.getByRole('link', { name: 'Last 7 days' }).click();
+  await expect(page.getByText('Last 7 days: 3 verifications, 3 valid, 0 refused.')).toBeVisible();
+  await page.goto(`/orgs/acme/settings/api-keys?q=${encodeURIComponent(name)}`);
+
   await hydrated(page);
   await page.getByRole('button', { name: `Actions for ${name}` }).click();
   await page.getByRole('button', { name: 'Revoke', exact: true }).click();
@@ -51,6 +64,23 @@ test('a key created on the page verifies, shows its use, and stops the moment it
   expect(after.valid).toBe(false);
   await page.reload();
   await expect(row).toContainText('Revoked');
+
+  // The request log lists the calls, the refusal first; filters narrow it.
+  await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Request log' }).click();
+  await expect(page.getByRole('heading', { name: 'Request log' })).toBeVisible();
+  await page.getByLabel('Key').selectOption({ label: name });
+  await page.getByRole('button', { name: 'Apply' }).click();
+  const log = page.getByRole('table', { name: 'Requests' });
+  await expect(async () => {
+    await page.reload();
+    await expect(log.getByRole('row')).toHaveCount(5, { timeout: 1000 });
+  }).toPass({ timeout: 10_000 });
+  await expect(log.getByRole('row').nth(1)).toContainText('Revoked');
+  await expect(log.getByRole('row').filter({ hasText: 'Valid' })).toHaveCount(3);
+  await page.getByLabel('Outcome').selectOption({ label: 'Revoked' });
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(log.getByRole('row')).toHaveCount(2);
+  await expect(page.getByText('1 request', { exact: true })).toBeVisible();
 });
 
 test('a verifier without a valid service token is refused', async ({ request }) => {

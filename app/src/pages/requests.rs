@@ -81,7 +81,7 @@ pub fn RequestLogPage() -> impl IntoView {
                             </form>
                             <RequestTable entries=p.entries show_key=true slug=slug.get_untracked() />
                             <nav class="pager" aria-label="Pages">
-                                <span>{format!("{} requests", p.total)}</span>
+                                <span>{if p.total == 1 { "1 request".to_string() } else { format!("{} requests", p.total) }}</span>
                                 {(p.page > 1).then(|| view! { <a href=link(p.page - 1)>"Previous page"</a> })}
                                 <span>{format!("Page {} of {pages}", p.page)}</span>
                                 {(p.page < pages).then(|| view! { <a href=link(p.page + 1)>"Next page"</a> })}
