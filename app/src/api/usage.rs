@@ -181,7 +181,7 @@ pub async fn get_key_usage(
         totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
-             WHERE r.org_id = $1 AND r.key_id = $2 ORDER BY r.at_ms DESC, r.id LIMIT {RECENT_REQUESTS}"
+             WHERE r.org_id = $1 AND r.key_id = $2 ORDER BY r.at_ms DESC, r.id DESC LIMIT {RECENT_REQUESTS}"
         );
         let recent: Vec<RequestView> = sqlx::query_as(&sql)
             .bind(&m.org_id)
@@ -236,7 +236,7 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
         let offset = i64::from(page - 1) * i64::from(LOG_PER_PAGE);
         let rows_sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
-             WHERE {filter} ORDER BY r.at_ms DESC, r.id LIMIT {LOG_PER_PAGE} OFFSET {offset}"
+             WHERE {filter} ORDER BY r.at_ms DESC, r.id DESC LIMIT {LOG_PER_PAGE} OFFSET {offset}"
         );
         let count_sql = format!("SELECT COUNT(*) FROM request_log r WHERE {filter}");
         macro_rules! bind_all {

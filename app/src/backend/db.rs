@@ -21,6 +21,22 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
     let max = if in_memory { 1 } else { 10 };
     let pool = AnyPoolOptions::new()
         .max_connections(max)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                if conn.backend_name() == "SQLite" {
+                    // A 64 MiB page cache keeps the request log's indexes in
+                    // memory while it grows; in WAL mode NORMAL syncs at
+                    // checkpoints, not on every commit (SQLite's advice).
+                    sqlx::query("PRAGMA cache_size = -65536")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect(&url)
         .await?;
     if url.starts_with("sqlite:") && !in_memory {

@@ -290,7 +290,7 @@ pub async fn authorize(
             let mut res = StatusCode::OK.into_response();
             let h = res.headers_mut();
             for (name, value) in [
-                ("x-keywarden-key-id", key.map(|k| k.id.as_str())),
+                ("x-keywarden-key-id", key.map(|k| &*k.id)),
                 ("x-keywarden-org", key.map(|k| k.org.as_str())),
             ] {
                 if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {

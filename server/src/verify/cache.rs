@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 /// What verification needs of a key.
 #[derive(Clone, Debug)]
 pub struct CachedKey {
-    pub id: String,
-    pub org_id: String,
+    pub id: Arc<str>,
+    pub org_id: Arc<str>,
     /// The org's slug.
     pub org: String,
     pub name: String,
@@ -93,7 +93,7 @@ impl KeyCache {
     pub fn invalidate(&self, id: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.retain(|_, (entry, _)| !matches!(entry, Entry::Key(k) if k.id == id));
+        entries.retain(|_, (entry, _)| !matches!(entry, Entry::Key(k) if &*k.id == id));
     }
 
     /// Drops every entry (after missed notices, changes are unknown).

@@ -26,20 +26,21 @@ pub struct VerifyRequest {
 }
 
 /// The answer of §5.1; fields beyond `valid` and `code` only for known keys.
+/// Borrows from the decision: nothing is copied to answer.
 #[derive(Debug, Serialize)]
-pub struct VerifyResponse {
+pub struct VerifyResponse<'a> {
     pub valid: bool,
     pub code: Code,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
+    pub key_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub org: Option<String>,
+    pub org: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<&'a str>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub key_type: Option<String>,
+    pub key_type: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,17 +49,18 @@ pub struct VerifyResponse {
     pub ratelimit: Option<RateLimitInfo>,
 }
 
-impl From<Decision> for VerifyResponse {
-    fn from(d: Decision) -> Self {
+impl<'a> VerifyResponse<'a> {
+    /// The answer describing `d`.
+    pub fn of(d: &'a Decision) -> Self {
         let key = d.key.as_deref();
         VerifyResponse {
             valid: d.code == Code::Valid,
             code: d.code,
-            key_id: key.map(|k| k.id.clone()),
-            org: key.map(|k| k.org.clone()),
-            name: key.map(|k| k.name.clone()),
-            key_type: key.map(|k| k.key_type.clone()),
-            permissions: key.map(|k| k.permissions.clone()),
+            key_id: key.map(|k| &*k.id),
+            org: key.map(|k| k.org.as_str()),
+            name: key.map(|k| k.name.as_str()),
+            key_type: key.map(|k| k.key_type.as_str()),
+            permissions: key.map(|k| k.permissions.as_slice()),
             environment: key.map(|k| k.environment.as_str()),
             expires_at: key.map(|k| k.expires_at),
             ratelimit: d.ratelimit,
@@ -119,7 +121,7 @@ pub async fn verify(
         user_agent: req.user_agent.as_deref(),
     };
     match verifier.decide(&ask).await {
-        Ok(decision) => Json(VerifyResponse::from(decision)).into_response(),
+        Ok(decision) => Json(VerifyResponse::of(&decision)).into_response(),
         Err(e) => unavailable(&e),
     }
 }

@@ -279,8 +279,8 @@ impl Verifier {
                 grace,
             )) => match environment.parse() {
                 Ok(environment) => Entry::Key(Arc::new(CachedKey {
-                    id,
-                    org_id,
+                    id: id.into(),
+                    org_id: org_id.into(),
                     org,
                     name,
                     key_type,
