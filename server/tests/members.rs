@@ -548,25 +548,7 @@ async fn expired_withdrawn_and_duplicate_invitations_are_refused(engine: Engine)
 }
 
 async fn no_secret_reaches_the_log(engine: Engine) {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (sink, _guard) = common::capture_log();
 
     let app = TestApp::demo(&engine).await;
     let mut owner = app.client();
@@ -592,7 +574,7 @@ async fn no_secret_reaches_the_log(engine: Engine) {
         )
         .await;
 
-    let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    let log = sink.text();
     assert!(
         log.contains("failed sign-in"),
         "the log was captured:\n{log}"

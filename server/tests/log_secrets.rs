@@ -1,0 +1,121 @@
+//! No API key or service token reaches a log line, whatever path it takes:
+//! verification, forward auth, the REST API, create and regenerate. One test
+//! in its own binary, both engines in turn: a thread-local log capture is
+//! only reliable when no other test runs beside it.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp};
+use serde_json::{Value, json};
+
+async fn verify_as(app: &TestApp, service_token: &str, body: Value) -> Reply {
+    let req = Request::post("/v1/keys/verify")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {service_token}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    app.send(req, [10, 1, 1, 1]).await
+}
+
+/// The answer's code for `key` asking for `permissions`, from production.
+async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
+    let reply = verify_as(
+        app,
+        PRODUCTION_VERIFIER,
+        json!({ "key": key, "permissions": permissions }),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()["code"].as_str().unwrap().to_string()
+}
+
+async fn create(
+    admin: &mut Client,
+    name: &str,
+    env: &str,
+    key_type: &str,
+    limit: &str,
+) -> (String, String) {
+    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": [],
+        "expiry": "never", "expiry_date": "", "rate_limit": limit, "rate_window_secs": "60" });
+    let reply = admin
+        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let body = reply.json();
+    (
+        body["key"]["id"].as_str().unwrap().into(),
+        body["token"].as_str().unwrap().into(),
+    )
+}
+
+/// Regenerates key `id` with `grace` and returns the new secret.
+async fn regenerate(admin: &mut Client, id: &str, grace: &str) -> String {
+    let reply = admin
+        .call_json(
+            "keys/regenerate",
+            json!({ "slug": "acme", "id": id, "grace": grace }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()["token"].as_str().unwrap().to_string()
+}
+
+async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
+    let (sink, _guard) = common::capture_log();
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (id, token) = create(&mut admin, "Logged", "production", "Admin", "").await;
+    code(&app, &token, &["events:write"]).await;
+    code(&app, &format!("{token}x"), &[]).await;
+    for header in ["authorization", "x-api-key"] {
+        let value = if header == "authorization" {
+            format!("Bearer {token}")
+        } else {
+            token.clone()
+        };
+        let req = Request::get("/v1/authorize")
+            .header("x-original-method", "GET")
+            .header("x-original-uri", "/v1/data")
+            .header(header, value)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.send(req, [10, 0, 0, 1]).await.status, StatusCode::OK);
+    }
+    let req = Request::post("/v1/keys")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({ "name": "Made by CI", "type": "Read" }).to_string(),
+        ))
+        .unwrap();
+    let made = app.send(req, [10, 0, 0, 1]).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let new_token = made.json()["token"].as_str().unwrap().to_string();
+    let new = regenerate(&mut admin, &id, "one_hour").await;
+    app.verifier.flush().await.unwrap();
+
+    let log = sink.text();
+    for path in ["/v1/keys/verify", "/v1/authorize", "/v1/keys\""] {
+        assert!(log.contains(path), "requests to {path} were logged:\n{log}");
+    }
+    for secret in [
+        token.as_str(),
+        &token[..token.len() - 6],
+        new_token.as_str(),
+        new.as_str(),
+        PRODUCTION_VERIFIER,
+    ] {
+        assert!(!log.contains(secret), "{secret:?} appears in the log");
+    }
+}
+
+#[tokio::test]
+async fn no_key_or_service_token_reaches_the_log() {
+    no_key_or_service_token_reaches_the_log_on(Engine::Sqlite).await;
+    if let Some(engine) = Engine::postgres() {
+        no_key_or_service_token_reaches_the_log_on(engine).await;
+    }
+}
