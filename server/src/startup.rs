@@ -11,7 +11,7 @@ use app::domain::{Environment, KeyPrefix};
 use app::{App, shell};
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
@@ -113,6 +113,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .merge(
             Router::new()
                 .route("/v1/authorize", get(authorize::authorize))
+                .route("/v1/authorize/{*original}", any(authorize::authorize))
                 .with_state(gateway.authorizer.clone()),
         );
     let rest = rest::router(RestState {

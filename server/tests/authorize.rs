@@ -164,6 +164,43 @@ async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
         (StatusCode::UNAUTHORIZED, "REVOKED".into())
     );
 
+    // Envoy's ext_authz form: the original method and path in the request
+    // itself; a client's own ?environment= changes nothing.
+    let (_, fresh) = create(&mut admin, "Envoy ingest", "production", "Write", "").await;
+    let envoy = |method: &str, path: &str, key: &str| {
+        Request::builder()
+            .method(method)
+            .uri(format!("/v1/authorize{path}"))
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = app
+        .send(
+            envoy("POST", "/v1/events?environment=staging", &fresh),
+            [10, 0, 0, 3],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .send(
+            envoy("POST", "/v1/events?environment=staging", &staging),
+            [10, 0, 0, 3],
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNAUTHORIZED, "WRONG_ENVIRONMENT".into())
+    );
+    let r = app
+        .send(envoy("GET", "/v1/data", &fresh), [10, 0, 0, 3])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .send(envoy("DELETE", "/public/../admin", &fresh), [10, 0, 0, 3])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
     // A proxy that forgets the original request is told so.
     let req = Request::get("/v1/authorize")
         .header("x-api-key", write.as_str())

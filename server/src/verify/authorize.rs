@@ -7,7 +7,7 @@ use super::handler::{error, unavailable};
 use super::{Ask, Code, RateLimitInfo, Verifier};
 use app::domain::Environment;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -220,12 +220,30 @@ fn rate_limit_headers(res: &mut Response, info: RateLimitInfo, window_secs: u32)
     h.insert(HeaderName::from_static("ratelimit-reset"), reset.into());
 }
 
-/// `GET /v1/authorize`.
+/// `GET /v1/authorize` (nginx, Traefik: the original request in headers)
+/// and `/v1/authorize/<original path>` with the original method (Envoy's
+/// ext_authz HTTP service, `path_prefix: /v1/authorize`).
 pub async fn authorize(
     State(auth): State<Arc<Authorizer>>,
-    Query(query): Query<AuthorizeQuery>,
+    request_method: Method,
+    request_uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    // Envoy's form carries the client's own path and query: the environment
+    // then comes from the operator's setting only, never from the client.
+    let embedded = request_uri
+        .path()
+        .strip_prefix("/v1/authorize/")
+        .map(|rest| match request_uri.query() {
+            Some(q) => format!("/{rest}?{q}"),
+            None => format!("/{rest}"),
+        });
+    let query = match embedded {
+        None => Query::<AuthorizeQuery>::try_from_uri(&request_uri)
+            .map(|Query(q)| q)
+            .unwrap_or_default(),
+        Some(_) => AuthorizeQuery::default(),
+    };
     let environment = match query.environment.as_deref().map(str::parse::<Environment>) {
         None => auth.environment,
         Some(Ok(env)) => env,
@@ -237,10 +255,12 @@ pub async fn authorize(
             );
         }
     };
-    let (Some(method), Some(uri)) = (
-        first(&headers, &["x-original-method", "x-forwarded-method"]),
-        first(&headers, &["x-original-uri", "x-forwarded-uri"]),
-    ) else {
+    let original = match &embedded {
+        Some(uri) => Some((request_method.as_str(), uri.as_str())),
+        None => first(&headers, &["x-original-method", "x-forwarded-method"])
+            .zip(first(&headers, &["x-original-uri", "x-forwarded-uri"])),
+    };
+    let Some((method, uri)) = original else {
         return error(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
