@@ -171,7 +171,12 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
     );
     let verifier = gateway.verifier.clone();
     if verify::propagate::needed(&config.database_url) {
-        verify::propagate::spawn(config.database_url.clone(), verifier.cache.clone()).await;
+        verify::propagate::spawn(
+            config.database_url.clone(),
+            verifier.cache.clone(),
+            state.instance.clone(),
+        )
+        .await;
     }
     let listener = TcpListener::bind(config.addr)
         .await

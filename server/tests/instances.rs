@@ -70,6 +70,26 @@ async fn until(
     }
 }
 
+/// Asks `app` about `key` until an answer comes from its cache (no database
+/// lookup), which must happen within a few tries: the notice of the key's
+/// creation may still be on its way and drop the first cached answer.
+async fn cached_on(app: &TestApp, key: &str) {
+    let lookups = || {
+        app.verifier
+            .lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    for _ in 0..20 {
+        let before = lookups();
+        assert_eq!(code(app, key, &[]).await, "VALID");
+        if lookups() == before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the answer never came from the cache");
+}
+
 #[tokio::test]
 async fn a_change_on_one_instance_is_seen_by_the_other() {
     let Some(engine) = Engine::postgres() else {
@@ -80,14 +100,8 @@ async fn a_change_on_one_instance_is_seen_by_the_other() {
     let mut admin = a.signed_in("admin@acme.test").await;
     let (id, token) = create(&mut admin, "Shared").await;
 
-    // B caches the key as valid, then A revokes it.
-    assert_eq!(code(&b, &token, &["events:write"]).await, "VALID");
-    assert_eq!(code(&b, &token, &["events:write"]).await, "VALID");
-    let lookups = b
-        .verifier
-        .lookups
-        .load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(lookups, 1, "the second answer came from B's cache");
+    // B answers from its cache, then A revokes the key.
+    cached_on(&b, &token).await;
     revoke(&mut admin, &id).await;
     let took = until(&b, &token, &[], "REVOKED", Duration::from_millis(100)).await;
     eprintln!("revocation reached instance B in {took:?}");
@@ -152,17 +166,5 @@ async fn a_cut_listener_reconnects_and_misses_nothing() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (_, other) = create(&mut admin, "After the cut").await;
-    code(&b, &other, &[]).await;
-    let before = b
-        .verifier
-        .lookups
-        .load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(code(&b, &other, &[]).await, "VALID");
-    assert_eq!(
-        b.verifier
-            .lookups
-            .load(std::sync::atomic::Ordering::Relaxed),
-        before,
-        "B serves from its cache again"
-    );
+    cached_on(&b, &other).await;
 }

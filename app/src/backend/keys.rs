@@ -109,18 +109,31 @@ pub const CHANGE_CHANNEL: &str = "keywarden_key_changes";
 
 /// On PostgreSQL, queues a notice of key `id`'s change on [`CHANGE_CHANNEL`]
 /// inside the transaction, so other instances hear of it exactly when it
-/// commits (and never of a change that rolled back). SQLite serves a single
+/// commits (and never of a change that rolled back). The payload is
+/// `"<instance> <key id>"` ([`parse_notice`]). SQLite serves a single
 /// instance and needs none.
-pub async fn notify_change(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> {
+pub async fn notify_change(
+    conn: &mut AnyConnection,
+    instance: &str,
+    id: &str,
+) -> Result<(), AppError> {
     if conn.backend_name() == "PostgreSQL" {
         // Counted so the Any driver never sees pg_notify's `void` column.
         sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
             .bind(CHANGE_CHANNEL)
-            .bind(id)
+            .bind(format!("{instance} {id}"))
             .execute(&mut *conn)
             .await?;
     }
     Ok(())
+}
+
+/// The sending instance and the key id of a change notice.
+pub fn parse_notice(payload: &str) -> (Option<&str>, &str) {
+    match payload.split_once(' ') {
+        Some((instance, id)) => (Some(instance), id),
+        None => (None, payload),
+    }
 }
 
 /// Commits a change to key `id` and tells this instance's verification
@@ -131,7 +144,7 @@ pub async fn commit_change(
     state: &super::AppState,
     id: &str,
 ) -> Result<(), AppError> {
-    notify_change(&mut tx, id).await?;
+    notify_change(&mut tx, &state.instance, id).await?;
     tx.commit().await?;
     state.key_changed(id);
     Ok(())

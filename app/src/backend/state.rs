@@ -72,6 +72,9 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     setup_done: Arc<AtomicBool>,
     key_listener: Arc<dyn KeyChangeListener>,
+    /// This process's random name in change notices, so it can skip its
+    /// own (it has already applied them).
+    pub instance: Arc<str>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
             settings: Arc::new(settings),
             setup_done: Arc::new(AtomicBool::new(false)),
             key_listener: Arc::new(NoListener),
+            instance: super::db::new_id().into(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! the database) until it is listening again, and starts empty.
 
 use super::cache::KeyCache;
-use app::backend::keys::CHANGE_CHANNEL;
+use app::backend::keys::{CHANGE_CHANNEL, parse_notice};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,11 +22,13 @@ pub fn needed(database_url: &str) -> bool {
 /// Listens for change notices until the process ends. The cache is deaf from
 /// the start until the first `LISTEN` succeeds; returns once it has (or
 /// has failed for the first time), so serving may begin.
-pub async fn spawn(database_url: String, cache: Arc<KeyCache>) {
+/// Notices sent by `instance` (this process) are skipped: it applied its own
+/// changes when it committed them.
+pub async fn spawn(database_url: String, cache: Arc<KeyCache>, instance: Arc<str>) {
     cache.set_deaf(true);
     let first = connect(&database_url).await;
     let (ready, started) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(run(database_url, cache, first, ready));
+    tokio::spawn(run(database_url, cache, instance, first, ready));
     let _ = started.await;
 }
 
@@ -39,6 +41,7 @@ async fn connect(url: &str) -> Result<PgListener, sqlx::Error> {
 async fn run(
     url: String,
     cache: Arc<KeyCache>,
+    instance: Arc<str>,
     mut attempt: Result<PgListener, sqlx::Error>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
@@ -53,7 +56,7 @@ async fn run(
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
                 }
-                let why = hear(&mut listener, &cache).await;
+                let why = hear(&mut listener, &cache, &instance).await;
                 cache.set_deaf(true);
                 tracing::warn!(error = %why, "lost the key-change listener; reading the database until it is back");
             }
@@ -71,10 +74,13 @@ async fn run(
 }
 
 /// Applies notices until the connection fails; returns why.
-async fn hear(listener: &mut PgListener, cache: &KeyCache) -> String {
+async fn hear(listener: &mut PgListener, cache: &KeyCache, instance: &str) -> String {
     loop {
         match listener.try_recv().await {
-            Ok(Some(notice)) => cache.invalidate(notice.payload()),
+            Ok(Some(notice)) => match parse_notice(notice.payload()) {
+                (Some(from), _) if from == instance => {}
+                (_, id) => cache.invalidate(id),
+            },
             // The connection dropped (try_recv would reconnect silently,
             // but notices sent meanwhile would be lost unnoticed).
             Ok(None) => return "connection closed".into(),

@@ -120,7 +120,12 @@ impl TestApp {
         );
         let verifier = gateway.verifier.clone();
         if server::verify::propagate::needed(&url) {
-            server::verify::propagate::spawn(url.clone(), verifier.cache.clone()).await;
+            server::verify::propagate::spawn(
+                url.clone(),
+                verifier.cache.clone(),
+                state.instance.clone(),
+            )
+            .await;
         }
         let router = server::startup::router(state.clone(), gateway);
         TestApp {
