@@ -387,7 +387,13 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> 
 
 #[cfg(test)]
 mod tests {
-    use super::like_pattern;
+    use super::{like_pattern, parse_notice};
+
+    #[test]
+    fn notices_name_their_sender_and_key() {
+        assert_eq!(parse_notice("inst1 key9"), (Some("inst1"), "key9"));
+        assert_eq!(parse_notice("key9"), (None, "key9"));
+    }
 
     #[test]
     fn search_patterns_escape_wildcards() {
