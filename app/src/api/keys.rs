@@ -278,38 +278,15 @@ pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(),
             expires_at,
         )
         .await?;
-        let old_limit = RateLimit {
-            limit: before.rate_limit as u32,
-            window_secs: before.rate_window_secs as u32,
-        };
-        let mut changes = serde_json::Map::new();
-        let mut diff = |field: &str, old: serde_json::Value, new: serde_json::Value| {
-            if old != new {
-                changes.insert(
-                    field.into(),
-                    serde_json::json!({ "before": old, "after": new }),
-                );
-            }
-        };
-        diff("name", before.name.clone().into(), name.as_str().into());
-        diff(
-            "type",
-            before.key_type.clone().into(),
-            key_type.clone().into(),
+        let changes = keys::edit_changes(
+            &before,
+            name.as_str(),
+            &key_type,
+            &permissions,
+            rate_limit,
+            expires_at,
         );
-        diff(
-            "permissions",
-            before.permission_list().into(),
-            permissions.clone().into(),
-        );
-        diff(
-            "rate_limit",
-            old_limit.label().into(),
-            rate_limit.label().into(),
-        );
-        diff("expires_at", before.expires_at.into(), expires_at.into());
-        if !changes.is_empty() {
-            let changes = Some(serde_json::Value::Object(changes));
+        if changes.is_some() {
             audit(
                 &mut tx,
                 &state,
@@ -342,14 +319,7 @@ pub async fn regenerate_key(
         let row = key_for_change(&mut tx, &m, &id).await?;
         not_revoked(&row)?;
         let now = db::now();
-        let grace_until = (grace.secs() > 0).then(|| now + grace.secs());
-        if let (Some(until), Some(expires)) = (grace_until, row.expires_at)
-            && until > expires
-        {
-            return Err(AppError::Invalid(
-                "The grace period would outlive the key's expiry. Choose a shorter one.".into(),
-            ));
-        }
+        let grace_until = keys::grace_until(now, grace.secs(), row.expires_at)?;
         let environment = row.view(now, state.settings.rotation_days)?.environment;
         let token = ApiToken::generate(&state.settings.key_prefix, environment);
         keys::rotate(&mut tx, &id, &token, grace_until).await?;

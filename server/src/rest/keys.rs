@@ -411,27 +411,16 @@ pub async fn update(
         expires_at,
     )
     .await?;
-    let mut changes = serde_json::Map::new();
-    let mut diff = |field: &str, old: serde_json::Value, new: serde_json::Value| {
-        if old != new {
-            changes.insert(
-                field.into(),
-                serde_json::json!({ "before": old, "after": new }),
-            );
-        }
-    };
-    diff("name", before.name.clone().into(), name.as_str().into());
-    diff("type", before.key_type.clone().into(), key_type.into());
-    diff(
-        "permissions",
-        before.permission_list().into(),
-        permissions.into(),
+    let changes = keys::edit_changes(
+        &before,
+        name.as_str(),
+        &key_type,
+        &permissions,
+        limit,
+        expires_at,
     );
-    diff("rate_limit", old_limit.label().into(), limit.label().into());
-    diff("expires_at", before.expires_at.into(), expires_at.into());
-    if !changes.is_empty() {
+    if changes.is_some() {
         let ip = addr.ip().to_string();
-        let changes = Some(serde_json::Value::Object(changes));
         record(
             &mut tx,
             &caller,
@@ -471,14 +460,7 @@ pub async fn regenerate(
     not_revoked(&row)?;
     caller.may_handle(&row.permission_list())?;
     let now = db::now();
-    let grace_until = (grace.secs() > 0).then(|| now + grace.secs());
-    if let (Some(until), Some(expires)) = (grace_until, row.expires_at)
-        && until > expires
-    {
-        return Err(invalid(
-            "The grace period would outlive the key's expiry. Choose a shorter one.",
-        ));
-    }
+    let grace_until = keys::grace_until(now, grace.secs(), row.expires_at)?;
     let token = ApiToken::generate(&state.settings.key_prefix, caller.key.environment);
     keys::rotate(&mut tx, &id, &token, grace_until).await?;
     let ip = addr.ip().to_string();
