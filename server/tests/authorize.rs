@@ -6,28 +6,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Client, Engine, Reply, TestApp};
+use common::keys::create;
+use common::{Engine, Reply, TestApp};
 use serde_json::json;
-
-async fn create(
-    admin: &mut Client,
-    name: &str,
-    env: &str,
-    key_type: &str,
-    limit: &str,
-) -> (String, String) {
-    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": [],
-        "expiry": "never", "expiry_date": "", "rate_limit": limit, "rate_window_secs": "60" });
-    let reply = admin
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().into(),
-        body["token"].as_str().unwrap().into(),
-    )
-}
 
 /// The subrequest nginx makes for `method uri` with these client headers.
 async fn authorize(

@@ -7,61 +7,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp};
-use serde_json::{Value, json};
-
-async fn verify_as(app: &TestApp, service_token: &str, body: Value) -> Reply {
-    let req = Request::post("/v1/keys/verify")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("Bearer {service_token}"))
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    app.send(req, [10, 1, 1, 1]).await
-}
-
-/// The answer's code for `key` asking for `permissions`, from production.
-async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
-    let reply = verify_as(
-        app,
-        PRODUCTION_VERIFIER,
-        json!({ "key": key, "permissions": permissions }),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["code"].as_str().unwrap().to_string()
-}
-
-async fn create(
-    admin: &mut Client,
-    name: &str,
-    env: &str,
-    key_type: &str,
-    limit: &str,
-) -> (String, String) {
-    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": [],
-        "expiry": "never", "expiry_date": "", "rate_limit": limit, "rate_window_secs": "60" });
-    let reply = admin
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().into(),
-        body["token"].as_str().unwrap().into(),
-    )
-}
-
-/// Regenerates key `id` with `grace` and returns the new secret.
-async fn regenerate(admin: &mut Client, id: &str, grace: &str) -> String {
-    let reply = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": grace }),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["token"].as_str().unwrap().to_string()
-}
+use common::keys::{code, create, regenerate};
+use common::{Engine, PRODUCTION_VERIFIER, TestApp};
+use serde_json::json;
 
 async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
     let (sink, _guard) = common::capture_log();

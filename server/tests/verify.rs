@@ -8,62 +8,10 @@ mod common;
 use app::domain::{ApiToken, Environment, KeyPrefix};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Client, Engine, PRODUCTION_VERIFIER, Reply, STAGING_VERIFIER, TestApp};
+use common::keys::{code, create, regenerate, verify_as};
+use common::{Engine, PRODUCTION_VERIFIER, STAGING_VERIFIER, TestApp};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
-
-async fn verify_as(app: &TestApp, service_token: &str, body: Value) -> Reply {
-    let req = Request::post("/v1/keys/verify")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("Bearer {service_token}"))
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    app.send(req, [10, 1, 1, 1]).await
-}
-
-/// The answer's code for `key` asking for `permissions`, from production.
-async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
-    let reply = verify_as(
-        app,
-        PRODUCTION_VERIFIER,
-        json!({ "key": key, "permissions": permissions }),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["code"].as_str().unwrap().to_string()
-}
-
-async fn create(
-    admin: &mut Client,
-    name: &str,
-    env: &str,
-    key_type: &str,
-    limit: &str,
-) -> (String, String) {
-    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": [],
-        "expiry": "never", "expiry_date": "", "rate_limit": limit, "rate_window_secs": "60" });
-    let reply = admin
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().into(),
-        body["token"].as_str().unwrap().into(),
-    )
-}
-
-/// Regenerates key `id` with `grace` and returns the new secret.
-async fn regenerate(admin: &mut Client, id: &str, grace: &str) -> String {
-    let reply = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": grace }),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["token"].as_str().unwrap().to_string()
-}
 
 async fn every_code_comes_from_a_real_request(engine: Engine) {
     let app = TestApp::demo(&engine).await;
@@ -283,7 +231,7 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     let refused = verify_as(
         &app,
         PRODUCTION_VERIFIER,
-        json!({ "key": token, "permissions": ["data:read"] }),
+        json!({ "key": token, "permissions": ["data:read"], "path": "/v1/data?api_key=leaked#frag" }),
     )
     .await;
     assert_eq!(refused.json()["code"], "INSUFFICIENT_PERMISSIONS");
@@ -323,6 +271,11 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     .unwrap();
     assert_eq!(logged.len(), 2, "{logged:?}");
     assert_eq!(logged[0].0, "INSUFFICIENT_PERMISSIONS");
+    assert_eq!(
+        logged[0].1.as_deref(),
+        Some("/v1/data"),
+        "the query is not kept"
+    );
     assert_eq!(
         logged[1],
         (

@@ -144,7 +144,11 @@ impl Verifier {
                 org_id: key.org_id.clone(),
                 code: decision.code,
                 at_ms: app::backend::db::now_ms(),
-                path: clip(ask.path, 512),
+                // Without the query, where clients sometimes put secrets.
+                path: clip(
+                    ask.path.map(|p| p.split(['?', '#']).next().unwrap_or("")),
+                    512,
+                ),
                 ip: clip(ask.ip, 64),
                 user_agent: clip(ask.user_agent, 256),
             });

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod keys;
 
 use app::backend::{AppState, Settings, db};
 use axum::Router;
