@@ -20,6 +20,10 @@ pub enum AppError {
     /// Too many failed sign-ins for this account or address.
     #[error("Too many failed sign-in attempts. Try again in {0} minutes.")]
     Throttled(u64),
+    /// Too many sign-ins are being checked at once; nothing about the
+    /// credentials is said.
+    #[error("Keywarden is busy. Please try again in a moment.")]
+    Busy,
     /// Signed in, but the role does not allow this.
     #[error("You do not have permission to do that.")]
     Forbidden,
@@ -58,6 +62,7 @@ impl AppError {
             AppError::NotFound => S::NOT_FOUND,
             AppError::Conflict(_) => S::CONFLICT,
             AppError::Internal => S::INTERNAL_SERVER_ERROR,
+            AppError::Busy => S::SERVICE_UNAVAILABLE,
         }
     }
 

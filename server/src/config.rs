@@ -1,7 +1,7 @@
 //! Configuration: command-line flags and `KEYWARDEN_*` environment variables
 //! (through clap), then an optional TOML file, then defaults.
 
-use crate::verify::authorize::{RouteRule, Routes};
+use crate::verify::authorize::{ForwardAuthProxy, RouteRule, Routes};
 use app::domain::{Catalog, Environment, KeyPrefix, KeyType};
 use clap::{ArgAction, Parser, Subcommand};
 use serde::Deserialize;
@@ -65,6 +65,21 @@ pub struct Cli {
     /// `?environment=` [default: production].
     #[arg(long, env = "KEYWARDEN_AUTHORIZE_ENVIRONMENT", global = true)]
     pub authorize_environment: Option<String>,
+    /// The proxy calling `/v1/authorize`, whose headers alone are believed:
+    /// nginx, traefik or envoy [default: nginx].
+    #[arg(long, env = "KEYWARDEN_FORWARD_AUTH_HEADERS", global = true)]
+    pub forward_auth_headers: Option<ForwardAuthProxy>,
+    /// Match route-rule prefixes ignoring ASCII case.
+    #[arg(long, env = "KEYWARDEN_ROUTE_CASE_INSENSITIVE", action = ArgAction::SetTrue, global = true)]
+    pub route_case_insensitive: bool,
+    /// When set, `/metrics` needs `Authorization: Bearer <this>`.
+    #[arg(
+        long,
+        env = "KEYWARDEN_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
     /// Days request-log entries are kept [default: 30].
     #[arg(long, env = "KEYWARDEN_REQUEST_LOG_DAYS", global = true)]
     pub request_log_days: Option<u32>,
@@ -112,6 +127,9 @@ pub struct FileConfig {
     /// Forward-auth route rules (`[[routes]]` tables).
     pub routes: Option<Vec<RouteRule>>,
     pub authorize_environment: Option<String>,
+    pub forward_auth_headers: Option<ForwardAuthProxy>,
+    pub route_case_insensitive: Option<bool>,
+    pub metrics_token: Option<String>,
     pub request_log_days: Option<u32>,
     pub usage_flush_ms: Option<u64>,
 }
@@ -136,6 +154,8 @@ pub struct Config {
     pub service_tokens: crate::verify::service::ServiceTokens,
     pub routes: Routes,
     pub authorize_environment: Environment,
+    pub forward_auth_headers: ForwardAuthProxy,
+    pub metrics_token: Option<crate::verify::service::MetricsToken>,
     pub request_log_days: u32,
     pub usage_flush_ms: u64,
 }
@@ -215,7 +235,21 @@ impl Config {
                 (None, Some(rules)) => Routes::new(rules),
                 (None, None) => Ok(Routes::default()),
             }
-            .map_err(ConfigError::Invalid)?,
+            .map_err(ConfigError::Invalid)?
+            .case_insensitive(
+                cli.route_case_insensitive || file.route_case_insensitive.unwrap_or(false),
+            ),
+            forward_auth_headers: cli
+                .forward_auth_headers
+                .or(file.forward_auth_headers)
+                .unwrap_or_default(),
+            metrics_token: match cli.metrics_token.clone().or(file.metrics_token) {
+                Some(t) => Some(
+                    crate::verify::service::MetricsToken::parse(&t)
+                        .map_err(ConfigError::Invalid)?,
+                ),
+                None => None,
+            },
             authorize_environment: match cli
                 .authorize_environment
                 .clone()

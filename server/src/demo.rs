@@ -48,7 +48,8 @@ pub async fn seed(
         let user_id = match users::find_by_email(db, email.as_str()).await? {
             Some(user) => user.id,
             None => {
-                let hash = password::hash(password.clone()).await?;
+                let hash =
+                    password::hash(&password::HashingSlots::per_core(), password.clone()).await?;
                 users::insert(&mut tx, &email, &hash).await?
             }
         };

@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use crate::rest::{self, RestState};
-use crate::verify::authorize::{self, Authorizer, Routes};
-use crate::verify::service::ServiceTokens;
+use crate::verify::authorize::{self, Authorizer, ForwardAuthProxy, Routes};
+use crate::verify::service::{MetricsToken, ServiceTokens};
 use crate::verify::{self, Verifier, handler};
 use crate::{demo, health, security};
 use app::backend::{AppState, Settings, db, session};
@@ -67,8 +67,10 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
 pub struct VerifierSettings {
     pub key_prefix: KeyPrefix,
     pub service_tokens: ServiceTokens,
+    pub metrics_token: Option<MetricsToken>,
     pub routes: Routes,
     pub authorize_environment: Environment,
+    pub forward_auth_headers: ForwardAuthProxy,
 }
 
 /// The verification side of the HTTP surface.
@@ -81,16 +83,19 @@ pub struct Gateway {
 /// The verifier for `state`'s database, with key changes routed to its
 /// cache; returns the state to serve with.
 pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, Gateway) {
-    let verifier = Arc::new(Verifier::new(
+    let mut verifier = Verifier::new(
         state.db.clone(),
         settings.key_prefix,
         settings.service_tokens,
-    ));
+    );
+    verifier.metrics_token = settings.metrics_token;
+    let verifier = Arc::new(verifier);
     let state = state.with_key_listener(verifier.cache.clone());
     let authorizer = Arc::new(Authorizer {
         verifier: verifier.clone(),
         routes: settings.routes,
         environment: settings.authorize_environment,
+        proxy: settings.forward_auth_headers,
     });
     (
         state,
@@ -167,6 +172,8 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
             service_tokens: config.service_tokens.clone(),
             routes: config.routes.clone(),
             authorize_environment: config.authorize_environment,
+            forward_auth_headers: config.forward_auth_headers,
+            metrics_token: config.metrics_token.clone(),
         },
     );
     let verifier = gateway.verifier.clone();

@@ -182,10 +182,12 @@ async fn another_orgs_key_is_not_found(engine: Engine) {
     let (id, _) = create(&mut owner, input("Acme only", "Read")).await;
     // A second org with its own owner, who tries acme's key id.
     let mut founder = app.client();
-    let hash =
-        app::backend::password::hash(app::domain::Password::parse("globex-password").unwrap())
-            .await
-            .unwrap();
+    let hash = app::backend::password::hash(
+        &app.state.hashing,
+        app::domain::Password::parse("globex-password").unwrap(),
+    )
+    .await
+    .unwrap();
     let mut tx = app.state.db.begin().await.unwrap();
     let user = app::backend::users::insert(
         &mut tx,

@@ -16,10 +16,12 @@ async fn as_role(app: &TestApp, role: &str) -> Client {
 
 /// Creates the org `globex` with its own owner, for cross-org checks.
 async fn add_globex(app: &TestApp) -> String {
-    let hash =
-        app::backend::password::hash(app::domain::Password::parse("globex-password").unwrap())
-            .await
-            .unwrap();
+    let hash = app::backend::password::hash(
+        &app.state.hashing,
+        app::domain::Password::parse("globex-password").unwrap(),
+    )
+    .await
+    .unwrap();
     let mut tx = app.state.db.begin().await.unwrap();
     let email = Email::parse("boss@globex.test").unwrap();
     let user = app::backend::users::insert(&mut tx, &email, &hash)

@@ -8,10 +8,17 @@ use leptos::prelude::*;
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::backend::{password, request, users};
+    use crate::domain::{Email, safe_next};
     let result = async {
         let state = request::app_state()?;
+        // Over-long input gets the generic answer before any work.
+        if email.len() > Email::MAX_LEN || password.len() > password::MAX_PASSWORD_BYTES {
+            return Err(AppError::InvalidCredentials);
+        }
         let ip = request::client_ip(&state);
-        if let Err(wait) = state.throttle.check(&email, ip.as_deref()) {
+        // Counted before the password is checked (refunded on success), so
+        // concurrent guesses cannot all pass the throttle.
+        if let Err(wait) = state.throttle.reserve(&email, ip.as_deref()) {
             return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
         }
         let user = users::find_by_email(&state.db, &email).await?;
@@ -19,15 +26,14 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             Some(u) => (Some(u.id), Some(u.password_hash)),
             None => (None, None),
         };
-        let verified = password::verify(password, stored).await?;
+        let verified = password::verify(&state.hashing, password, stored).await?;
         let Some(user_id) = id.filter(|_| verified) else {
-            state.throttle.record_failure(&email, ip.as_deref());
             tracing::info!(ip = ip.as_deref().unwrap_or("-"), "failed sign-in");
             return Err(AppError::InvalidCredentials);
         };
-        state.throttle.record_success(&email);
+        state.throttle.succeeded(&email, ip.as_deref());
         request::start_session(&state, &user_id).await?;
-        leptos_axum::redirect(&request::safe_next(next.as_deref()));
+        leptos_axum::redirect(&safe_next(next.as_deref()));
         Ok(())
     }
     .await;
@@ -77,7 +83,7 @@ pub async fn setup(
         let slug = Slug::parse(&slug).map_err(AppError::Invalid)?;
         let email = Email::parse(&email).map_err(AppError::Invalid)?;
         let password = Password::parse(&password).map_err(AppError::Invalid)?;
-        let hash = pw::hash(password).await?;
+        let hash = pw::hash(&state.hashing, password).await?;
 
         let mut tx = state.db.begin().await?;
         // Checked again inside the transaction: two first-run forms racing

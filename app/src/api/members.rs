@@ -244,16 +244,25 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         let existing = users::find_by_email(&state.db, email.as_str()).await?;
         let new_hash = match &existing {
             Some(user) => {
-                if let Err(wait) = state.throttle.check(email.as_str(), ip.as_deref()) {
-                    return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
-                }
-                if !pw::verify(password, Some(user.password_hash.clone())).await? {
-                    state.throttle.record_failure(email.as_str(), ip.as_deref());
+                if password.len() > pw::MAX_PASSWORD_BYTES {
                     return Err(AppError::InvalidCredentials);
                 }
+                if let Err(wait) = state.throttle.reserve(email.as_str(), ip.as_deref()) {
+                    return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+                }
+                if !pw::verify(&state.hashing, password, Some(user.password_hash.clone())).await? {
+                    return Err(AppError::InvalidCredentials);
+                }
+                state.throttle.succeeded(email.as_str(), ip.as_deref());
                 None
             }
-            None => Some(pw::hash(Password::parse(&password).map_err(AppError::Invalid)?).await?),
+            None => Some(
+                pw::hash(
+                    &state.hashing,
+                    Password::parse(&password).map_err(AppError::Invalid)?,
+                )
+                .await?,
+            ),
         };
 
         let mut tx = state.db.begin().await?;

@@ -1,10 +1,57 @@
-//! argon2id password hashing, always off the async threads.
+//! argon2id password hashing, always off the async threads and at most a
+//! few at a time: each hash takes 19 MiB, so a flood of sign-ins must queue
+//! instead of exhausting memory.
 
 use crate::domain::Password;
 use crate::error::AppError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Longest password checked at sign-in, in bytes; longer ones are refused
+/// before any work.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Permits to hash: one per core. An attempt that waits longer than `wait`
+/// for one gets [`AppError::Busy`].
+pub struct HashingSlots {
+    slots: Semaphore,
+    wait: Duration,
+}
+
+impl HashingSlots {
+    pub fn new(slots: usize, wait: Duration) -> Self {
+        HashingSlots {
+            slots: Semaphore::new(slots.max(1)),
+            wait,
+        }
+    }
+
+    /// One slot per core, waiting up to 10 seconds.
+    pub fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::new(cores, Duration::from_secs(10))
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let _permit = tokio::time::timeout(self.wait, self.slots.acquire())
+            .await
+            .map_err(|_| AppError::Busy)?
+            .map_err(|_| AppError::Busy)?;
+        tokio::task::spawn_blocking(work).await?
+    }
+}
+
+impl Default for HashingSlots {
+    fn default() -> Self {
+        Self::per_core()
+    }
+}
 
 /// argon2id with the parameters DESIGN.md §9 asks for (19 MiB, t=2, p=1).
 fn hasher() -> Argon2<'static> {
@@ -28,24 +75,29 @@ fn dummy_hash() -> &'static str {
 }
 
 /// Hashes a new password.
-pub async fn hash(password: Password) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(password.expose())).await?
+pub async fn hash(slots: &HashingSlots, password: Password) -> Result<String, AppError> {
+    slots.run(move || hash_blocking(password.expose())).await
 }
 
 /// Checks `password` against `stored`; with no stored hash (unknown user) it
 /// does the same work against a dummy hash and answers `false`.
-pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
-        let parsed = PasswordHash::new(&phc)
-            .map_err(|e| AppError::internal(format_args!("stored hash unreadable: {e}")))?;
-        let matches = hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(known && matches)
-    })
-    .await?
+pub async fn verify(
+    slots: &HashingSlots,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, AppError> {
+    slots
+        .run(move || {
+            let known = stored.is_some();
+            let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
+            let parsed = PasswordHash::new(&phc)
+                .map_err(|e| AppError::internal(format_args!("stored hash unreadable: {e}")))?;
+            let matches = hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok(known && matches)
+        })
+        .await
 }
 
 #[cfg(test)]
@@ -54,25 +106,71 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_salted_and_verify() {
+        let slots = HashingSlots::per_core();
         let pw = Password::parse("correct horse battery").unwrap();
-        let a = hash(pw.clone()).await.unwrap();
-        let b = hash(pw).await.unwrap();
+        let a = hash(&slots, pw.clone()).await.unwrap();
+        let b = hash(&slots, pw).await.unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
         assert_ne!(a, b, "each hash has its own salt");
         assert!(
-            verify("correct horse battery".into(), Some(a.clone()))
+            verify(&slots, "correct horse battery".into(), Some(a.clone()))
                 .await
                 .unwrap()
         );
-        assert!(!verify("wrong horse battery".into(), Some(a)).await.unwrap());
+        assert!(
+            !verify(&slots, "wrong horse battery".into(), Some(a))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
     async fn unknown_users_never_verify() {
+        let slots = HashingSlots::per_core();
         assert!(
-            !verify("keywarden-dummy-password".into(), None)
+            !verify(&slots, "keywarden-dummy-password".into(), None)
                 .await
                 .unwrap()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_runs_a_few_at_a_time_and_waiters_give_up_in_time() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let slots = Arc::new(HashingSlots::new(2, Duration::from_millis(300)));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    slots
+                        .run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(200));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut busy = 0;
+        for t in tasks {
+            if t.await.unwrap() == Err(AppError::Busy) {
+                busy += 1;
+            }
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            2,
+            "never more than two at once"
+        );
+        assert!(
+            busy >= 2,
+            "waiters past the deadline are told to retry ({busy})"
         );
     }
 }

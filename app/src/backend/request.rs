@@ -156,28 +156,3 @@ pub fn require(allowed: bool) -> Result<(), AppError> {
         Err(AppError::Forbidden)
     }
 }
-
-/// A same-site path to go to after sign-in; anything else becomes `/`.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(
-            safe_next(Some("/orgs/acme/settings/members")),
-            "/orgs/acme/settings/members"
-        );
-        for hostile in ["https://evil.test", "//evil.test", "/\\evil.test", "evil"] {
-            assert_eq!(safe_next(Some(hostile)), "/", "{hostile}");
-        }
-        assert_eq!(safe_next(None), "/");
-    }
-}

@@ -2,6 +2,7 @@
 //! function.
 
 use super::db::Db;
+use super::password::HashingSlots;
 use super::throttle::{LoginThrottle, ThrottleLimits};
 use crate::domain::{Catalog, KeyPrefix};
 use axum::extract::FromRef;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub throttle: Arc<LoginThrottle>,
+    /// Bounds how many passwords are hashed at once.
+    pub hashing: Arc<HashingSlots>,
     setup_done: Arc<AtomicBool>,
     key_listener: Arc<dyn KeyChangeListener>,
     /// This process's random name in change notices, so it can skip its
@@ -83,6 +86,7 @@ impl AppState {
             leptos_options,
             db,
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
+            hashing: Arc::new(HashingSlots::per_core()),
             settings: Arc::new(settings),
             setup_done: Arc::new(AtomicBool::new(false)),
             key_listener: Arc::new(NoListener),

@@ -1,8 +1,15 @@
 //! Failed sign-in throttling per account and per client address, in memory.
 //!
+//! An attempt is reserved (counted as a failure) before the password is
+//! checked and refunded when it succeeds, so concurrent attempts cannot all
+//! pass the check before any of them is counted. Accounts and addresses are
+//! kept as fixed-size digests, so the maps' memory does not grow with the
+//! length of what attackers type.
+//!
 //! Each instance counts its own failures; behind a load balancer the limit
 //! is per instance, which still bounds guessing to a small multiple.
 
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,7 +41,7 @@ struct Window {
 /// Counts failed sign-ins and says when to refuse further attempts.
 pub struct LoginThrottle {
     limits: ThrottleLimits,
-    windows: Mutex<HashMap<String, Window>>,
+    windows: Mutex<HashMap<Slot, Window>>,
 }
 
 /// Past this many tracked keys, expired windows are swept out.
@@ -48,48 +55,49 @@ impl LoginThrottle {
         }
     }
 
-    /// `Err(wait)` when the account or the address has used up its failures.
-    pub fn check(&self, account: &str, ip: Option<&str>) -> Result<(), Duration> {
-        self.check_at(account, ip, Instant::now())
+    /// Reserves one attempt for the account and the address, counting it
+    /// as a failure until [`LoginThrottle::succeeded`] refunds it; or
+    /// `Err(wait)` when either has used up its failures. Check and count
+    /// happen under one lock: concurrent attempts cannot all slip through.
+    pub fn reserve(&self, account: &str, ip: Option<&str>) -> Result<(), Duration> {
+        self.reserve_at(account, ip, Instant::now())
     }
 
-    /// Records one failed attempt for the account and the address.
-    pub fn record_failure(&self, account: &str, ip: Option<&str>) {
-        self.record_failure_at(account, ip, Instant::now());
-    }
-
-    /// Clears the account's count after a successful sign-in.
-    pub fn record_success(&self, account: &str) {
-        self.lock().remove(&account_key(account));
-    }
-
-    fn check_at(&self, account: &str, ip: Option<&str>, now: Instant) -> Result<(), Duration> {
-        let windows = self.lock();
-        let keys = [(account_key(account), self.limits.per_account)]
-            .into_iter()
-            .chain(ip.map(|ip| (ip_key(ip), self.limits.per_ip)));
-        let mut wait = None;
-        for (key, limit) in keys {
-            if let Some(w) = windows.get(&key) {
-                let elapsed = now.saturating_duration_since(w.started);
-                if elapsed < self.limits.window && w.failures >= limit {
-                    let left = self.limits.window - elapsed;
-                    wait = Some(wait.map_or(left, |d: Duration| d.max(left)));
-                }
-            }
+    /// A reserved attempt succeeded: the account starts afresh and the
+    /// address gets its attempt back.
+    pub fn succeeded(&self, account: &str, ip: Option<&str>) {
+        let mut windows = self.lock();
+        windows.remove(&account_slot(account));
+        if let Some(w) = ip.and_then(|ip| windows.get_mut(&ip_slot(ip))) {
+            w.failures = w.failures.saturating_sub(1);
         }
-        wait.map_or(Ok(()), Err)
     }
 
-    fn record_failure_at(&self, account: &str, ip: Option<&str>, now: Instant) {
+    fn reserve_at(&self, account: &str, ip: Option<&str>, now: Instant) -> Result<(), Duration> {
         let mut windows = self.lock();
         if windows.len() > SWEEP_AT {
             let window = self.limits.window;
             windows.retain(|_, w| now.saturating_duration_since(w.started) < window);
         }
-        let keys = std::iter::once(account_key(account)).chain(ip.map(ip_key));
-        for key in keys {
-            let w = windows.entry(key).or_insert(Window {
+        let slots: Vec<(Slot, u32)> =
+            std::iter::once((account_slot(account), self.limits.per_account))
+                .chain(ip.map(|ip| (ip_slot(ip), self.limits.per_ip)))
+                .collect();
+        let mut wait = None;
+        for (slot, limit) in &slots {
+            if let Some(w) = windows.get(slot) {
+                let elapsed = now.saturating_duration_since(w.started);
+                if elapsed < self.limits.window && w.failures >= *limit {
+                    let left = self.limits.window - elapsed;
+                    wait = Some(wait.map_or(left, |d: Duration| d.max(left)));
+                }
+            }
+        }
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        for (slot, _) in slots {
+            let w = windows.entry(slot).or_insert(Window {
                 started: now,
                 failures: 0,
             });
@@ -101,20 +109,39 @@ impl LoginThrottle {
             }
             w.failures += 1;
         }
+        Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+    /// How many accounts and addresses are tracked.
+    pub fn tracked(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Slot, Window>> {
         // A panic while holding this lock cannot leave the counts inconsistent.
         self.windows.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-fn account_key(account: &str) -> String {
-    format!("a:{}", account.trim().to_lowercase())
+/// A tracked account or address: 128 bits of its digest.
+type Slot = [u8; 16];
+
+fn slot(kind: &[u8], value: &str) -> Slot {
+    let digest = Sha256::new()
+        .chain_update(kind)
+        .chain_update(value)
+        .finalize();
+    let mut slot = [0; 16];
+    slot.copy_from_slice(&digest[..16]);
+    slot
 }
 
-fn ip_key(ip: &str) -> String {
-    format!("i:{ip}")
+fn account_slot(account: &str) -> Slot {
+    slot(b"account:", &account.trim().to_lowercase())
+}
+
+fn ip_slot(ip: &str) -> Slot {
+    slot(b"ip:", ip)
 }
 
 #[cfg(test)]
@@ -134,19 +161,18 @@ mod tests {
         let t = throttle();
         let start = Instant::now();
         for _ in 0..3 {
-            assert!(t.check_at("a@x.io", None, start).is_ok());
-            t.record_failure_at("a@x.io", None, start);
+            assert!(t.reserve_at("a@x.io", None, start).is_ok());
         }
         let wait = t
-            .check_at("A@X.io ", None, start + Duration::from_secs(10))
+            .reserve_at("A@X.io ", None, start + Duration::from_secs(10))
             .unwrap_err();
         assert_eq!(wait, Duration::from_secs(50));
         assert!(
-            t.check_at("b@x.io", None, start).is_ok(),
+            t.reserve_at("b@x.io", None, start).is_ok(),
             "other accounts unaffected"
         );
         assert!(
-            t.check_at("a@x.io", None, start + Duration::from_secs(61))
+            t.reserve_at("a@x.io", None, start + Duration::from_secs(61))
                 .is_ok()
         );
     }
@@ -156,20 +182,52 @@ mod tests {
         let t = throttle();
         let now = Instant::now();
         for i in 0..5 {
-            t.record_failure_at(&format!("user{i}@x.io"), Some("10.0.0.1"), now);
+            assert!(
+                t.reserve_at(&format!("user{i}@x.io"), Some("10.0.0.1"), now)
+                    .is_ok()
+            );
         }
-        assert!(t.check_at("fresh@x.io", Some("10.0.0.1"), now).is_err());
-        assert!(t.check_at("fresh@x.io", Some("10.0.0.2"), now).is_ok());
+        assert!(t.reserve_at("fresh@x.io", Some("10.0.0.1"), now).is_err());
+        assert!(t.reserve_at("fresh@x.io", Some("10.0.0.2"), now).is_ok());
     }
 
     #[test]
-    fn success_clears_the_account_count() {
+    fn success_refunds_the_attempt() {
         let t = throttle();
         let now = Instant::now();
-        for _ in 0..3 {
-            t.record_failure_at("a@x.io", None, now);
+        for _ in 0..2 {
+            t.reserve_at("a@x.io", Some("10.0.0.1"), now).unwrap();
         }
-        t.record_success("a@x.io");
-        assert!(t.check_at("a@x.io", None, now).is_ok());
+        t.succeeded("a@x.io", Some("10.0.0.1"));
+        for _ in 0..3 {
+            assert!(t.reserve_at("a@x.io", None, now).is_ok());
+        }
+    }
+
+    #[test]
+    fn concurrent_attempts_cannot_all_pass() {
+        let t = std::sync::Arc::new(throttle());
+        let passed: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..64)
+                .map(|_| {
+                    let t = t.clone();
+                    s.spawn(move || t.reserve("a@x.io", None).is_ok())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().unwrap()))
+                .sum()
+        });
+        assert_eq!(passed, 3);
+    }
+
+    #[test]
+    fn memory_does_not_grow_with_what_is_typed() {
+        let t = throttle();
+        let now = Instant::now();
+        let _ = t.reserve_at(&"x".repeat(1_000_000), Some(&"y".repeat(1_000_000)), now);
+        assert_eq!(t.tracked(), 2);
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
     }
 }

@@ -9,6 +9,9 @@ use std::fmt;
 pub struct Email(String);
 
 impl Email {
+    /// Longest accepted address, in bytes (RFC 5321's path limit).
+    pub const MAX_LEN: usize = 254;
+
     /// Parses an email address; the check is deliberately loose (one `@`,
     /// a dotted domain, no spaces) since only a sent mail proves an address.
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -17,7 +20,8 @@ impl Email {
         if email.is_empty() {
             return Err("Enter an email address.".into());
         }
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if email.len() > Self::MAX_LEN || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return invalid();
         }
         let Some((local, domain)) = email.split_once('@') else {

@@ -4,6 +4,7 @@
 mod catalog;
 mod inputs;
 mod keys;
+mod next;
 mod outcome;
 mod role;
 mod token;
@@ -11,6 +12,7 @@ mod token;
 pub use catalog::{CUSTOM_TYPE, Catalog, KeyType};
 pub use inputs::{Email, OrgName, Password, Slug};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
+pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};
 pub use role::{Capability, Role};
 pub use token::{ApiToken, Environment, KeyPrefix, Malformed};

@@ -52,6 +52,7 @@ impl IntoResponse for RestError {
                     AppError::Unauthenticated | AppError::InvalidCredentials => "UNAUTHORIZED",
                     AppError::Throttled(_) => "RATE_LIMITED",
                     AppError::Internal => "INTERNAL",
+                    AppError::Busy => "UNAVAILABLE",
                 };
                 (e.status(), code, e.to_string())
             }

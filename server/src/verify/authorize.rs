@@ -4,7 +4,8 @@
 //! into required permissions.
 
 use super::handler::{error, unavailable};
-use super::{Ask, Code, RateLimitInfo, Verifier};
+pub use super::proxy::ForwardAuthProxy;
+use super::{Ask, Code, RateLimitInfo, Verifier, path};
 use app::domain::Environment;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
@@ -35,6 +36,8 @@ fn any_method() -> String {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Routes {
     rules: Vec<RouteRule>,
+    /// Match paths ignoring ASCII case (for upstreams that route so).
+    case_insensitive: bool,
 }
 
 impl Default for Routes {
@@ -45,6 +48,7 @@ impl Default for Routes {
                 prefix: "/".into(),
                 permissions: vec![],
             }],
+            case_insensitive: false,
         }
     }
 }
@@ -74,7 +78,23 @@ impl Routes {
                 .cmp(&a.prefix.len())
                 .then_with(|| (a.method == "*").cmp(&(b.method == "*")))
         });
-        Ok(Routes { rules })
+        Ok(Routes {
+            rules,
+            case_insensitive: false,
+        })
+    }
+
+    /// The same rules, matched ignoring ASCII case when `yes`
+    /// (`route_case_insensitive`, for upstreams that route `/V1/Data` as
+    /// `/v1/data`).
+    pub fn case_insensitive(mut self, yes: bool) -> Self {
+        self.case_insensitive = yes;
+        if yes {
+            for rule in &mut self.rules {
+                rule.prefix.make_ascii_lowercase();
+            }
+        }
+        self
     }
 
     /// Rules written `METHOD /prefix=perm,perm` and separated by `;`
@@ -102,8 +122,15 @@ impl Routes {
     }
 
     /// The permissions `method` on `path` needs, or `None` when no rule
-    /// covers it. `path` must be normalised ([`normalise`]).
+    /// covers it. `path` must be normalised ([`path::normalise`]).
     pub fn required(&self, method: &str, path: &str) -> Option<&[String]> {
+        let lowered;
+        let path = if self.case_insensitive {
+            lowered = path.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            path
+        };
         self.rules
             .iter()
             .find(|r| {
@@ -121,41 +148,6 @@ fn under(path: &str, prefix: &str) -> bool {
         || path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/')
 }
 
-/// The path of a request URI as the upstream will see it: no query,
-/// percent-escapes decoded, `.`/`..`/empty segments resolved, so
-/// `/v1/data/../admin` cannot pass as `/v1/data`.
-pub fn normalise(uri: &str) -> String {
-    let path = uri.split(['?', '#']).next().unwrap_or("");
-    let bytes = path.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = path
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            decoded.push(b);
-            i += 3;
-            continue;
-        }
-        decoded.push(bytes[i]);
-        i += 1;
-    }
-    let decoded = String::from_utf8_lossy(&decoded);
-    let mut segments: Vec<&str> = Vec::new();
-    for segment in decoded.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    format!("/{}", segments.join("/"))
-}
-
 /// The query of `GET /v1/authorize`.
 #[derive(Debug, Default, Deserialize)]
 pub struct AuthorizeQuery {
@@ -168,21 +160,22 @@ pub struct Authorizer {
     pub verifier: Arc<Verifier>,
     pub routes: Routes,
     pub environment: Environment,
-}
-
-fn first<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    /// Which proxy calls, and so which headers are believed.
+    pub proxy: ForwardAuthProxy,
 }
 
 /// The customer's key: `Authorization: Bearer …` or `X-API-Key`.
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    first(headers, &["authorization"])
+    let value = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    value("authorization")
         .and_then(|v| v.strip_prefix("Bearer ").map(str::trim))
-        .or_else(|| first(headers, &["x-api-key"]))
+        .or_else(|| value("x-api-key"))
 }
 
 fn refusal(status: StatusCode, code: Code, message: &str) -> Response {
@@ -255,17 +248,12 @@ pub async fn authorize(
             );
         }
     };
-    let original = match &embedded {
-        Some(uri) => Some((request_method.as_str(), uri.as_str())),
-        None => first(&headers, &["x-original-method", "x-forwarded-method"])
-            .zip(first(&headers, &["x-original-uri", "x-forwarded-uri"])),
-    };
-    let Some((method, uri)) = original else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "The proxy must send X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri).",
-        );
+    let original = match auth
+        .proxy
+        .original(&headers, &request_method, embedded.as_deref())
+    {
+        Ok(original) => original,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
     let Some(key) = presented_key(&headers) else {
         let mut res = refusal(
@@ -277,24 +265,27 @@ pub async fn authorize(
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return res;
     };
-    let path = normalise(uri);
-    let Some(permissions) = auth.routes.required(method, &path) else {
+    let path = match path::normalise(original.uri) {
+        Ok(path) => path,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "BAD_PATH", &e.to_string()),
+    };
+    let Some(permissions) = auth.routes.required(original.method, &path) else {
         return refusal(
             StatusCode::FORBIDDEN,
             Code::InsufficientPermissions,
             "No route rule allows this request.",
         );
     };
-    let ip = first(&headers, &["x-real-ip"]).or_else(|| {
-        first(&headers, &["x-forwarded-for"]).and_then(|v| v.split(',').next().map(str::trim))
-    });
+    let ip = original.client_ip;
     let ask = Ask {
         key,
         permissions,
         environment: Some(environment),
         path: Some(&path),
         ip,
-        user_agent: first(&headers, &["user-agent"]),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
     };
     let decision = match auth.verifier.decide(&ask).await {
         Ok(d) => d,
@@ -389,16 +380,5 @@ mod tests {
         );
         assert!(Routes::parse("/v1=x").is_err());
         assert!(Routes::parse("GET v1=x").is_err());
-    }
-
-    #[test]
-    fn paths_are_normalised_before_matching() {
-        assert_eq!(normalise("/v1/data/../admin?x=1"), "/v1/admin");
-        assert_eq!(normalise("/v1/%2e%2e/admin"), "/admin");
-        assert_eq!(normalise("//v1/./events/"), "/v1/events");
-        assert_eq!(normalise("/v1/%2Fevents"), "/v1/events");
-        assert_eq!(normalise(""), "/");
-        assert_eq!(normalise("/../../etc"), "/etc");
-        assert_eq!(normalise("/bad%zz%"), "/bad%zz%");
     }
 }

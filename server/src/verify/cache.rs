@@ -42,33 +42,76 @@ pub enum Entry {
 /// changes on this instance invalidate at once).
 const KEY_TTL: Duration = Duration::from_secs(60);
 const MISSING_TTL: Duration = Duration::from_secs(300);
-/// Past this many entries the cache starts over (bounds memory under a
-/// flood of random keys).
-const MAX_ENTRIES: usize = 200_000;
+/// "No such key" answers held per generation (two generations are kept).
+/// Anyone can mint well-formed random keys (the checksum is public), so
+/// these live apart from the known keys and a flood of them only ever
+/// evicts its own kind.
+pub const MISSING_PER_GENERATION: usize = 100_000;
+/// Known-key answers come only from real keys; past this many the known
+/// keys start over (a backstop against an unforeseen leak, never reached
+/// by random input).
+const MAX_KEYS: usize = 1_000_000;
+
+/// Negative answers in two generations: when the current one is full it
+/// becomes the previous one and the old previous one is dropped, so memory
+/// stays bounded and recent answers survive.
+#[derive(Default)]
+struct MissingSet {
+    current: HashMap<[u8; 32], Instant>,
+    previous: HashMap<[u8; 32], Instant>,
+}
 
 #[derive(Default)]
+struct Maps {
+    keys: HashMap<[u8; 32], (Arc<CachedKey>, Instant)>,
+    missing: MissingSet,
+}
+
 pub struct KeyCache {
-    entries: Mutex<HashMap<[u8; 32], (Entry, Instant)>>,
+    maps: Mutex<Maps>,
+    missing_per_generation: usize,
     generation: AtomicU64,
     /// Set while change notices from other instances cannot be heard: every
     /// request then reads the database.
     deaf: AtomicBool,
 }
 
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::with_missing_capacity(MISSING_PER_GENERATION)
+    }
+}
+
 impl KeyCache {
+    /// A cache holding up to `per_generation` negative answers twice over.
+    pub fn with_missing_capacity(per_generation: usize) -> Self {
+        KeyCache {
+            maps: Mutex::default(),
+            missing_per_generation: per_generation.max(1),
+            generation: AtomicU64::new(0),
+            deaf: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Maps> {
+        self.maps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The cached answer for `hash`, if still fresh.
     pub fn get(&self, hash: &[u8; 32]) -> Option<Entry> {
         if self.deaf.load(Ordering::Acquire) {
             return None;
         }
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (entry, at) = entries.get(hash)?;
-        let ttl = if matches!(entry, Entry::Missing) {
-            MISSING_TTL
-        } else {
-            KEY_TTL
-        };
-        (at.elapsed() < ttl).then(|| entry.clone())
+        let maps = self.lock();
+        if let Some((key, at)) = maps.keys.get(hash) {
+            return (at.elapsed() < KEY_TTL).then(|| Entry::Key(key.clone()));
+        }
+        let at = maps
+            .missing
+            .current
+            .get(hash)
+            .or_else(|| maps.missing.previous.get(hash))?;
+        (at.elapsed() < MISSING_TTL).then_some(Entry::Missing)
     }
 
     /// Take before reading the database; pass to [`KeyCache::insert`].
@@ -79,28 +122,40 @@ impl KeyCache {
     /// Stores an answer read at generation `seen`, unless a change came in
     /// since (then the answer may be stale and is dropped).
     pub fn insert(&self, hash: [u8; 32], entry: Entry, seen: u64) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut maps = self.lock();
         if self.generation.load(Ordering::Acquire) != seen || self.deaf.load(Ordering::Acquire) {
             return;
         }
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        let now = Instant::now();
+        match entry {
+            Entry::Key(key) => {
+                if maps.keys.len() >= MAX_KEYS {
+                    maps.keys.clear();
+                }
+                maps.keys.insert(hash, (key, now));
+            }
+            Entry::Missing => {
+                let missing = &mut maps.missing;
+                if missing.current.len() >= self.missing_per_generation {
+                    missing.previous = std::mem::take(&mut missing.current);
+                }
+                missing.current.insert(hash, now);
+            }
         }
-        entries.insert(hash, (entry, Instant::now()));
     }
 
     /// Drops every entry of key `id`.
     pub fn invalidate(&self, id: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut maps = self.lock();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.retain(|_, (entry, _)| !matches!(entry, Entry::Key(k) if &*k.id == id));
+        maps.keys.retain(|_, (key, _)| &*key.id != id);
     }
 
     /// Drops every entry (after missed notices, changes are unknown).
     pub fn clear(&self) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut maps = self.lock();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
+        *maps = Maps::default();
     }
 
     /// While `deaf`, nothing is served from or stored in the cache: changes
@@ -117,7 +172,8 @@ impl KeyCache {
 
     /// How many answers are held.
     pub fn held(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+        let maps = self.lock();
+        maps.keys.len() + maps.missing.current.len() + maps.missing.previous.len()
     }
 }
 
@@ -176,6 +232,24 @@ mod tests {
         assert!(cache.get(&[2; 32]).is_none() && cache.get(&[1; 32]).is_none());
         cache.insert([2; 32], key("b"), cache.generation());
         assert!(cache.get(&[2; 32]).is_some());
+    }
+
+    #[test]
+    fn a_flood_of_unknown_keys_never_evicts_a_known_one() {
+        let cache = KeyCache::default();
+        let g = cache.generation();
+        cache.insert([0; 32], key("valid"), g);
+        for n in 0..300_000u32 {
+            let mut hash = [1; 32];
+            hash[..4].copy_from_slice(&n.to_le_bytes());
+            cache.insert(hash, Entry::Missing, g);
+        }
+        assert!(matches!(cache.get(&[0; 32]), Some(Entry::Key(_))));
+        assert!(cache.held() <= 1 + 2 * MISSING_PER_GENERATION, "bounded");
+        // The most recent unknown keys are still remembered.
+        let mut recent = [1; 32];
+        recent[..4].copy_from_slice(&299_999u32.to_le_bytes());
+        assert!(matches!(cache.get(&recent), Some(Entry::Missing)));
     }
 
     #[test]

@@ -127,7 +127,22 @@ pub async fn verify(
 }
 
 /// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(verifier): State<Arc<Verifier>>) -> Response {
+/// With a `metrics_token` configured, only `Authorization: Bearer <it>`.
+pub async fn metrics(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Response {
+    if let Some(token) = &verifier.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !token.matches(presented.trim()) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "A valid metrics token is required.",
+            );
+        }
+    }
     let gauges = [
         (
             "keywarden_cache_entries",

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub last_flush_ms: AtomicI64,
     pub flush_failures: AtomicU64,
     pub log_entries_written: AtomicU64,
+    /// Request-log entries the database refused (dropped, never retried).
+    pub log_entries_rejected: AtomicU64,
 }
 
 impl Metrics {
@@ -103,6 +105,11 @@ impl Metrics {
                 "keywarden_request_log_entries_written_total",
                 "Request-log entries written.",
                 self.log_entries_written.load(Ordering::Relaxed),
+            ),
+            (
+                "keywarden_request_log_rejected_total",
+                "Request-log entries the database refused, dropped instead of retried.",
+                self.log_entries_rejected.load(Ordering::Relaxed),
             ),
         ];
         for (name, help, value) in counters {

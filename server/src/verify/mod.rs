@@ -13,7 +13,9 @@ pub mod cache;
 pub mod code;
 pub mod handler;
 pub mod metrics;
+pub mod path;
 pub mod propagate;
+pub mod proxy;
 pub mod ratelimit;
 pub mod service;
 pub mod usage;
@@ -38,6 +40,8 @@ pub struct Verifier {
     /// `<operator prefix>_`: tokens of other operators are malformed here.
     token_start: String,
     pub service_tokens: ServiceTokens,
+    /// When set, `/metrics` asks for it.
+    pub metrics_token: Option<service::MetricsToken>,
     pub cache: Arc<KeyCache>,
     pub limiter: RateLimiter,
     pub usage: UsageBuffer,
@@ -107,12 +111,10 @@ type KeyRow = (
     Option<i64>,
 );
 
-/// Cuts a logged field to a sane length (on a character boundary).
-fn clip(s: Option<&str>, max: usize) -> Option<String> {
-    s.map(|s| match s.char_indices().nth(max) {
-        Some((at, _)) => s[..at].to_string(),
-        None => s.to_string(),
-    })
+/// A field fit for the request log: control characters (NUL included,
+/// which PostgreSQL refuses in text) stripped, cut to `max` characters.
+pub fn loggable(s: Option<&str>, max: usize) -> Option<String> {
+    s.map(|s| s.chars().filter(|c| !c.is_control()).take(max).collect())
 }
 
 impl Verifier {
@@ -121,6 +123,7 @@ impl Verifier {
             db,
             token_start: format!("{}_", prefix.as_str()),
             service_tokens,
+            metrics_token: None,
             cache: Arc::new(KeyCache::default()),
             limiter: RateLimiter::default(),
             usage: UsageBuffer::default(),
@@ -145,12 +148,12 @@ impl Verifier {
                 code: decision.code,
                 at_ms: app::backend::db::now_ms(),
                 // Without the query, where clients sometimes put secrets.
-                path: clip(
+                path: loggable(
                     ask.path.map(|p| p.split(['?', '#']).next().unwrap_or("")),
                     512,
                 ),
-                ip: clip(ask.ip, 64),
-                user_agent: clip(ask.user_agent, 256),
+                ip: loggable(ask.ip, 64),
+                user_agent: loggable(ask.user_agent, 256),
             });
         }
         self.metrics.observe(decision.code, started.elapsed());
@@ -241,6 +244,9 @@ impl Verifier {
                 self.metrics
                     .log_entries_written
                     .fetch_add(done.log_entries as u64, Ordering::Relaxed);
+                self.metrics
+                    .log_entries_rejected
+                    .fetch_add(done.rejected as u64, Ordering::Relaxed);
                 Ok(done)
             }
             Err(e) => {

@@ -62,6 +62,35 @@ impl ServiceTokens {
     }
 }
 
+/// The bearer token `/metrics` asks for when the operator sets one
+/// (`metrics_token`), kept as a digest and compared in constant time.
+#[derive(Clone)]
+pub struct MetricsToken([u8; 32]);
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(…)")
+    }
+}
+
+impl MetricsToken {
+    /// A token of at least [`MIN_LEN`] characters.
+    pub fn parse(token: &str) -> Result<Self, String> {
+        if token.trim().len() < MIN_LEN {
+            return Err(format!(
+                "the metrics token needs at least {MIN_LEN} characters"
+            ));
+        }
+        Ok(MetricsToken(Sha256::digest(token.trim().as_bytes()).into()))
+    }
+
+    /// Whether `presented` is this token.
+    pub fn matches(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        bool::from(self.0[..].ct_eq(&digest[..]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +120,14 @@ mod tests {
         assert!(ServiceTokens::parse("moon:0123456789abcdefghijklmnop").is_err());
         assert!(ServiceTokens::parse("production:short").is_err());
         assert!(ServiceTokens::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_metrics_token_matches_itself_only_and_hides_in_debug() {
+        assert!(MetricsToken::parse("short").is_err());
+        let t = MetricsToken::parse("metrics-token-0123456789abcdef").unwrap();
+        assert!(t.matches("metrics-token-0123456789abcdef"));
+        assert!(!t.matches("metrics-token-0123456789abcdeF"));
+        assert!(!format!("{t:?}").contains("metrics-token"));
     }
 }

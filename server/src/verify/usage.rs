@@ -58,6 +58,8 @@ pub struct UsageBuffer {
 pub struct Flushed {
     pub keys: usize,
     pub log_entries: usize,
+    /// Request-log entries the database refused; dropped, not retried.
+    pub rejected: usize,
 }
 
 impl UsageBuffer {
@@ -89,17 +91,20 @@ impl UsageBuffer {
             .len()
     }
 
-    /// Writes everything recorded so far in one transaction. On failure
-    /// everything is kept for the next flush.
+    /// Writes everything recorded so far in one transaction. Request-log
+    /// rows the database refuses (it judges their content) are dropped and
+    /// counted, so one bad row cannot stop every later flush; on any other
+    /// failure (the database unreachable) everything is kept for the next.
     pub async fn flush(&self, db: &Db) -> Result<Flushed, sqlx::Error> {
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if batch.usage.is_empty() {
             return Ok(Flushed::default());
         }
         match write(db, &batch).await {
-            Ok(()) => Ok(Flushed {
+            Ok(rejected) => Ok(Flushed {
                 keys: batch.usage.len(),
-                log_entries: batch.log.len(),
+                log_entries: batch.log.len() - rejected,
+                rejected,
             }),
             Err(e) => {
                 self.restore(batch);
@@ -171,7 +176,7 @@ fn json_rows(postgres: bool, columns: &[(&str, &str)]) -> String {
     format!("SELECT {} FROM {source}", fields.join(", "))
 }
 
-async fn write(db: &Db, batch: &Pending) -> Result<(), sqlx::Error> {
+async fn write(db: &Db, batch: &Pending) -> Result<usize, sqlx::Error> {
     let mut ids = LogIds::new();
     let mut tx = db.begin().await?;
     let pg = tx.backend_name() == "PostgreSQL";
@@ -234,7 +239,11 @@ async fn write(db: &Db, batch: &Pending) -> Result<(), sqlx::Error> {
         "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
          SELECT id, org_id, key_id, at_ms, code, path, ip, user_agent FROM ({rows}) AS j"
     );
-    for chunk in batch.log.chunks(ROWS_PER_INSERT) {
+    // Each statement under a savepoint: a chunk the database refuses is
+    // rolled back alone and split until the refused rows stand alone.
+    let mut rejected = 0;
+    let mut todo: Vec<&[Hit]> = batch.log.chunks(ROWS_PER_INSERT).rev().collect();
+    while let Some(chunk) = todo.pop() {
         let entries: Vec<_> = chunk
             .iter()
             .map(|hit| {
@@ -250,12 +259,28 @@ async fn write(db: &Db, batch: &Pending) -> Result<(), sqlx::Error> {
                 )
             })
             .collect();
-        sqlx::query(&insert)
+        let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
+        let done = sqlx::query(&insert)
             .bind(serde_json::to_string(&entries).unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *savepoint)
+            .await;
+        match done {
+            Ok(_) => savepoint.commit().await?,
+            Err(sqlx::Error::Database(e)) => {
+                savepoint.rollback().await?;
+                if chunk.len() == 1 {
+                    tracing::warn!(error = %e, "request-log entry refused by the database; dropped");
+                    rejected += 1;
+                } else {
+                    let (a, b) = chunk.split_at(chunk.len() / 2);
+                    todo.extend([b, a]);
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(rejected)
 }
 
 /// Deletes request-log entries and hourly counts older than `days` days;

@@ -13,6 +13,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
+use server::startup::VerifierSettings;
 use std::net::SocketAddr;
 use tower::ServiceExt;
 
@@ -78,7 +79,20 @@ pub struct TestApp {
     pub url: String,
     pub state: AppState,
     pub verifier: std::sync::Arc<server::verify::Verifier>,
+    gateway: VerifierSettings,
     router: Router,
+}
+
+/// How the instances under test verify: the test tokens and routes.
+pub fn test_gateway() -> VerifierSettings {
+    VerifierSettings {
+        service_tokens: server::verify::service::ServiceTokens::parse(&format!(
+            "production:{PRODUCTION_VERIFIER},staging:{STAGING_VERIFIER}"
+        ))
+        .expect("test tokens"),
+        routes: server::verify::authorize::Routes::parse(TEST_ROUTES).expect("routes"),
+        ..Default::default()
+    }
 }
 
 impl TestApp {
@@ -89,37 +103,31 @@ impl TestApp {
 
     pub async fn with_settings(engine: &Engine, settings: Settings) -> TestApp {
         let url = engine.fresh_database().await;
-        Self::on(url, settings).await
+        Self::on(url, settings, test_gateway()).await
     }
 
     /// Another instance on this one's database (as behind a load balancer).
     pub async fn another_instance(&self) -> TestApp {
-        Self::on(self.url.clone(), (*self.state.settings).clone()).await
+        Self::on(
+            self.url.clone(),
+            (*self.state.settings).clone(),
+            self.gateway.clone(),
+        )
+        .await
     }
 
     /// An instance on the database at `url`, set up as `keywarden` starts one
     /// (migrations, and on PostgreSQL the key-change listener).
-    async fn on(url: String, settings: Settings) -> TestApp {
+    async fn on(url: String, settings: Settings, gateway: VerifierSettings) -> TestApp {
         let pool = db::connect(&url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
         let options = LeptosOptions::builder()
             .output_name("keywarden")
             .site_root(std::env::temp_dir().to_string_lossy().to_string())
             .build();
-        let tokens = server::verify::service::ServiceTokens::parse(&format!(
-            "production:{PRODUCTION_VERIFIER},staging:{STAGING_VERIFIER}"
-        ))
-        .expect("test tokens");
         let state = AppState::new(options, pool, settings);
-        let (state, gateway) = server::startup::with_verifier(
-            state,
-            server::startup::VerifierSettings {
-                service_tokens: tokens,
-                routes: server::verify::authorize::Routes::parse(TEST_ROUTES).expect("routes"),
-                ..Default::default()
-            },
-        );
-        let verifier = gateway.verifier.clone();
+        let (state, built) = server::startup::with_verifier(state, gateway.clone());
+        let verifier = built.verifier.clone();
         if server::verify::propagate::needed(&url) {
             server::verify::propagate::spawn(
                 url.clone(),
@@ -128,11 +136,12 @@ impl TestApp {
             )
             .await;
         }
-        let router = server::startup::router(state.clone(), gateway);
+        let router = server::startup::router(state.clone(), built);
         TestApp {
             url,
             state,
             verifier,
+            gateway,
             router,
         }
     }
@@ -144,7 +153,18 @@ impl TestApp {
 
     /// The demo instance with other settings.
     pub async fn demo_with(engine: &Engine, settings: Settings) -> TestApp {
-        let app = Self::with_settings(engine, settings).await;
+        Self::demo_behind(engine, settings, test_gateway()).await
+    }
+
+    /// The demo instance with other verification settings (a proxy, a
+    /// metrics token…).
+    pub async fn demo_behind(
+        engine: &Engine,
+        settings: Settings,
+        gateway: VerifierSettings,
+    ) -> TestApp {
+        let url = engine.fresh_database().await;
+        let app = Self::on(url, settings, gateway).await;
         server::demo::seed(
             &app.state.db,
             DEMO_PASSWORD,
