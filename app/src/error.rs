@@ -75,7 +75,17 @@ impl AppError {
 
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
+    /// A value the database refuses as data (SQLSTATE class 22: a NUL byte
+    /// in text on PostgreSQL, a number out of range) came from the request:
+    /// a 400 in words. Anything else is ours: logged, and a generic 500.
     fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(d) = &e
+            && d.code().is_some_and(|c| c.starts_with("22"))
+        {
+            return AppError::Invalid(
+                "The request contains characters or values Keywarden cannot store.".into(),
+            );
+        }
         AppError::internal(format_args!("database: {e}"))
     }
 }

@@ -380,6 +380,15 @@ mod tests {
             Err(ConfigError::Invalid(_))
         ));
         assert!(Config::merge(&cli(&["--key-prefix", "Bad_"]), FileConfig::default()).is_err());
+
+        let zero_window: FileConfig = toml::from_str(
+            "permissions = [\"a:b\"]\n[[key_types]]\nname = \"X\"\npermissions = [\"a:b\"]\nrate_limit = { limit = 10, window_secs = 0 }",
+        )
+        .unwrap();
+        let err = Config::merge(&cli(&[]), zero_window)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("window"), "{err}");
     }
 
     #[test]
@@ -421,6 +430,29 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_forward_auth_proxy_and_metrics_token_are_configurable() {
+        let c = Config::merge(&cli(&[]), FileConfig::default()).unwrap();
+        assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Nginx);
+        assert!(c.metrics_token.is_none());
+        let file: FileConfig = toml::from_str(
+            "forward_auth_headers = \"traefik\"\nroute_case_insensitive = true\nmetrics_token = \"0123456789abcdef01234567\"",
+        )
+        .unwrap();
+        let c = Config::merge(&cli(&[]), file).unwrap();
+        assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Traefik);
+        assert!(c.metrics_token.is_some());
+        assert!(c.routes.required("GET", "/ANYTHING").is_some());
+        let c = Config::merge(
+            &cli(&["--forward-auth-headers", "envoy"]),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Envoy);
+        assert!(toml::from_str::<FileConfig>("forward_auth_headers = \"caddy\"").is_err());
+        assert!(Config::merge(&cli(&["--metrics-token", "short"]), FileConfig::default()).is_err());
     }
 
     #[test]

@@ -44,11 +44,21 @@ fn same_site(req: &Request) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-/// Adds `nosniff`, a referrer policy and frame denial to every response, and
-/// a locked-down CSP to those (non-page) responses that set none.
+/// Adds `nosniff`, a referrer policy and frame denial to every response,
+/// `Cache-Control: no-store` to pages and API answers, and a locked-down
+/// CSP to those (non-page) responses that set none.
 pub async fn security_headers(req: Request, next: Next) -> Response {
+    let private = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/v1/");
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
+    // Pages and API answers may show what only this user may see: no
+    // browser or proxy keeps them. Static files are left to their handler.
+    let page = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if (private || page) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -90,6 +100,32 @@ pub async fn first_run_redirect(
         }
     }
     next.run(req).await
+}
+
+/// Server-function answers whose arguments could not be read at all (a
+/// missing field, a body of the wrong shape) are the caller's fault: 400,
+/// not the 500 Leptos gives every error that did not set a status. Only
+/// `/api/` answers of status 500 are looked at, so this costs nothing on
+/// any other path.
+pub async fn server_fn_input_errors(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    if matches!(
+        serde_json::from_slice::<app::AppError>(&bytes),
+        Ok(app::AppError::Request(_))
+    ) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The path as it may appear in logs: invitation tokens are cut off.

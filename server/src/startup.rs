@@ -136,6 +136,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
             state.clone(),
             security::first_run_redirect,
         ))
+        .layer(from_fn(security::server_fn_input_errors))
         .layer(from_fn(security::refuse_cross_site))
         .layer(from_fn(security::security_headers))
         .layer(

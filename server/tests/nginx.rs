@@ -170,6 +170,35 @@ async fn nginx_asks_keywarden_for_every_request(engine: Engine) {
         "{forbidden}"
     );
 
+    // A client sending Traefik's pair to pick its own path: nginx clears
+    // it, and the request is judged for what it really asks.
+    let smuggled = call(
+        "GET",
+        "/v1/data",
+        vec![
+            ("Authorization", bearer.clone()),
+            ("X-Forwarded-Method", "POST".into()),
+            ("X-Forwarded-Uri", "/v1/events".into()),
+            ("X-Original-URI", "/v1/events".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(&smuggled), 403, "{smuggled}");
+    assert!(!smuggled.contains("upstream saw"));
+    // Paths upstreams read differently are refused, not judged.
+    for path in [
+        "/v1/events/..;/data",
+        "/v1/events/%2e%2e/data",
+        "/v1/events%2F..%2Fdata",
+    ] {
+        let refused = call("GET", path, vec![("Authorization", bearer.clone())])
+            .await
+            .unwrap();
+        assert_eq!(status(&refused), 400, "{path}: {refused}");
+        assert!(refused.contains("BAD_PATH") && !refused.contains("upstream saw"));
+    }
+
     // The limit is 3 a minute and two were used.
     let third = call(
         "POST",

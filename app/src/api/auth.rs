@@ -86,12 +86,10 @@ pub async fn setup(
         let hash = pw::hash(&state.hashing, password).await?;
 
         let mut tx = state.db.begin().await?;
-        // Checked again inside the transaction: two first-run forms racing
-        // must not both create an owner.
-        let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-            .fetch_one(&mut *tx)
-            .await?;
-        if existing > 0 {
+        // Claimed inside the transaction: of two first-run forms racing,
+        // the second fails here (or sees the first's user) and creates
+        // nothing.
+        if !users::claim_setup(&mut tx).await? {
             return Err(already());
         }
         let user_id = users::insert(&mut tx, &email, &hash).await?;

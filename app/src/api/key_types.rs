@@ -176,7 +176,8 @@ pub struct AuditView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyDetail {
     pub key: KeyView,
-    pub audit: Vec<AuditView>,
+    /// The key's history; `None` for roles that may not see the audit log.
+    pub audit: Option<Vec<AuditView>>,
     pub can_manage: bool,
     pub can_delete: bool,
     pub now: UnixTime,

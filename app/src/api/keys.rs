@@ -426,15 +426,21 @@ pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppEr
         let row = keys::find(&mut conn, &m.org_id, &id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE org_id = $1 AND target_type = 'key' \
-             AND target_id = $2 ORDER BY at_ms DESC, id LIMIT 100"
-        );
-        let audit: Vec<AuditView> = sqlx::query_as(&sql)
-            .bind(&m.org_id)
-            .bind(&id)
-            .fetch_all(&mut *conn)
-            .await?;
+        // The history is audit data: owners and admins only (§2).
+        let audit = if m.role.can(Capability::ViewAuditLog) {
+            let sql = format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE org_id = $1 AND target_type = 'key' \
+                 AND target_id = $2 ORDER BY at_ms DESC, id LIMIT 100"
+            );
+            let entries: Vec<AuditView> = sqlx::query_as(&sql)
+                .bind(&m.org_id)
+                .bind(&id)
+                .fetch_all(&mut *conn)
+                .await?;
+            Some(entries)
+        } else {
+            None
+        };
         Ok(KeyDetail {
             key: view(&state, &row)?,
             audit,

@@ -53,17 +53,21 @@ pub async fn member_of(
 /// The client's address: the socket peer, or with `trust_proxy_headers` the
 /// last hop recorded in `X-Forwarded-For`.
 pub fn client_ip(state: &AppState) -> Option<String> {
-    let parts = parts().ok()?;
-    if state.settings.trust_proxy_headers
-        && let Some(forwarded) = parts
+    client_addr(&parts().ok()?, state.settings.trust_proxy_headers)
+}
+
+/// [`client_ip`] of any request (server functions and REST handlers alike).
+pub fn client_addr(parts: &Parts, trust_proxy_headers: bool) -> Option<String> {
+    if trust_proxy_headers
+        && let Some(last) = parts
             .headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-        && let Some(last) = forwarded
-            .rsplit(',')
-            .next()
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
-            .filter(|s| !s.is_empty())
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
     {
         return Some(last.to_string());
     }

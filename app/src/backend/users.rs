@@ -56,3 +56,23 @@ pub async fn insert(
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
+
+/// Claims first-run setup inside the caller's transaction: `false` when
+/// Keywarden is already set up (another setup claimed it, or users exist).
+/// The claim is written before anything is read, so on either engine a
+/// racing second setup waits for the first and then fails on the key.
+pub async fn claim_setup(conn: &mut AnyConnection) -> Result<bool, AppError> {
+    let claimed = sqlx::query("INSERT INTO instance_setup (id, at_ms) VALUES (1, $1)")
+        .bind(db::now_ms())
+        .execute(&mut *conn)
+        .await;
+    match claimed {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(users == 0)
+}

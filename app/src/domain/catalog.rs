@@ -104,6 +104,11 @@ impl Catalog {
             if let Some(p) = t.permissions.iter().find(|p| !self.permissions.contains(p)) {
                 return Err(format!("key type {} uses unknown permission {p}", t.name));
             }
+            // The same rule as the form's, so a default limit cannot be one
+            // no person could enter (a zero window would divide by zero).
+            let RateLimit { limit, window_secs } = t.rate_limit;
+            RateLimit::parse(&limit.to_string(), &window_secs.to_string())
+                .map_err(|e| format!("key type {}: {e}", t.name))?;
         }
         Ok(())
     }
@@ -124,6 +129,15 @@ mod tests {
         );
         assert!(c.key_type("Admin").unwrap().server_side_only);
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn key_type_rate_limits_follow_the_forms_rules() {
+        for (limit, window_secs) in [(0, 60), (10, 0), (10, 7), (2_000_000, 60)] {
+            let mut c = Catalog::default();
+            c.key_types[0].rate_limit = RateLimit { limit, window_secs };
+            assert!(c.validate().is_err(), "{limit}/{window_secs}");
+        }
     }
 
     #[test]

@@ -6,11 +6,10 @@ use super::RestState;
 use super::error::RestError;
 use crate::verify::cache::CachedKey;
 use crate::verify::{Ask, Code};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// A permission an endpoint requires.
@@ -33,6 +32,9 @@ impl Scope for WriteKeys {
 /// The API key a call was made with, holding scope `S`.
 pub struct Caller<S> {
     pub key: Arc<CachedKey>,
+    /// The client's address (`trust_proxy_headers` respected), for the
+    /// audit log.
+    pub ip: Option<String>,
     scope: PhantomData<S>,
 }
 
@@ -68,10 +70,7 @@ impl<S: Scope> FromRequestParts<RestState> for Caller<S> {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(RestError::Unauthorized(Code::Malformed))?;
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let ip = app::backend::request::client_addr(parts, state.app.settings.trust_proxy_headers);
         let permissions = [S::PERMISSION.to_string()];
         let ask = Ask {
             key: token,
@@ -91,6 +90,7 @@ impl<S: Scope> FromRequestParts<RestState> for Caller<S> {
         match (decision.code, decision.key) {
             (Code::Valid, Some(key)) => Ok(Caller {
                 key,
+                ip,
                 scope: PhantomData,
             }),
             (Code::InsufficientPermissions, _) => Err(RestError::MissingScope(S::PERMISSION)),

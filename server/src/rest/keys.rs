@@ -11,12 +11,11 @@ use app::backend::keys::{self, KeyRow, commit_change, not_revoked};
 use app::backend::{AppState, db};
 use app::domain::{ApiToken, Environment, KeyName, KeyStatus, RateLimit};
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::AnyConnection;
-use std::net::SocketAddr;
 use utoipa::{IntoParams, ToSchema};
 
 /// A rate limit: `limit` requests per `window_secs` seconds.
@@ -204,7 +203,6 @@ fn future(expires_at: Option<i64>) -> Result<Option<i64>, RestError> {
 async fn record<S>(
     conn: &mut AnyConnection,
     caller: &Caller<S>,
-    ip: Option<&str>,
     action: &'static str,
     key: (&str, &str),
     changes: Option<serde_json::Value>,
@@ -214,14 +212,14 @@ async fn record<S>(
         conn,
         AuditEntry {
             org_id: &caller.key.org_id,
-            actor_id: None,
+            actor_id: Some(&caller.key.id),
             actor_email: Some(&actor),
             action,
             target_type: "key",
             target_id: Some(key.0),
             target_label: Some(key.1),
             changes,
-            client_ip: ip,
+            client_ip: caller.ip.as_deref(),
         },
     )
     .await?;
@@ -304,7 +302,6 @@ pub async fn get(
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     caller: Caller<WriteKeys>,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<Response, RestError> {
@@ -350,11 +347,9 @@ pub async fn create(
         "environment": environment.as_str(), "type": body.key_type, "permissions": permissions,
         "expires_at": expires_at, "rate_limit": limit.label(),
     });
-    let ip = addr.ip().to_string();
     record(
         &mut tx,
         &caller,
-        Some(&ip),
         "key.created",
         (&id, name.as_str()),
         Some(changes),
@@ -369,7 +364,6 @@ pub async fn create(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     caller: Caller<WriteKeys>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateKey>,
@@ -420,11 +414,9 @@ pub async fn update(
         expires_at,
     );
     if changes.is_some() {
-        let ip = addr.ip().to_string();
         record(
             &mut tx,
             &caller,
-            Some(&ip),
             "key.updated",
             (&id, name.as_str()),
             changes,
@@ -442,7 +434,6 @@ pub async fn update(
     responses((status = 200, body = RevealedKeyBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn regenerate(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     caller: Caller<WriteKeys>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
@@ -463,12 +454,10 @@ pub async fn regenerate(
     let grace_until = keys::grace_until(now, grace.secs(), row.expires_at)?;
     let token = ApiToken::generate(&state.settings.key_prefix, caller.key.environment);
     keys::rotate(&mut tx, &id, &token, grace_until).await?;
-    let ip = addr.ip().to_string();
     let changes = serde_json::json!({ "grace_until": grace_until });
     record(
         &mut tx,
         &caller,
-        Some(&ip),
         "key.regenerated",
         (&id, &row.name),
         Some(changes),
@@ -482,7 +471,6 @@ pub async fn regenerate(
     responses((status = 200, body = KeyResource), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     caller: Caller<WriteKeys>,
     Path(id): Path<String>,
 ) -> Result<Json<KeyResource>, RestError> {
@@ -491,16 +479,7 @@ pub async fn revoke(
     not_revoked(&row)?;
     caller.may_handle(&row.permission_list())?;
     keys::revoke(&mut tx, &id).await?;
-    let ip = addr.ip().to_string();
-    record(
-        &mut tx,
-        &caller,
-        Some(&ip),
-        "key.revoked",
-        (&id, &row.name),
-        None,
-    )
-    .await?;
+    record(&mut tx, &caller, "key.revoked", (&id, &row.name), None).await?;
     let row = reachable(&mut tx, &caller, &id).await?;
     commit_change(tx, &state, &id).await?;
     Ok(Json(view(&state, &row)?))

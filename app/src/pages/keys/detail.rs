@@ -74,8 +74,10 @@ pub fn KeyDetailPage() -> impl IntoView {
                                 </dl>
                             </section>
                             <KeyUsagePanel slug id />
-                            <h2>"History"</h2>
-                            <AuditTable entries=d.audit show_target=false />
+                            {d.audit.map(|entries| view! {
+                                <h2>"History"</h2>
+                                <AuditTable entries show_target=false />
+                            })}
                         }
                             .into_any()
                     }
