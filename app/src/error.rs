@@ -24,6 +24,11 @@ pub enum AppError {
     /// credentials is said.
     #[error("Keywarden is busy. Please try again in a moment.")]
     Busy,
+    /// The organisation is suspended by the platform: nothing changes.
+    #[error(
+        "This organisation is suspended: its keys and members can be viewed but not changed. Contact the platform to resume it."
+    )]
+    Suspended,
     /// Signed in, but the role does not allow this.
     #[error("You do not have permission to do that.")]
     Forbidden,
@@ -58,7 +63,7 @@ impl AppError {
             AppError::Invalid(_) | AppError::Request(_) => S::BAD_REQUEST,
             AppError::Unauthenticated | AppError::InvalidCredentials => S::UNAUTHORIZED,
             AppError::Throttled(_) => S::TOO_MANY_REQUESTS,
-            AppError::Forbidden => S::FORBIDDEN,
+            AppError::Forbidden | AppError::Suspended => S::FORBIDDEN,
             AppError::NotFound => S::NOT_FOUND,
             AppError::Conflict(_) => S::CONFLICT,
             AppError::Internal => S::INTERNAL_SERVER_ERROR,

@@ -93,6 +93,7 @@ pub async fn setup(
             return Err(already());
         }
         let user_id = users::insert(&mut tx, &email, &hash).await?;
+        users::make_admin(&mut tx, &user_id).await?;
         let org_id = orgs::insert(&mut tx, &slug, &org_name).await?;
         orgs::add_member(&mut tx, &org_id, &user_id, Role::Owner).await?;
         let ip = request::client_ip(&state);
@@ -132,6 +133,7 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
             Ok(Some(SessionInfo {
                 email: user.email,
                 orgs,
+                is_admin: user.is_admin,
             }))
         }
         Err(AppError::Unauthenticated) => Ok(None),
@@ -153,6 +155,9 @@ pub async fn get_org_context(slug: String) -> Result<OrgContext, AppError> {
             role: membership.role,
             email: user.email,
             orgs,
+            suspended: membership.suspended,
+            is_admin: user.is_admin,
+            return_url: user.return_url,
         })
     }
     .await;

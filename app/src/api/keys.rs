@@ -28,11 +28,11 @@ mod ssr {
     /// The caller, their membership, and a refusal unless `allowed(role)`.
     pub async fn caller(
         slug: &str,
-        allowed: impl Fn(crate::domain::Role) -> bool,
+        capability: Capability,
     ) -> Result<(AppState, SessionUser, Membership), crate::AppError> {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, slug).await?;
-        request::require(allowed(m.role))?;
+        m.allow(capability)?;
         Ok((state, user, m))
     }
 
@@ -48,7 +48,7 @@ mod ssr {
             .resolve(&input.key_type, &input.permissions)
             .map_err(crate::AppError::Invalid)?;
         if Catalog::is_admin_grade(&permissions) {
-            request::require(m.role.can(Capability::CreateAdminKey))?;
+            m.allow(Capability::CreateAdminKey)?;
         }
         let default_limit = catalog
             .key_type(&input.key_type)
@@ -152,7 +152,7 @@ mod ssr {
 pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppError> {
     use ssr::*;
     let result = async {
-        let (state, _user, m) = caller(&slug, |r| r.can(Capability::ViewKeys)).await?;
+        let (state, _user, m) = caller(&slug, Capability::ViewKeys).await?;
         let (rows, total) = keys::list(&state.db, &m.org_id, &query, db::now()).await?;
         let keys = rows
             .iter()
@@ -165,9 +165,9 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
             page: query.page.max(1),
             per_page: keys::PER_PAGE,
             org_has_keys,
-            can_manage: m.role.can(Capability::ManageKeys),
-            can_delete: m.role.can(Capability::DeleteKey),
-            can_view_detail: m.role.can(Capability::ViewKeyDetail),
+            can_manage: m.can(Capability::ManageKeys),
+            can_delete: m.can(Capability::DeleteKey),
+            can_view_detail: m.can(Capability::ViewKeyDetail),
             now: db::now(),
         })
     }
@@ -180,9 +180,9 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
 pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
     use ssr::*;
     let result = async {
-        let (state, _user, m) = caller(&slug, |r| r.can(Capability::ManageKeys)).await?;
+        let (state, _user, m) = caller(&slug, Capability::ManageKeys).await?;
         let catalog = &state.settings.catalog;
-        let may_admin = m.role.can(Capability::CreateAdminKey);
+        let may_admin = m.can(Capability::CreateAdminKey);
         let permissions = catalog
             .permissions
             .iter()
@@ -203,7 +203,7 @@ pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
 pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, AppError> {
     use ssr::*;
     let result = async {
-        let (state, user, m) = caller(&slug, |r| r.can(Capability::ManageKeys)).await?;
+        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
         let name = KeyName::parse(&input.name).map_err(AppError::Invalid)?;
         let environment = input
             .environment
@@ -252,14 +252,14 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
 pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(), AppError> {
     use ssr::*;
     let result = async {
-        let (state, user, m) = caller(&slug, |r| r.can(Capability::ManageKeys)).await?;
+        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
         let name = KeyName::parse(&input.name).map_err(AppError::Invalid)?;
         let (key_type, permissions, rate_limit) = resolve_grants(&state, &m, &input)?;
         let mut tx = state.db.begin().await?;
         let before = key_for_change(&mut tx, &m, &id).await?;
         not_revoked(&before)?;
         if Catalog::is_admin_grade(&before.permission_list()) {
-            request::require(m.role.can(Capability::CreateAdminKey))?;
+            m.allow(Capability::CreateAdminKey)?;
         }
         let expires_at = if input.expiry == "keep" {
             before.expires_at
@@ -314,7 +314,7 @@ pub async fn regenerate_key(
 ) -> Result<RevealedKey, AppError> {
     use ssr::*;
     let result = async {
-        let (state, user, m) = caller(&slug, |r| r.can(Capability::ManageKeys)).await?;
+        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
         let mut tx = state.db.begin().await?;
         let row = key_for_change(&mut tx, &m, &id).await?;
         not_revoked(&row)?;
@@ -345,7 +345,7 @@ pub async fn regenerate_key(
 pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<(), AppError> {
     use ssr::*;
     let result = async {
-        let (state, user, m) = caller(&slug, |r| r.can(Capability::ManageKeys)).await?;
+        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
         let mut tx = state.db.begin().await?;
         let row = key_for_change(&mut tx, &m, &id).await?;
         not_revoked(&row)?;
@@ -369,7 +369,7 @@ pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<
 pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
     use ssr::*;
     let result = async {
-        let (state, user, m) = caller(&slug, |r| r.can(Capability::ManageKeys)).await?;
+        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
         let mut tx = state.db.begin().await?;
         let row = key_for_change(&mut tx, &m, &id).await?;
         not_revoked(&row)?;
@@ -395,7 +395,7 @@ pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
 pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
     use ssr::*;
     let result = async {
-        let (state, user, m) = caller(&slug, |r| r.can(Capability::DeleteKey)).await?;
+        let (state, user, m) = caller(&slug, Capability::DeleteKey).await?;
         let mut tx = state.db.begin().await?;
         let row = key_for_change(&mut tx, &m, &id).await?;
         keys::delete(&mut tx, &id).await?;
@@ -421,16 +421,16 @@ pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
 pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppError> {
     use ssr::*;
     let result = async {
-        let (state, _user, m) = caller(&slug, |r| r.can(Capability::ViewKeyDetail)).await?;
+        let (state, _user, m) = caller(&slug, Capability::ViewKeyDetail).await?;
         let mut conn = state.db.acquire().await?;
         let row = keys::find(&mut conn, &m.org_id, &id)
             .await?
             .ok_or(AppError::NotFound)?;
         // The history is audit data: owners and admins only (§2).
-        let audit = if m.role.can(Capability::ViewAuditLog) {
+        let audit = if m.can(Capability::ViewAuditLog) {
             let sql = format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE org_id = $1 AND target_type = 'key' \
-                 AND target_id = $2 ORDER BY at_ms DESC, id LIMIT 100"
+                 AND target_id = $2 ORDER BY at_ms DESC, id DESC LIMIT 100"
             );
             let entries: Vec<AuditView> = sqlx::query_as(&sql)
                 .bind(&m.org_id)
@@ -444,8 +444,8 @@ pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppEr
         Ok(KeyDetail {
             key: view(&state, &row)?,
             audit,
-            can_manage: m.role.can(Capability::ManageKeys),
-            can_delete: m.role.can(Capability::DeleteKey),
+            can_manage: m.can(Capability::ManageKeys),
+            can_delete: m.can(Capability::DeleteKey),
             now: db::now(),
         })
     }
@@ -466,7 +466,7 @@ pub async fn audit_log(
 ) -> Result<AuditPage, AppError> {
     use ssr::*;
     let result = async {
-        let (state, _user, m) = caller(&slug, |r| r.can(Capability::ViewAuditLog)).await?;
+        let (state, _user, m) = caller(&slug, Capability::ViewAuditLog).await?;
         let mut filter = "org_id = $1".to_string();
         let mut n = 2;
         let action = action.filter(|a| !a.is_empty());
@@ -481,7 +481,7 @@ pub async fn audit_log(
         let page = page.max(1);
         let offset = i64::from(page - 1) * i64::from(AUDIT_PER_PAGE);
         let rows_sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {filter} ORDER BY at_ms DESC, id LIMIT {AUDIT_PER_PAGE} OFFSET {offset}"
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {filter} ORDER BY at_ms DESC, id DESC LIMIT {AUDIT_PER_PAGE} OFFSET {offset}"
         );
         let count_sql = format!("SELECT COUNT(*) FROM audit_log WHERE {filter}");
         macro_rules! bind_all {

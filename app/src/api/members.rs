@@ -17,7 +17,7 @@ pub async fn org_members(slug: String) -> Result<MembersPage, AppError> {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
         let members = orgs::members(&state.db, &m.org_id, &user.id).await?;
-        let may_invite = m.role.can(Capability::InviteMembers);
+        let may_invite = m.can(Capability::InviteMembers);
         let invitations = if may_invite {
             invites::list_pending(&state.db, &m.org_id).await?
         } else {
@@ -26,8 +26,12 @@ pub async fn org_members(slug: String) -> Result<MembersPage, AppError> {
         Ok(MembersPage {
             members,
             invitations,
-            invitable_roles: m.role.invitable_roles(),
-            can_manage: m.role.can(Capability::ManageMembers),
+            invitable_roles: if may_invite {
+                m.role.invitable_roles()
+            } else {
+                Vec::new()
+            },
+            can_manage: m.can(Capability::ManageMembers),
         })
     }
     .await;
@@ -46,7 +50,8 @@ pub async fn invite_member(
     let result = async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
-        request::require(m.role.can(Capability::InviteMembers) && m.role.can_invite(role))?;
+        m.allow(Capability::InviteMembers)?;
+        request::require(m.role.can_invite(role))?;
         let email = Email::parse(&email).map_err(AppError::Invalid)?;
 
         let mut tx = state.db.begin().await?;
@@ -65,7 +70,15 @@ pub async fn invite_member(
             )));
         }
         let ttl = state.settings.invitation_ttl_secs;
-        let (id, token) = invites::insert(&mut tx, &m.org_id, &email, role, &user.id, ttl).await?;
+        let (id, token) = invites::insert(
+            &mut tx,
+            &m.org_id,
+            &email,
+            role,
+            invites::Inviter::User(&user.id),
+            ttl,
+        )
+        .await?;
         let changes = serde_json::json!({ "role": { "after": role.as_str() } });
         let target = ("invitation", id.as_str(), email.as_str());
         audit::record_change(
@@ -99,7 +112,7 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
     let result = async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
-        request::require(m.role.can(Capability::InviteMembers))?;
+        m.allow(Capability::InviteMembers)?;
         let mut tx = state.db.begin().await?;
         let (email, role) = invites::pending_in_org(&mut tx, &m.org_id, &invitation_id)
             .await?
@@ -132,7 +145,7 @@ pub async fn change_role(slug: String, user_id: String, role: Role) -> Result<()
     let result = async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
-        request::require(m.role.can(Capability::ManageMembers))?;
+        m.allow(Capability::ManageMembers)?;
         let mut tx = state.db.begin().await?;
         orgs::lock_org(&mut tx, &m.org_id).await?;
         let (before, email) = orgs::member_in_tx(&mut tx, &m.org_id, &user_id)
@@ -176,7 +189,7 @@ pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError
     let result = async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
-        request::require(m.role.can(Capability::ManageMembers))?;
+        m.allow(Capability::ManageMembers)?;
         let mut tx = state.db.begin().await?;
         orgs::lock_org(&mut tx, &m.org_id).await?;
         let (role, email) = orgs::member_in_tx(&mut tx, &m.org_id, &user_id)
@@ -216,7 +229,10 @@ pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError
         let inv = invites::find_pending(&state.db, &token)
             .await?
             .ok_or(AppError::NotFound)?;
-        let account_exists = users::find_by_email(&state.db, &inv.email).await?.is_some();
+        // A portal user without a password chooses one here.
+        let account_exists = users::find_by_email(&state.db, &inv.email)
+            .await?
+            .is_some_and(|u| !u.password_hash.is_empty());
         Ok(InvitationDetails {
             org_name: inv.org_name,
             email: inv.email,
@@ -243,7 +259,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         let ip = request::client_ip(&state);
         let existing = users::find_by_email(&state.db, email.as_str()).await?;
         let new_hash = match &existing {
-            Some(user) => {
+            Some(user) if !user.password_hash.is_empty() => {
                 if password.len() > pw::MAX_PASSWORD_BYTES {
                     return Err(AppError::InvalidCredentials);
                 }
@@ -256,7 +272,8 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
                 state.throttle.succeeded(email.as_str(), ip.as_deref());
                 None
             }
-            None => Some(
+            // New, or a portal user without a password: choose one.
+            _ => Some(
                 pw::hash(
                     &state.hashing,
                     Password::parse(&password).map_err(AppError::Invalid)?,
@@ -270,7 +287,11 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
             return Err(AppError::NotFound);
         }
         let user_id = match (existing, new_hash) {
-            (Some(user), _) => user.id,
+            (Some(user), Some(hash)) => {
+                users::set_password(&mut tx, &user.id, &hash).await?;
+                user.id
+            }
+            (Some(user), None) => user.id,
             (None, Some(hash)) => users::insert(&mut tx, &email, &hash).await?,
             (None, None) => {
                 return Err(AppError::internal(
@@ -282,6 +303,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         let actor = SessionUser {
             id: user_id.clone(),
             email: email.to_string(),
+            ..Default::default()
         };
         let changes = serde_json::json!({ "role": { "after": inv.role.as_str() } });
         let target = ("member", user_id.as_str(), email.as_str());

@@ -16,6 +16,8 @@ pub struct OrgSummary {
 pub struct SessionInfo {
     pub email: String,
     pub orgs: Vec<OrgSummary>,
+    /// An instance admin, who may open `/admin`.
+    pub is_admin: bool,
 }
 
 /// What the settings layout needs: the current org, the caller's role in
@@ -27,6 +29,12 @@ pub struct OrgContext {
     pub role: Role,
     pub email: String,
     pub orgs: Vec<OrgSummary>,
+    /// Suspended by the platform: read-only, with a banner.
+    pub suspended: bool,
+    /// An instance admin (the sidebar links the console).
+    pub is_admin: bool,
+    /// "Back to <platform>" for sessions opened from a portal link.
+    pub return_url: Option<String>,
 }
 
 /// One member of an org.

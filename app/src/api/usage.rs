@@ -140,7 +140,7 @@ pub async fn get_key_usage(
     let result = async {
         let state = request::app_state()?;
         let (_user, m) = request::member_of(&state, &slug).await?;
-        request::require(m.role.can(Capability::ViewKeyDetail))?;
+        m.allow(Capability::ViewKeyDetail)?;
         let mut conn = state.db.acquire().await?;
         keys::find(&mut conn, &m.org_id, &id)
             .await?
@@ -206,7 +206,7 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
     let result = async {
         let state = request::app_state()?;
         let (_user, m) = request::member_of(&state, &slug).await?;
-        request::require(m.role.can(Capability::ViewKeyDetail))?;
+        m.allow(Capability::ViewKeyDetail)?;
         let key = query.key.filter(|k| !k.is_empty());
         let outcome = query.outcome.filter(|o| !o.is_empty());
         if let Some(o) = &outcome

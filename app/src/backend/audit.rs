@@ -26,7 +26,7 @@ pub async fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> Result<(
          target_id, target_label, changes, client_ip) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(db::new_id())
+    .bind(db::new_ordered_id())
     .bind(entry.org_id)
     .bind(db::now_ms())
     .bind(entry.actor_id)

@@ -91,9 +91,22 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// A new id that sorts after every earlier one made by this process (a
+/// UUIDv7: milliseconds, then a counter), for rows listed in the order they
+/// were written, such as audit entries made within one millisecond.
+pub fn new_ordered_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordered_ids_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..1000).map(|_| new_ordered_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn sqlite_urls_get_create_mode_and_others_are_untouched() {

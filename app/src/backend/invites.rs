@@ -20,6 +20,14 @@ pub struct PendingInvitation {
     pub expires_at: i64,
 }
 
+/// Who made an invitation: a member of the org, or the operator (the admin
+/// console's org creation, the CLI, the operator API), named by a label.
+#[derive(Clone, Copy, Debug)]
+pub enum Inviter<'a> {
+    User(&'a str),
+    Operator(&'a str),
+}
+
 /// Creates an invitation inside the caller's transaction, replacing any
 /// pending one for the same email; returns its id and the token (the only
 /// time the token exists outside the link).
@@ -28,9 +36,13 @@ pub async fn insert(
     org_id: &str,
     email: &Email,
     role: Role,
-    invited_by: &str,
+    invited_by: Inviter<'_>,
     ttl_secs: i64,
 ) -> Result<(String, String), AppError> {
+    let (user, label) = match invited_by {
+        Inviter::User(id) => (Some(id), None),
+        Inviter::Operator(label) => (None, Some(label)),
+    };
     let now = db::now();
     sqlx::query(
         "UPDATE invitations SET revoked_at = $1 WHERE org_id = $2 AND email = $3 \
@@ -44,15 +56,16 @@ pub async fn insert(
     let id = db::new_id();
     let token = secret::random_token();
     sqlx::query(
-        "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, invited_by_label, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&id)
     .bind(org_id)
     .bind(email.as_str())
     .bind(role.as_str())
     .bind(secret::sha256_hex(&token))
-    .bind(invited_by)
+    .bind(user)
+    .bind(label)
     .bind(now)
     .bind(now + ttl_secs)
     .execute(conn)
@@ -108,8 +121,9 @@ pub async fn mark_accepted(conn: &mut AnyConnection, id: &str) -> Result<bool, A
 /// The org's invitations that can still be accepted, newest first.
 pub async fn list_pending(db: &Db, org_id: &str) -> Result<Vec<InvitationView>, AppError> {
     let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
-        "SELECT i.id, i.email, i.role, i.expires_at, u.email FROM invitations i \
-         JOIN users u ON u.id = i.invited_by \
+        "SELECT i.id, i.email, i.role, i.expires_at, \
+         COALESCE(u.email, i.invited_by_label, 'operator') FROM invitations i \
+         LEFT JOIN users u ON u.id = i.invited_by \
          WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2 \
          ORDER BY i.created_at DESC",
     )

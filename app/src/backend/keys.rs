@@ -128,12 +128,37 @@ pub async fn notify_change(
     Ok(())
 }
 
-/// The sending instance and the key id of a change notice.
-pub fn parse_notice(payload: &str) -> (Option<&str>, &str) {
-    match payload.split_once(' ') {
-        Some((instance, id)) => (Some(instance), id),
+/// Queues a notice that every key of org `org_id` changed (a suspension
+/// or its end), like [`notify_change`]: one notice for the whole org.
+pub async fn notify_org_change(
+    conn: &mut AnyConnection,
+    instance: &str,
+    org_id: &str,
+) -> Result<(), AppError> {
+    notify_change(conn, instance, &format!("{ORG_NOTICE}{org_id}")).await
+}
+
+/// Marks an org-wide notice's subject (key ids never start with it).
+const ORG_NOTICE: &str = "org:";
+
+/// What a change notice is about.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Changed<'a> {
+    Key(&'a str),
+    Org(&'a str),
+}
+
+/// The sending instance and the subject of a change notice.
+pub fn parse_notice(payload: &str) -> (Option<&str>, Changed<'_>) {
+    let (instance, subject) = match payload.split_once(' ') {
+        Some((instance, subject)) => (Some(instance), subject),
         None => (None, payload),
-    }
+    };
+    let changed = match subject.strip_prefix(ORG_NOTICE) {
+        Some(org_id) => Changed::Org(org_id),
+        None => Changed::Key(subject),
+    };
+    (instance, changed)
 }
 
 /// Commits a change to key `id` and tells this instance's verification
@@ -277,7 +302,7 @@ fn status_condition(status: KeyStatus, n: usize) -> String {
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_pattern(search: &str) -> String {
+pub(super) fn like_pattern(search: &str) -> String {
     let mut out = String::from("%");
     for c in search.trim().to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -447,12 +472,19 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> 
 
 #[cfg(test)]
 mod tests {
-    use super::{like_pattern, parse_notice};
+    use super::{Changed, like_pattern, parse_notice};
 
     #[test]
-    fn notices_name_their_sender_and_key() {
-        assert_eq!(parse_notice("inst1 key9"), (Some("inst1"), "key9"));
-        assert_eq!(parse_notice("key9"), (None, "key9"));
+    fn notices_name_their_sender_and_subject() {
+        assert_eq!(
+            parse_notice("inst1 key9"),
+            (Some("inst1"), Changed::Key("key9"))
+        );
+        assert_eq!(parse_notice("key9"), (None, Changed::Key("key9")));
+        assert_eq!(
+            parse_notice("inst1 org:o7"),
+            (Some("inst1"), Changed::Org("o7"))
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod invites;
 pub mod keys;
 pub mod orgs;
 pub mod password;
+pub mod platform;
+pub mod portal;
 pub mod request;
 pub mod secret;
 pub mod session;

@@ -2,7 +2,7 @@
 
 use super::db::{self, Db};
 use crate::api::types::{MemberView, OrgSummary};
-use crate::domain::{OrgName, Role, Slug};
+use crate::domain::{Capability, OrgName, Role, Slug};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -13,6 +13,28 @@ pub struct Membership {
     pub org_slug: String,
     pub org_name: String,
     pub role: Role,
+    /// The org is suspended: its members read, nothing changes.
+    pub suspended: bool,
+}
+
+impl Membership {
+    /// Whether the caller may use `capability` here now: the role allows
+    /// it and, in a suspended org, it changes nothing.
+    pub fn can(&self, capability: Capability) -> bool {
+        self.role.can(capability) && !(self.suspended && capability.changes_something())
+    }
+
+    /// [`Membership::can`] as an answer: `Forbidden`, or `Suspended` when
+    /// only the suspension stands in the way.
+    pub fn allow(&self, capability: Capability) -> Result<(), AppError> {
+        if !self.role.can(capability) {
+            Err(AppError::Forbidden)
+        } else if self.suspended && capability.changes_something() {
+            Err(AppError::Suspended)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 fn parse_role(stored: &str) -> Result<Role, AppError> {
@@ -27,20 +49,21 @@ pub async fn membership(
     user_id: &str,
     slug: &str,
 ) -> Result<Option<Membership>, AppError> {
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "SELECT o.id, o.slug, o.name, m.role FROM orgs o \
+    let row: Option<(String, String, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT o.id, o.slug, o.name, m.role, o.suspended_at FROM orgs o \
          JOIN memberships m ON m.org_id = o.id WHERE o.slug = $1 AND m.user_id = $2",
     )
     .bind(slug)
     .bind(user_id)
     .fetch_optional(db)
     .await?;
-    row.map(|(org_id, org_slug, org_name, role)| {
+    row.map(|(org_id, org_slug, org_name, role, suspended_at)| {
         Ok(Membership {
             org_id,
             org_slug,
             org_name,
             role: parse_role(&role)?,
+            suspended: suspended_at.is_some(),
         })
     })
     .transpose()

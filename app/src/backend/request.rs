@@ -112,11 +112,20 @@ pub fn public_origin(state: &AppState) -> String {
 /// Starts a session for `user_id` and sets its cookie, ending the session
 /// the request came with (the id is rotated at every sign-in).
 pub async fn start_session(state: &AppState, user_id: &str) -> Result<(), AppError> {
+    start_session_returning(state, user_id, None).await
+}
+
+/// [`start_session`] for a portal link: the pages offer "Back to" `return_url`.
+pub async fn start_session_returning(
+    state: &AppState,
+    user_id: &str,
+    return_url: Option<&str>,
+) -> Result<(), AppError> {
     if let Some(old) = presented_session() {
         session::destroy(&state.db, &old).await?;
     }
     let ttl = state.settings.session_ttl_secs;
-    let token = session::create(&state.db, user_id, ttl).await?;
+    let token = session::create(&state.db, user_id, ttl, return_url).await?;
     if let Some(res) = use_context::<ResponseOptions>() {
         res.append_header(SET_COOKIE, token.set_cookie(is_https(state), ttl));
     }
@@ -150,6 +159,17 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         }
     }
     result
+}
+
+/// The signed-in user if they are an instance admin; anyone else gets
+/// `NotFound`, as if the console did not exist.
+pub async fn instance_admin(state: &AppState) -> Result<SessionUser, AppError> {
+    let user = signed_in(state).await?;
+    if user.is_admin {
+        Ok(user)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 /// Refuses unless `allowed`.

@@ -66,23 +66,35 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
 }
 
 /// The user a live session belongs to.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SessionUser {
     pub id: String,
     pub email: String,
+    /// An instance admin (DESIGN.md §2).
+    pub is_admin: bool,
+    /// Where "Back to <platform>" leads, for a session opened from a
+    /// portal link.
+    pub return_url: Option<String>,
 }
 
 /// Starts a session for `user_id` lasting `ttl_secs`.
-pub async fn create(db: &Db, user_id: &str, ttl_secs: i64) -> Result<SessionToken, AppError> {
+pub async fn create(
+    db: &Db,
+    user_id: &str,
+    ttl_secs: i64,
+    return_url: Option<&str>,
+) -> Result<SessionToken, AppError> {
     let token = SessionToken::generate();
     let now = db::now();
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, return_url) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token.hash())
     .bind(user_id)
     .bind(now)
     .bind(now + ttl_secs)
+    .bind(return_url)
     .execute(db)
     .await?;
     Ok(token)
@@ -90,15 +102,20 @@ pub async fn create(db: &Db, user_id: &str, ttl_secs: i64) -> Result<SessionToke
 
 /// The user of an unexpired session, or `None`.
 pub async fn lookup(db: &Db, token: &SessionToken) -> Result<Option<SessionUser>, AppError> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT u.id, u.email FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id_hash = $1 AND s.expires_at > $2",
+    let row: Option<(String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT u.id, u.email, u.is_admin, s.return_url FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2",
     )
     .bind(token.hash())
     .bind(db::now())
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, email)| SessionUser { id, email }))
+    Ok(row.map(|(id, email, is_admin, return_url)| SessionUser {
+        id,
+        email,
+        is_admin: is_admin != 0,
+        return_url,
+    }))
 }
 
 /// Ends a session; unknown tokens are ignored.

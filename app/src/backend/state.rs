@@ -56,12 +56,15 @@ impl Default for Settings {
 /// enable, revoke, delete), so caches of it are dropped at once.
 pub trait KeyChangeListener: Send + Sync {
     fn key_changed(&self, key_id: &str);
+    /// Every key of the org changed (suspended or resumed).
+    fn org_changed(&self, org_id: &str);
 }
 
 struct NoListener;
 
 impl KeyChangeListener for NoListener {
     fn key_changed(&self, _key_id: &str) {}
+    fn org_changed(&self, _org_id: &str) {}
 }
 
 /// Everything a request needs; cheap to clone.
@@ -103,6 +106,11 @@ impl AppState {
     /// Announces a committed change to key `key_id`.
     pub fn key_changed(&self, key_id: &str) {
         self.key_listener.key_changed(key_id);
+    }
+
+    /// Announces a committed change to every key of org `org_id`.
+    pub fn org_changed(&self, org_id: &str) {
+        self.key_listener.org_changed(org_id);
     }
 
     /// Whether any user exists. Once true it stays true (users are never all

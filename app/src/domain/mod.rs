@@ -6,6 +6,7 @@ mod inputs;
 mod keys;
 mod next;
 mod outcome;
+mod platform;
 mod role;
 mod token;
 
@@ -14,6 +15,7 @@ pub use inputs::{Email, OrgName, Password, Slug};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
 pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};
+pub use platform::{OrgOverview, OrgPage, ReturnUrl};
 pub use role::{Capability, Role};
 pub use token::{ApiToken, Environment, KeyPrefix, Malformed};
 

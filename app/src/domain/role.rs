@@ -35,6 +35,14 @@ pub enum Capability {
     ManageOrg,
 }
 
+impl Capability {
+    /// Whether using it changes something (refused in a suspended org).
+    pub fn changes_something(self) -> bool {
+        use Capability::*;
+        !matches!(self, ViewKeys | ViewKeyDetail | ViewAuditLog)
+    }
+}
+
 impl Role {
     /// Every role, most powerful first.
     pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];

@@ -47,6 +47,7 @@ impl IntoResponse for RestError {
                 let code = match &e {
                     AppError::Invalid(_) | AppError::Request(_) => "INVALID",
                     AppError::Forbidden => "FORBIDDEN",
+                    AppError::Suspended => "ORG_SUSPENDED",
                     AppError::NotFound => "NOT_FOUND",
                     AppError::Conflict(_) => "CONFLICT",
                     AppError::Unauthenticated | AppError::InvalidCredentials => "UNAUTHORIZED",

@@ -24,6 +24,8 @@ pub struct CachedKey {
     pub environment: Environment,
     pub expires_at: Option<i64>,
     pub disabled: bool,
+    /// The key's org is suspended: it verifies as DISABLED.
+    pub org_suspended: bool,
     pub revoked: bool,
     pub rate_limit: RateLimit,
     /// When the presented secret is the previous one of a regenerated key:
@@ -151,6 +153,13 @@ impl KeyCache {
         maps.keys.retain(|_, (key, _)| &*key.id != id);
     }
 
+    /// Drops every entry of org `org_id`'s keys.
+    pub fn invalidate_org(&self, org_id: &str) {
+        let mut maps = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        maps.keys.retain(|_, (key, _)| &*key.org_id != org_id);
+    }
+
     /// Drops every entry (after missed notices, changes are unknown).
     pub fn clear(&self) {
         let mut maps = self.lock();
@@ -181,6 +190,10 @@ impl KeyChangeListener for KeyCache {
     fn key_changed(&self, key_id: &str) {
         self.invalidate(key_id);
     }
+
+    fn org_changed(&self, org_id: &str) {
+        self.invalidate_org(org_id);
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +211,7 @@ mod tests {
             environment: Environment::Production,
             expires_at: None,
             disabled: false,
+            org_suspended: false,
             revoked: false,
             rate_limit: RateLimit {
                 limit: 1,

@@ -109,6 +109,7 @@ type KeyRow = (
     i64,
     String,
     Option<i64>,
+    Option<i64>,
 );
 
 /// A field fit for the request log: control characters (NUL included,
@@ -198,7 +199,7 @@ impl Verifier {
             // Counted for the key's org, but nothing is told to the asker.
             return Ok(about(Code::WrongEnvironment));
         }
-        let code = if key.disabled {
+        let code = if key.disabled || key.org_suspended {
             Code::Disabled
         } else if key.revoked {
             Code::Revoked
@@ -263,7 +264,7 @@ impl Verifier {
         let row: Option<KeyRow> = sqlx::query_as(
             "SELECT k.id, k.org_id, o.slug, k.name, k.key_type, k.permissions, k.environment, \
              k.expires_at, k.disabled, k.revoked_at, k.rate_limit, k.rate_window_secs, \
-             k.token_hash, k.previous_expires_at \
+             k.token_hash, k.previous_expires_at, o.suspended_at \
              FROM api_keys k JOIN orgs o ON o.id = k.org_id \
              WHERE k.token_hash = $1 OR k.previous_token_hash = $1",
         )
@@ -287,6 +288,7 @@ impl Verifier {
                 window,
                 current,
                 grace,
+                suspended_at,
             )) => match environment.parse() {
                 Ok(environment) => Entry::Key(Arc::new(CachedKey {
                     id: id.into(),
@@ -298,6 +300,7 @@ impl Verifier {
                     environment,
                     expires_at,
                     disabled: disabled != 0,
+                    org_suspended: suspended_at.is_some(),
                     revoked: revoked_at.is_some(),
                     rate_limit: RateLimit {
                         limit: limit as u32,

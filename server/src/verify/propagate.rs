@@ -5,7 +5,7 @@
 //! the database) until it is listening again, and starts empty.
 
 use super::cache::KeyCache;
-use app::backend::keys::{CHANGE_CHANNEL, parse_notice};
+use app::backend::keys::{CHANGE_CHANNEL, Changed, parse_notice};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +79,8 @@ async fn hear(listener: &mut PgListener, cache: &KeyCache, instance: &str) -> St
         match listener.try_recv().await {
             Ok(Some(notice)) => match parse_notice(notice.payload()) {
                 (Some(from), _) if from == instance => {}
-                (_, id) => cache.invalidate(id),
+                (_, Changed::Key(id)) => cache.invalidate(id),
+                (_, Changed::Org(id)) => cache.invalidate_org(id),
             },
             // The connection dropped (try_recv would reconnect silently,
             // but notices sent meanwhile would be lost unnoticed).

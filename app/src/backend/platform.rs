@@ -1,0 +1,303 @@
+//! The platform's side of organisations (DESIGN.md §2, §11): list, create
+//! (with the first owner's invitation), rename, suspend and resume. The
+//! admin console, the command line and the operator API all go through
+//! these, so each change is checked, audited and propagated the same way.
+
+use super::audit::{self, AuditEntry};
+use super::db::{self, Db};
+use super::invites::{self, Inviter};
+use super::orgs;
+use crate::domain::{Email, OrgName, OrgOverview, OrgPage, Role, Slug};
+use crate::error::AppError;
+
+/// Organisations per page of the console and `GET /v1/orgs`.
+pub const ORGS_PER_PAGE: u32 = 25;
+
+/// Who made a platform change, as the audit log names them.
+#[derive(Clone, Copy, Debug)]
+pub enum PlatformActor<'a> {
+    /// An instance admin in the console: (user id, email).
+    Admin(&'a str, &'a str),
+    /// The platform's backend over the operator API.
+    Operator,
+    /// `keywarden org …` on the server.
+    CommandLine,
+}
+
+impl PlatformActor<'_> {
+    fn audit(&self) -> (Option<&str>, &str) {
+        match *self {
+            PlatformActor::Admin(id, email) => (Some(id), email),
+            PlatformActor::Operator => (None, "operator"),
+            PlatformActor::CommandLine => (None, "operator (command line)"),
+        }
+    }
+
+    fn inviter(&self) -> Inviter<'_> {
+        match *self {
+            PlatformActor::Admin(id, _) => Inviter::User(id),
+            _ => Inviter::Operator(self.audit().1),
+        }
+    }
+}
+
+const OVERVIEW: &str = "SELECT o.slug, o.name, \
+     (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id), \
+     (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.id AND k.revoked_at IS NULL \
+        AND k.disabled = 0 AND (k.expires_at IS NULL OR k.expires_at > $1)), \
+     (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.id), \
+     (SELECT COALESCE(SUM(u.count), 0) FROM key_usage u JOIN api_keys k ON k.id = u.key_id \
+        WHERE k.org_id = o.id AND u.hour >= $2), \
+     o.created_at, o.suspended_at FROM orgs o";
+
+type OverviewRow = (String, String, i64, i64, i64, i64, i64, Option<i64>);
+
+fn overview(row: OverviewRow) -> OrgOverview {
+    let (slug, name, members, active_keys, keys, verifications_24h, created_at, suspended_at) = row;
+    OrgOverview {
+        slug,
+        name,
+        members,
+        active_keys,
+        keys,
+        verifications_24h,
+        created_at,
+        suspended_at,
+    }
+}
+
+/// The hour from which "the last 24 hours" of usage are counted.
+fn day_ago(now: i64) -> i64 {
+    let from = now - 24 * 3600;
+    from - from.rem_euclid(3600)
+}
+
+/// One page (from 1) of organisations whose slug or name contains
+/// `search` (any case), by name.
+pub async fn list(db: &Db, search: &str, page: u32) -> Result<OrgPage, AppError> {
+    let page = page.max(1);
+    let pattern = super::keys::like_pattern(search);
+    let matches = |n: u8| {
+        format!("(LOWER(o.slug) LIKE ${n} ESCAPE '\\' OR LOWER(o.name) LIKE ${n} ESCAPE '\\')")
+    };
+    let now = db::now();
+    let rows: Vec<OverviewRow> = sqlx::query_as(&format!(
+        "{OVERVIEW} WHERE {} ORDER BY o.name, o.slug LIMIT $4 OFFSET $5",
+        matches(3)
+    ))
+    .bind(now)
+    .bind(day_ago(now))
+    .bind(&pattern)
+    .bind(i64::from(ORGS_PER_PAGE))
+    .bind(i64::from(page - 1) * i64::from(ORGS_PER_PAGE))
+    .fetch_all(db)
+    .await?;
+    let (total,): (i64,) =
+        sqlx::query_as(&format!("SELECT COUNT(*) FROM orgs o WHERE {}", matches(1)))
+            .bind(&pattern)
+            .fetch_one(db)
+            .await?;
+    Ok(OrgPage {
+        orgs: rows.into_iter().map(overview).collect(),
+        total,
+        page,
+        per_page: ORGS_PER_PAGE,
+    })
+}
+
+/// The organisation called `slug`.
+pub async fn find(db: &Db, slug: &str) -> Result<Option<OrgOverview>, AppError> {
+    let now = db::now();
+    let row: Option<OverviewRow> = sqlx::query_as(&format!("{OVERVIEW} WHERE o.slug = $3"))
+        .bind(now)
+        .bind(day_ago(now))
+        .bind(slug)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(overview))
+}
+
+/// A new organisation and, when `owner` is named, the token of their
+/// one-time invitation as its owner (the link is `/invite/<token>`).
+pub async fn create(
+    db: &Db,
+    actor: PlatformActor<'_>,
+    slug: &Slug,
+    name: &OrgName,
+    owner: Option<&Email>,
+    invitation_ttl_secs: i64,
+    client_ip: Option<&str>,
+) -> Result<(OrgOverview, Option<String>), AppError> {
+    let mut tx = db.begin().await?;
+    let org_id = orgs::insert(&mut tx, slug, name).await?;
+    record(
+        &mut tx,
+        actor,
+        &org_id,
+        "org.created",
+        name.as_str(),
+        None,
+        client_ip,
+    )
+    .await?;
+    let token = match owner {
+        Some(email) => {
+            let (id, token) = invites::insert(
+                &mut tx,
+                &org_id,
+                email,
+                Role::Owner,
+                actor.inviter(),
+                invitation_ttl_secs,
+            )
+            .await?;
+            let changes = serde_json::json!({ "role": { "after": Role::Owner.as_str() } });
+            let (actor_id, actor_email) = actor.audit();
+            audit::record(
+                &mut tx,
+                AuditEntry {
+                    org_id: &org_id,
+                    actor_id,
+                    actor_email: Some(actor_email),
+                    action: "member.invited",
+                    target_type: "invitation",
+                    target_id: Some(&id),
+                    target_label: Some(email.as_str()),
+                    changes: Some(changes),
+                    client_ip,
+                },
+            )
+            .await?;
+            Some(token)
+        }
+        None => None,
+    };
+    tx.commit().await?;
+    let org = find(db, slug.as_str()).await?.ok_or(AppError::NotFound)?;
+    Ok((org, token))
+}
+
+async fn record(
+    conn: &mut sqlx::AnyConnection,
+    actor: PlatformActor<'_>,
+    org_id: &str,
+    action: &'static str,
+    label: &str,
+    changes: Option<serde_json::Value>,
+    client_ip: Option<&str>,
+) -> Result<(), AppError> {
+    let (actor_id, actor_email) = actor.audit();
+    audit::record(
+        conn,
+        AuditEntry {
+            org_id,
+            actor_id,
+            actor_email: Some(actor_email),
+            action,
+            target_type: "org",
+            target_id: Some(org_id),
+            target_label: Some(label),
+            changes,
+            client_ip,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Renames the org called `slug` (the slug stays).
+pub async fn rename(
+    db: &Db,
+    actor: PlatformActor<'_>,
+    slug: &str,
+    name: &OrgName,
+    client_ip: Option<&str>,
+) -> Result<OrgOverview, AppError> {
+    let mut tx = db.begin().await?;
+    let (org_id, before): (String, String) =
+        sqlx::query_as("SELECT id, name FROM orgs WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    if before != name.as_str() {
+        sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+            .bind(name.as_str())
+            .bind(&org_id)
+            .execute(&mut *tx)
+            .await?;
+        let changes = serde_json::json!({ "name": { "before": before, "after": name.as_str() } });
+        record(
+            &mut tx,
+            actor,
+            &org_id,
+            "org.renamed",
+            name.as_str(),
+            Some(changes),
+            client_ip,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    find(db, slug).await?.ok_or(AppError::NotFound)
+}
+
+/// Suspends (or resumes) the org called `slug`. Its keys' cached answers
+/// are dropped on every instance when the change commits (`notify` queues
+/// the notice in the transaction; the caller tells its own instance).
+/// Returns the org's id and whether anything changed.
+pub async fn set_suspended(
+    db: &Db,
+    instance: &str,
+    actor: PlatformActor<'_>,
+    slug: &str,
+    suspended: bool,
+    client_ip: Option<&str>,
+) -> Result<(String, bool), AppError> {
+    let mut tx = db.begin().await?;
+    let (org_id, name, was): (String, String, Option<i64>) =
+        sqlx::query_as("SELECT id, name, suspended_at FROM orgs WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    if was.is_some() == suspended {
+        return Ok((org_id, false));
+    }
+    sqlx::query("UPDATE orgs SET suspended_at = $1 WHERE id = $2")
+        .bind(suspended.then(db::now))
+        .bind(&org_id)
+        .execute(&mut *tx)
+        .await?;
+    let action = if suspended {
+        "org.suspended"
+    } else {
+        "org.resumed"
+    };
+    record(&mut tx, actor, &org_id, action, &name, None, client_ip).await?;
+    super::keys::notify_org_change(&mut tx, instance, &org_id).await?;
+    tx.commit().await?;
+    Ok((org_id, true))
+}
+
+/// Makes the user with `email` an instance admin (or not); `false` when
+/// no such user exists.
+pub async fn set_instance_admin(db: &Db, email: &str, admin: bool) -> Result<bool, AppError> {
+    let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE email = $2")
+        .bind(i64::from(admin))
+        .bind(email.trim().to_lowercase())
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_day_starts_on_the_hour() {
+        assert_eq!(day_ago(1_700_000_000), 1_699_912_800);
+        assert_eq!(day_ago(1_700_000_000) % 3600, 0);
+    }
+}
