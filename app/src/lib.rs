@@ -54,7 +54,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::Home ssr=ssr.clone() />
                 <Route path=path!("/login") view=pages::LoginPage ssr=ssr.clone() />
                 <Route path=path!("/setup") view=pages::SetupPage ssr=ssr.clone() />
+                <Route path=path!("/signup") view=pages::SignupPage ssr=ssr.clone() />
                 <Route path=path!("/invite/:token") view=pages::InvitePage ssr=ssr.clone() />
+                <Route path=path!("/portal/:token") view=pages::PortalPage ssr=ssr.clone() />
+                <Route path=path!("/admin") view=pages::AdminPage ssr=ssr.clone() />
                 <ParentRoute
                     path=path!("/orgs/:slug/settings")
                     view=pages::SettingsLayout

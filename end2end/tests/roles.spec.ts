@@ -51,7 +51,7 @@ test('a viewer who opens the request log URL directly is refused', async ({ page
 });
 
 test('an org the user does not belong to is not found', async ({ page }) => {
-  await signIn(page, 'owner@acme.test');
+  await signIn(page, 'viewer@acme.test');
   await page.goto('/orgs/globex/settings/members');
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });

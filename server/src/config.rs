@@ -72,6 +72,17 @@ pub struct Cli {
     /// Match route-rule prefixes ignoring ASCII case.
     #[arg(long, env = "KEYWARDEN_ROUTE_CASE_INSENSITIVE", action = ArgAction::SetTrue, global = true)]
     pub route_case_insensitive: bool,
+    /// Operator tokens for the operator API, comma-separated, 24+ characters each.
+    #[arg(
+        long,
+        env = "KEYWARDEN_OPERATOR_TOKENS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub operator_tokens: Option<String>,
+    /// Who may sign up: invite (default) or open.
+    #[arg(long, env = "KEYWARDEN_SIGNUP", global = true)]
+    pub signup: Option<Signup>,
     /// When set, `/metrics` needs `Authorization: Bearer <this>`.
     #[arg(
         long,
@@ -89,12 +100,62 @@ pub struct Cli {
     pub usage_flush_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Create, list, suspend and resume organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Make a user an instance admin (who may open /admin), or not.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
+pub enum OrgCommand {
+    /// Create an organisation; with --owner, print their one-time invitation link.
+    Create {
+        /// URL name: 2–40 of a–z, 0–9 and hyphens.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// Email of the first owner, who gets an invitation link.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// List every organisation as a table.
+    List {
+        /// Only those whose slug or name contains this.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Suspend an organisation: members read, nothing changes, keys verify as DISABLED.
+    Suspend { slug: String },
+    /// Resume a suspended organisation.
+    Resume { slug: String },
+}
+
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// Make the user with this email an instance admin.
+    Grant { email: String },
+    /// Take instance admin away from the user with this email.
+    Revoke { email: String },
+}
+
+/// Who may sign up (`signup`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Signup {
+    /// Only through invitations and the platform (the default).
+    #[default]
+    Invite,
+    /// Anyone may create an account and an organisation at /signup.
+    Open,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -130,6 +191,8 @@ pub struct FileConfig {
     pub forward_auth_headers: Option<ForwardAuthProxy>,
     pub route_case_insensitive: Option<bool>,
     pub metrics_token: Option<String>,
+    pub operator_tokens: Option<String>,
+    pub signup: Option<Signup>,
     pub request_log_days: Option<u32>,
     pub usage_flush_ms: Option<u64>,
 }
@@ -156,6 +219,8 @@ pub struct Config {
     pub authorize_environment: Environment,
     pub forward_auth_headers: ForwardAuthProxy,
     pub metrics_token: Option<crate::verify::service::MetricsToken>,
+    pub operator_tokens: crate::operator::auth::OperatorTokens,
+    pub signup: Signup,
     pub request_log_days: u32,
     pub usage_flush_ms: u64,
 }
@@ -262,6 +327,14 @@ impl Config {
                 })?,
                 None => Environment::Production,
             },
+            operator_tokens: crate::operator::auth::OperatorTokens::parse(
+                cli.operator_tokens
+                    .as_deref()
+                    .or(file.operator_tokens.as_deref())
+                    .unwrap_or(""),
+            )
+            .map_err(ConfigError::Invalid)?,
+            signup: cli.signup.or(file.signup).unwrap_or_default(),
             request_log_days: cli.request_log_days.or(file.request_log_days).unwrap_or(30),
             usage_flush_ms: cli.usage_flush_ms.or(file.usage_flush_ms).unwrap_or(1000),
             catalog: {
@@ -456,7 +529,54 @@ mod tests {
     }
 
     #[test]
-    fn migrate_is_a_subcommand() {
+    fn migrate_and_the_platform_commands_are_subcommands() {
         assert_eq!(cli(&["migrate"]).command, Some(Command::Migrate));
+        assert_eq!(
+            cli(&[
+                "org",
+                "create",
+                "--slug",
+                "acme",
+                "--name",
+                "Acme",
+                "--owner",
+                "o@acme.test"
+            ])
+            .command,
+            Some(Command::Org(OrgCommand::Create {
+                slug: "acme".into(),
+                name: "Acme".into(),
+                owner: Some("o@acme.test".into())
+            }))
+        );
+        assert_eq!(
+            cli(&["org", "suspend", "acme"]).command,
+            Some(Command::Org(OrgCommand::Suspend {
+                slug: "acme".into()
+            }))
+        );
+        assert_eq!(
+            cli(&["admin", "grant", "a@b.test"]).command,
+            Some(Command::Admin(AdminCommand::Grant {
+                email: "a@b.test".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn operator_tokens_and_signup_are_configurable() {
+        let c = Config::merge(&cli(&[]), FileConfig::default()).unwrap();
+        assert!(c.operator_tokens.is_empty());
+        assert_eq!(c.signup, Signup::Invite);
+        let file: FileConfig = toml::from_str(
+            "operator_tokens = \"operator-token-0123456789abcdef\"\nsignup = \"open\"",
+        )
+        .unwrap();
+        let c = Config::merge(&cli(&[]), file).unwrap();
+        assert!(c.operator_tokens.accepts("operator-token-0123456789abcdef"));
+        assert_eq!(c.signup, Signup::Open);
+        assert!(
+            Config::merge(&cli(&["--operator-tokens", "short"]), FileConfig::default()).is_err()
+        );
     }
 }

@@ -1,6 +1,8 @@
-//! Demo mode: the organisation `acme` with one user of each role.
+//! Demo mode: the organisation `acme` with one user of each role, and a
+//! second one, `globex`, where acme's owner is an admin; acme's owner is
+//! also an instance admin, so the org switcher and the console can be tried.
 
-use app::backend::{Db, keys, orgs, password, users};
+use app::backend::{Db, keys, orgs, password, platform, users};
 use app::domain::{
     ApiToken, Catalog, Email, Environment, KeyPrefix, OrgName, Password, Role, Slug,
 };
@@ -12,6 +14,12 @@ pub const USERS: [(&str, Role); 4] = [
     ("admin@acme.test", Role::Admin),
     ("member@acme.test", Role::Member),
     ("viewer@acme.test", Role::Viewer),
+];
+
+/// The second demo org's members.
+pub const GLOBEX_USERS: [(&str, Role); 2] = [
+    ("owner@globex.test", Role::Owner),
+    ("owner@acme.test", Role::Admin),
 ];
 
 /// Keys seeded into an empty demo org: name, environment, type.
@@ -31,30 +39,10 @@ pub async fn seed(
     catalog: &Catalog,
 ) -> Result<(), AppError> {
     let password = Password::parse(demo_password).map_err(AppError::Invalid)?;
-    let slug = Slug::parse("acme").map_err(AppError::Invalid)?;
-    let name = OrgName::parse("Acme Inc.").map_err(AppError::Invalid)?;
-
-    let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1")
-        .bind(slug.as_str())
-        .fetch_optional(db)
-        .await?;
+    let org_id = seed_org(db, "acme", "Acme Inc.", &USERS, &password).await?;
+    seed_org(db, "globex", "Globex Corp.", &GLOBEX_USERS, &password).await?;
+    platform::set_instance_admin(db, USERS[0].0, true).await?;
     let mut tx = db.begin().await?;
-    let org_id = match existing {
-        Some((id,)) => id,
-        None => orgs::insert(&mut tx, &slug, &name).await?,
-    };
-    for (email, role) in USERS {
-        let email = Email::parse(email).map_err(AppError::Invalid)?;
-        let user_id = match users::find_by_email(db, email.as_str()).await? {
-            Some(user) => user.id,
-            None => {
-                let hash =
-                    password::hash(&password::HashingSlots::per_core(), password.clone()).await?;
-                users::insert(&mut tx, &email, &hash).await?
-            }
-        };
-        orgs::add_member(&mut tx, &org_id, &user_id, role).await?;
-    }
     if !keys::org_has_keys(db, &org_id).await? {
         let (owner,): (String,) = sqlx::query_as("SELECT id FROM users WHERE email = $1")
             .bind(USERS[0].0)
@@ -83,10 +71,48 @@ pub async fn seed(
     Ok(())
 }
 
+/// The org `slug` with `members` (created with `password` when new);
+/// returns its id.
+async fn seed_org(
+    db: &Db,
+    slug: &str,
+    name: &str,
+    members: &[(&str, Role)],
+    password: &Password,
+) -> Result<String, AppError> {
+    let slug = Slug::parse(slug).map_err(AppError::Invalid)?;
+    let name = OrgName::parse(name).map_err(AppError::Invalid)?;
+    let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(db)
+        .await?;
+    let mut tx = db.begin().await?;
+    let org_id = match existing {
+        Some((id,)) => id,
+        None => orgs::insert(&mut tx, &slug, &name).await?,
+    };
+    for (email, role) in members {
+        let email = Email::parse(email).map_err(AppError::Invalid)?;
+        let user_id = match users::find_by_email(db, email.as_str()).await? {
+            Some(user) => user.id,
+            None => {
+                let hash =
+                    password::hash(&password::HashingSlots::per_core(), password.clone()).await?;
+                users::insert(&mut tx, &email, &hash).await?
+            }
+        };
+        orgs::add_member(&mut tx, &org_id, &user_id, *role).await?;
+    }
+    tx.commit().await?;
+    Ok(org_id)
+}
+
 /// The banner printed at start in demo mode.
 pub fn banner(url: &str, password_from_env: bool) -> String {
     let mut text = String::from(
-        "\n  DEMO MODE: organisation \"acme\" (Acme Inc.) is seeded with these users.\n  \
+        "\n  DEMO MODE: organisation \"acme\" (Acme Inc.) is seeded with these users,\n  \
+         and \"globex\" (Globex Corp.) with owner@globex.test as owner and owner@acme.test\n  \
+         as admin. owner@acme.test is an instance admin (/admin).\n  \
          Never use demo mode for real keys.\n\n",
     );
     for (email, role) in USERS {

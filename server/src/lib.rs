@@ -1,9 +1,11 @@
 //! The Keywarden server: configuration, startup, probes and the HTTP
 //! middleware around the Leptos app.
 
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod operator;
 pub mod rest;
 pub mod security;
 pub mod startup;

@@ -14,10 +14,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The platform commands print their answer and nothing else.
+    match cli.command.clone() {
+        Some(Command::Org(command)) => return server::cli::org(&config, command).await,
+        Some(Command::Admin(command)) => return server::cli::admin(&config, command).await,
+        _ => {}
+    }
     init_tracing(config.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => startup::run(config).await,
+    let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Migrate => migrate(&config).await,
+        _ => startup::run(config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! Building the router and running the server.
 
 use crate::config::Config;
+use crate::operator::auth::OperatorTokens;
+use crate::operator::{self, OperatorState};
 use crate::rest::{self, RestState};
 use crate::verify::authorize::{self, Authorizer, ForwardAuthProxy, Routes};
 use crate::verify::service::{MetricsToken, ServiceTokens};
@@ -57,6 +59,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
         catalog: config.catalog.clone(),
         key_prefix: config.key_prefix.clone(),
         rotation_days: i64::from(config.rotation_days),
+        open_signup: config.signup == crate::config::Signup::Open,
         ..Settings::default()
     };
     Ok(AppState::new(leptos_options, pool, settings))
@@ -66,6 +69,8 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
 #[derive(Clone, Debug, Default)]
 pub struct VerifierSettings {
     pub key_prefix: KeyPrefix,
+    /// Tokens of the operator API (none: it refuses every call).
+    pub operator_tokens: OperatorTokens,
     pub service_tokens: ServiceTokens,
     pub metrics_token: Option<MetricsToken>,
     pub routes: Routes,
@@ -78,6 +83,7 @@ pub struct VerifierSettings {
 pub struct Gateway {
     pub verifier: Arc<Verifier>,
     pub authorizer: Arc<Authorizer>,
+    pub operator_tokens: Arc<OperatorTokens>,
 }
 
 /// The verifier for `state`'s database, with key changes routed to its
@@ -102,6 +108,7 @@ pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, 
         Gateway {
             verifier,
             authorizer,
+            operator_tokens: Arc::new(settings.operator_tokens),
         },
     )
 }
@@ -124,7 +131,11 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
     let rest = rest::router(RestState {
         app: state.clone(),
         verifier: gateway.verifier.clone(),
-    });
+    })
+    .merge(operator::router(OperatorState {
+        app: state.clone(),
+        tokens: gateway.operator_tokens.clone(),
+    }));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -175,6 +186,7 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
             authorize_environment: config.authorize_environment,
             forward_auth_headers: config.forward_auth_headers,
             metrics_token: config.metrics_token.clone(),
+            operator_tokens: config.operator_tokens.clone(),
         },
     );
     let verifier = gateway.verifier.clone();

@@ -198,7 +198,7 @@ async fn another_orgs_key_is_not_found(engine: Engine) {
     .unwrap();
     let org = app::backend::orgs::insert(
         &mut tx,
-        &app::domain::Slug::parse("globex").unwrap(),
+        &app::domain::Slug::parse("initech").unwrap(),
         &app::domain::OrgName::parse("Globex").unwrap(),
     )
     .await
@@ -209,16 +209,16 @@ async fn another_orgs_key_is_not_found(engine: Engine) {
     tx.commit().await.unwrap();
     founder.sign_in("boss@globex.test", "globex-password").await;
     for (endpoint, body) in [
-        ("keys/detail", json!({ "slug": "globex", "id": id })),
+        ("keys/detail", json!({ "slug": "initech", "id": id })),
         (
             "keys/regenerate",
-            json!({ "slug": "globex", "id": id, "grace": "none" }),
+            json!({ "slug": "initech", "id": id, "grace": "none" }),
         ),
-        ("keys/revoke", json!({ "slug": "globex", "id": id })),
-        ("keys/delete", json!({ "slug": "globex", "id": id })),
+        ("keys/revoke", json!({ "slug": "initech", "id": id })),
+        ("keys/delete", json!({ "slug": "initech", "id": id })),
         (
             "keys/set_enabled",
-            json!({ "slug": "globex", "id": id, "enabled": false }),
+            json!({ "slug": "initech", "id": id, "enabled": false }),
         ),
     ] {
         assert_eq!(

@@ -14,8 +14,8 @@ async fn as_role(app: &TestApp, role: &str) -> Client {
     app.signed_in(&format!("{role}@acme.test")).await
 }
 
-/// Creates the org `globex` with its own owner, for cross-org checks.
-async fn add_globex(app: &TestApp) -> String {
+/// Creates the org `initech` with its own owner, for cross-org checks.
+async fn add_initech(app: &TestApp) -> String {
     let hash = app::backend::password::hash(
         &app.state.hashing,
         app::domain::Password::parse("globex-password").unwrap(),
@@ -27,7 +27,7 @@ async fn add_globex(app: &TestApp) -> String {
     let user = app::backend::users::insert(&mut tx, &email, &hash)
         .await
         .unwrap();
-    let slug = Slug::parse("globex").unwrap();
+    let slug = Slug::parse("initech").unwrap();
     let org = app::backend::orgs::insert(&mut tx, &slug, &OrgName::parse("Globex").unwrap())
         .await
         .unwrap();
@@ -246,14 +246,14 @@ async fn a_removed_member_is_refused_at_once(engine: Engine) {
 
 async fn other_orgs_are_invisible(engine: Engine) {
     let app = TestApp::demo(&engine).await;
-    let boss = add_globex(&app).await;
+    let boss = add_initech(&app).await;
     let mut owner = as_role(&app, "owner").await;
     for (endpoint, extra) in [
         ("members", None),
         ("org_context", None),
         ("invite", Some(("email", "x@example.test"))),
     ] {
-        let mut form = vec![("slug", "globex")];
+        let mut form = vec![("slug", "initech")];
         if let Some(pair) = extra {
             form.push(pair);
             form.push(("role", "viewer"));
@@ -266,7 +266,7 @@ async fn other_orgs_are_invisible(engine: Engine) {
             reply.body
         );
     }
-    // A globex member's id through acme's slug is not found either.
+    // An initech member's id through acme's slug is not found either.
     let change = owner
         .call(
             "change_role",
@@ -380,7 +380,7 @@ async fn an_invitation_is_accepted_once(engine: Engine) {
 
 async fn an_existing_account_joins_with_its_own_password(engine: Engine) {
     let app = TestApp::demo(&engine).await;
-    add_globex(&app).await;
+    add_initech(&app).await;
     let mut owner = as_role(&app, "owner").await;
     let invite = owner
         .call(
@@ -419,7 +419,7 @@ async fn an_existing_account_joins_with_its_own_password(engine: Engine) {
         .iter()
         .map(|o| o["slug"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(slugs, ["acme", "globex"], "one account, two orgs");
+    assert_eq!(slugs, ["acme", "initech"], "one account, two orgs");
 }
 
 async fn expired_withdrawn_and_duplicate_invitations_are_refused(engine: Engine) {

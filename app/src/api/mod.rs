@@ -5,5 +5,6 @@ pub mod auth;
 pub mod key_types;
 pub mod keys;
 pub mod members;
+pub mod platform;
 pub mod types;
 pub mod usage;

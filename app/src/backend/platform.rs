@@ -46,7 +46,7 @@ const OVERVIEW: &str = "SELECT o.slug, o.name, \
      (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.id AND k.revoked_at IS NULL \
         AND k.disabled = 0 AND (k.expires_at IS NULL OR k.expires_at > $1)), \
      (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.id), \
-     (SELECT COALESCE(SUM(u.count), 0) FROM key_usage u JOIN api_keys k ON k.id = u.key_id \
+     (SELECT CAST(COALESCE(SUM(u.count), 0) AS BIGINT) FROM key_usage u JOIN api_keys k ON k.id = u.key_id \
         WHERE k.org_id = o.id AND u.hour >= $2), \
      o.created_at, o.suspended_at FROM orgs o";
 
@@ -115,6 +115,15 @@ pub async fn find(db: &Db, slug: &str) -> Result<Option<OrgOverview>, AppError> 
         .fetch_optional(db)
         .await?;
     Ok(row.map(overview))
+}
+
+/// The id of the organisation called `slug`.
+pub async fn org_id(db: &Db, slug: &str) -> Result<Option<String>, AppError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|(id,)| id))
 }
 
 /// A new organisation and, when `owner` is named, the token of their

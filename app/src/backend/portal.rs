@@ -50,6 +50,22 @@ pub async fn create(
     Ok((token, expires_at))
 }
 
+/// The org name and email of a usable link, without using it.
+pub async fn peek(db: &Db, token: &str) -> Result<Option<(String, String)>, AppError> {
+    if token.len() != 43 {
+        return Ok(None);
+    }
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT o.name, p.email FROM portal_sessions p JOIN orgs o ON o.id = p.org_id \
+         WHERE p.token_hash = $1 AND p.used_at IS NULL AND p.expires_at > $2",
+    )
+    .bind(secret::sha256_hex(token))
+    .bind(db::now())
+    .fetch_optional(db)
+    .await?;
+    Ok(row)
+}
+
 /// Who a redeemed link signs in, and where.
 #[derive(Debug)]
 pub struct Redeemed {

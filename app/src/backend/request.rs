@@ -79,33 +79,44 @@ pub fn client_addr(parts: &Parts, trust_proxy_headers: bool) -> Option<String> {
 
 /// Whether the browser reached us over HTTPS, so cookies must be `Secure`.
 pub fn is_https(state: &AppState) -> bool {
-    if state.settings.force_secure_cookies {
-        return true;
-    }
-    let Ok(parts) = parts() else { return false };
-    parts.uri.scheme_str() == Some("https")
+    state.settings.force_secure_cookies || parts().is_ok_and(|p| https_request(state, &p))
+}
+
+fn https_request(state: &AppState, parts: &Parts) -> bool {
+    https(state, &parts.headers, &parts.uri)
+}
+
+fn https(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> bool {
+    state.settings.force_secure_cookies
+        || uri.scheme_str() == Some("https")
         || (state.settings.trust_proxy_headers
-            && parts
-                .headers
+            && headers
                 .get("x-forwarded-proto")
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
 }
 
 /// The origin links in the app should use, e.g. `http://127.0.0.1:3000`.
 pub fn public_origin(state: &AppState) -> String {
+    let parts = parts().unwrap_or_else(|_| http::Request::new(()).into_parts().0);
+    origin_of(state, &parts.headers, &parts.uri)
+}
+
+/// [`public_origin`] for any request (REST and operator handlers too):
+/// `public_url` when set, else the request's `Host`.
+pub fn origin_of(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> String {
     if let Some(url) = &state.settings.public_url {
         return url.trim_end_matches('/').to_string();
     }
-    let host = parts()
-        .ok()
-        .and_then(|p| {
-            p.headers
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-        })
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
         .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
-    let scheme = if is_https(state) { "https" } else { "http" };
+    let scheme = if https(state, headers, uri) {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 

@@ -34,6 +34,9 @@ pub struct Settings {
     /// Keys older than this since creation or regeneration are marked
     /// "rotation due".
     pub rotation_days: i64,
+    /// `signup = "open"`: anyone may create an account and an org at
+    /// `/signup` (default: invitation only).
+    pub open_signup: bool,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             catalog: Catalog::default(),
             key_prefix: KeyPrefix::default(),
             rotation_days: 90,
+            open_signup: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The sign-in and first-run setup pages.
 
 use crate::api::auth::{Login, Setup, setup_needed};
+use crate::api::platform::{Signup, signup_open};
 use crate::components::ErrorText;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -136,6 +137,61 @@ pub fn SetupPage() -> impl IntoView {
                                     "Create organisation"
                                 </button>
                             </ActionForm>
+                        </section>
+                    </main>
+                }
+                    .into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// `/signup` (operator setting `signup = "open"`): a new account and its
+/// own organisation. Not found while sign-up is by invitation only.
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let open = Resource::new(|| (), |_| signup_open());
+    let signup = ServerAction::<Signup>::new();
+    let error = Signal::derive(move || signup.value().get().and_then(Result::err));
+    view! {
+        <Title text="Sign up" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                if !matches!(open.await, Ok(true)) {
+                    return view! { <super::NotFound /> }.into_any();
+                }
+                view! {
+                    <main class="auth-page">
+                        <section class="auth-card">
+                            <p class="brand">"Keywarden"</p>
+                            <h1>"Create your organisation"</h1>
+                            <ActionForm action=signup attr:class="stack">
+                                <label for="signup-org">"Organisation name"</label>
+                                <input id="signup-org" name="org_name" maxlength="100" required />
+                                <label for="signup-slug">"URL name"</label>
+                                <input
+                                    id="signup-slug"
+                                    name="slug"
+                                    pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
+                                    minlength="2"
+                                    maxlength="40"
+                                    required
+                                />
+                                <label for="signup-email">"Email"</label>
+                                <input id="signup-email" type="email" name="email" autocomplete="username" required />
+                                <label for="signup-password">"Password"</label>
+                                <PasswordInput
+                                    id="signup-password"
+                                    name="password"
+                                    autocomplete="new-password"
+                                    minlength=crate::domain::Password::MIN_CHARS
+                                />
+                                <ErrorText error />
+                                <button type="submit" class="primary" disabled=move || signup.pending().get()>
+                                    "Create organisation"
+                                </button>
+                            </ActionForm>
+                            <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
                         </section>
                     </main>
                 }

@@ -1,18 +1,22 @@
 //! One module per page (or group of closely related pages).
 
+mod admin;
 mod audit;
 mod auth;
 mod invite;
 mod keys;
 mod members;
+mod portal;
 mod requests;
 mod settings;
 
+pub use admin::AdminPage;
 pub use audit::AuditLogPage;
-pub use auth::{LoginPage, SetupPage};
+pub use auth::{LoginPage, SetupPage, SignupPage};
 pub use invite::InvitePage;
 pub use keys::{ApiKeysPage, KeyDetailPage};
 pub use members::MembersPage;
+pub use portal::PortalPage;
 pub use requests::RequestLogPage;
 pub use settings::SettingsLayout;
 
@@ -68,6 +72,18 @@ fn NoOrganisation(email: String) -> impl IntoView {
             </section>
         </main>
     }
+}
+
+/// Percent-encodes `s` for use as a query value (`/` kept).
+pub(crate) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Any path the router does not know.

@@ -25,7 +25,7 @@ pub fn SettingsLayout() -> impl IntoView {
                     Ok(ctx) => view! { <Shell ctx /> }.into_any(),
                     Err(AppError::Unauthenticated) => {
                         let here = location.pathname.get_untracked();
-                        let path = format!("/login?next={}", urlencode(&here));
+                        let path = format!("/login?next={}", super::urlencode(&here));
                         view! { <Redirect path /> }.into_any()
                     }
                     Err(error) => view! { <main class="auth-page"><ErrorPanel error /></main> }.into_any(),
@@ -33,18 +33,6 @@ pub fn SettingsLayout() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Percent-encodes a path for use as a query value.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]
@@ -84,6 +72,15 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                     {ctx.role.can(Capability::ViewKeyDetail).then(|| link("logs", "Request log"))}
                     {ctx.role.can(Capability::ViewAuditLog).then(|| link("audit-log", "Audit log"))}
                 </nav>
+                {ctx.is_admin.then(|| view! {
+                    <nav aria-label="Platform" class="nav">
+                        <a href="/admin">"Admin console"</a>
+                    </nav>
+                })}
+                {ctx.return_url.clone().map(|url| {
+                    let host = crate::domain::ReturnUrl::host(&url).to_string();
+                    view! { <a class="back-link" href=url>{format!("Back to {host}")}</a> }
+                })}
                 {(!others.is_empty())
                     .then(|| {
                         view! {
@@ -119,6 +116,11 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                     </details>
                 </header>
                 <main class="content">
+                    {ctx.suspended.then(|| view! {
+                        <p class="banner banner-warning" role="status">
+                            "This organisation is suspended. You can look around, but nothing can be changed and its API keys are refused. Contact the platform to resume it."
+                        </p>
+                    })}
                     <Outlet />
                 </main>
             </div>

@@ -14,6 +14,8 @@ pub enum RestError {
     App(AppError),
     /// No usable API key; the code says why.
     Unauthorized(Code),
+    /// No valid operator token (the operator API).
+    NoOperatorToken,
     /// The key lacks the scope this endpoint needs.
     MissingScope(&'static str),
     /// Out of the key's reach (another environment's key, more permissions).
@@ -61,6 +63,11 @@ impl IntoResponse for RestError {
                 StatusCode::UNAUTHORIZED,
                 code.as_str(),
                 "A valid API key is required (Authorization: Bearer …).".into(),
+            ),
+            RestError::NoOperatorToken => (
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "A valid operator token is required (Authorization: Bearer …).".into(),
             ),
             RestError::MissingScope(scope) => (
                 StatusCode::FORBIDDEN,

@@ -2,6 +2,7 @@
 //! generated from the handlers' annotations and types.
 
 use super::keys;
+use crate::operator::orgs;
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -22,6 +23,17 @@ impl Modify for BearerKey {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An operator token (KEYWARDEN_OPERATOR_TOKENS) of the platform's backend.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -32,7 +44,8 @@ impl Modify for BearerKey {
         title = "Keywarden",
         description = "Manage an organisation's API keys. Authenticate with one of the org's keys holding keys:read or keys:write."
     ),
-    paths(keys::list, keys::get, keys::create, keys::update, keys::regenerate, keys::revoke),
+    paths(keys::list, keys::get, keys::create, keys::update, keys::regenerate, keys::revoke,
+        orgs::create, orgs::list, orgs::get, orgs::update, orgs::portal_session),
     components(schemas(
         keys::KeyResource,
         keys::KeyList,
@@ -42,10 +55,18 @@ impl Modify for BearerKey {
         keys::RegenerateKey,
         keys::RateLimitBody,
         keys::ErrorBody,
-        keys::ErrorDetail
+        keys::ErrorDetail,
+        orgs::OrgResource,
+        orgs::OrgList,
+        orgs::CreateOrg,
+        orgs::OrgCreated,
+        orgs::UpdateOrg,
+        orgs::CreatePortalSession,
+        orgs::PortalSession
     )),
     modifiers(&BearerKey),
-    tags((name = "keys", description = "API keys of the caller's org and environment"))
+    tags((name = "keys", description = "API keys of the caller's org and environment"),
+        (name = "orgs", description = "The operator API: organisations and portal sessions (operator tokens)"))
 )]
 pub struct ApiDoc;
 

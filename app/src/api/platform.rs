@@ -1,0 +1,213 @@
+//! Server functions of the platform: the admin console (instance admins
+//! only; everyone else gets "not found"), portal links and open sign-up.
+
+use crate::domain::{OrgOverview, OrgPage};
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A new organisation and its owner's one-time invitation link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrgCreated {
+    pub org: OrgOverview,
+    pub invitation_link: Option<String>,
+}
+
+/// One page of every organisation, filtered by slug or name.
+#[server(endpoint = "admin/orgs")]
+pub async fn admin_orgs(search: String, page: u32) -> Result<OrgPage, AppError> {
+    use crate::backend::{platform, request};
+    let result = async {
+        let state = request::app_state()?;
+        request::instance_admin(&state).await?;
+        platform::list(&state.db, &search, page).await
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Creates an organisation; with an owner email, returns their invitation.
+#[server(endpoint = "admin/create_org")]
+pub async fn admin_create_org(
+    name: String,
+    slug: String,
+    owner_email: String,
+) -> Result<OrgCreated, AppError> {
+    use crate::backend::platform::{self, PlatformActor};
+    use crate::backend::request;
+    use crate::domain::{Email, OrgName, Slug};
+    let result = async {
+        let state = request::app_state()?;
+        let admin = request::instance_admin(&state).await?;
+        let name = OrgName::parse(&name).map_err(AppError::Invalid)?;
+        let slug = Slug::parse(&slug).map_err(AppError::Invalid)?;
+        let owner = match owner_email.trim() {
+            "" => None,
+            email => Some(Email::parse(email).map_err(AppError::Invalid)?),
+        };
+        let ip = request::client_ip(&state);
+        let (org, token) = platform::create(
+            &state.db,
+            PlatformActor::Admin(&admin.id, &admin.email),
+            &slug,
+            &name,
+            owner.as_ref(),
+            state.settings.invitation_ttl_secs,
+            ip.as_deref(),
+        )
+        .await?;
+        let origin = request::public_origin(&state);
+        Ok(OrgCreated {
+            org,
+            invitation_link: token.map(|t| format!("{origin}/invite/{t}")),
+        })
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Renames an organisation (its slug stays).
+#[server(endpoint = "admin/rename_org")]
+pub async fn admin_rename_org(slug: String, name: String) -> Result<OrgOverview, AppError> {
+    use crate::backend::platform::{self, PlatformActor};
+    use crate::backend::request;
+    use crate::domain::OrgName;
+    let result = async {
+        let state = request::app_state()?;
+        let admin = request::instance_admin(&state).await?;
+        let name = OrgName::parse(&name).map_err(AppError::Invalid)?;
+        let ip = request::client_ip(&state);
+        let actor = PlatformActor::Admin(&admin.id, &admin.email);
+        platform::rename(&state.db, actor, &slug, &name, ip.as_deref()).await
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Suspends or resumes an organisation; its keys follow at once.
+#[server(endpoint = "admin/suspend_org")]
+pub async fn admin_suspend_org(slug: String, suspended: bool) -> Result<(), AppError> {
+    use crate::backend::platform::{self, PlatformActor};
+    use crate::backend::request;
+    let result = async {
+        let state = request::app_state()?;
+        let admin = request::instance_admin(&state).await?;
+        let ip = request::client_ip(&state);
+        let actor = PlatformActor::Admin(&admin.id, &admin.email);
+        let (org_id, changed) = platform::set_suspended(
+            &state.db,
+            &state.instance,
+            actor,
+            &slug,
+            suspended,
+            ip.as_deref(),
+        )
+        .await?;
+        if changed {
+            state.org_changed(&org_id);
+        }
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// What a portal link shows before it is used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PortalWelcome {
+    pub org_name: String,
+    pub email: String,
+}
+
+/// Describes the portal link behind `token` without using it.
+#[server(endpoint = "portal/peek")]
+pub async fn portal_peek(token: String) -> Result<PortalWelcome, AppError> {
+    use crate::backend::{portal, request};
+    let result = async {
+        let state = request::app_state()?;
+        let (org_name, email) = portal::peek(&state.db, &token)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(PortalWelcome { org_name, email })
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Uses a portal link: signs its email in and opens the org's API keys.
+#[server(endpoint = "portal/enter")]
+pub async fn portal_enter(token: String) -> Result<(), AppError> {
+    use crate::backend::{portal, request};
+    let result = async {
+        let state = request::app_state()?;
+        let ip = request::client_ip(&state);
+        let redeemed = portal::redeem(&state.db, &token, ip.as_deref()).await?;
+        request::start_session_returning(&state, &redeemed.user_id, redeemed.return_url.as_deref())
+            .await?;
+        leptos_axum::redirect(&format!("/orgs/{}/settings/api-keys", redeemed.org_slug));
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}
+
+/// Whether `/signup` is open on this instance.
+#[server(endpoint = "signup_open")]
+pub async fn signup_open() -> Result<bool, AppError> {
+    use crate::backend::request;
+    Ok(request::app_state()?.settings.open_signup)
+}
+
+/// Open sign-up: a new account and its own organisation, signed in.
+#[server(endpoint = "signup")]
+pub async fn signup(
+    org_name: String,
+    slug: String,
+    email: String,
+    password: String,
+) -> Result<(), AppError> {
+    use crate::backend::{audit, orgs, password as pw, request, users};
+    use crate::domain::{Email, OrgName, Password, Role, Slug};
+    let result = async {
+        let state = request::app_state()?;
+        if !state.settings.open_signup {
+            return Err(AppError::NotFound);
+        }
+        let org_name = OrgName::parse(&org_name).map_err(AppError::Invalid)?;
+        let slug = Slug::parse(&slug).map_err(AppError::Invalid)?;
+        let email = Email::parse(&email).map_err(AppError::Invalid)?;
+        let password = Password::parse(&password).map_err(AppError::Invalid)?;
+        // Each sign-up counts against the address like a failed sign-in,
+        // so one client cannot mint accounts and orgs in bulk.
+        let ip = request::client_ip(&state);
+        if let Err(wait) = state.throttle.reserve(email.as_str(), ip.as_deref()) {
+            return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+        }
+        let hash = pw::hash(&state.hashing, password).await?;
+        let mut tx = state.db.begin().await?;
+        let user_id = users::insert(&mut tx, &email, &hash).await?;
+        let org_id = orgs::insert(&mut tx, &slug, &org_name).await?;
+        orgs::add_member(&mut tx, &org_id, &user_id, Role::Owner).await?;
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                org_id: &org_id,
+                actor_id: Some(&user_id),
+                actor_email: Some(email.as_str()),
+                action: "org.created",
+                target_type: "org",
+                target_id: Some(&org_id),
+                target_label: Some(org_name.as_str()),
+                changes: None,
+                client_ip: ip.as_deref(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        request::start_session(&state, &user_id).await?;
+        leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));
+        Ok(())
+    }
+    .await;
+    request::respond(result)
+}

@@ -1,0 +1,305 @@
+//! `/admin`: the platform console for instance admins. Every organisation
+//! with its counts; create one (with its first owner's invitation link),
+//! rename, suspend and resume. Anyone else gets "not found".
+
+use crate::api::platform::{AdminCreateOrg, AdminRenameOrg, AdminSuspendOrg, admin_orgs};
+use crate::components::{CopyButton, ErrorPanel, ErrorText, Modal, format_date};
+use crate::domain::OrgOverview;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+/// A suspension or resumption waiting for its confirmation.
+#[derive(Clone)]
+struct Pending {
+    slug: String,
+    name: String,
+    suspend: bool,
+}
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let query = use_query_map();
+    let filters = Signal::derive(move || {
+        let q = query.read();
+        (
+            q.get("q").unwrap_or_default(),
+            q.get("page")
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(1),
+        )
+    });
+    let create = ServerAction::<AdminCreateOrg>::new();
+    let suspend = ServerAction::<AdminSuspendOrg>::new();
+    let rename = ServerAction::<AdminRenameOrg>::new();
+    let orgs = Resource::new(
+        move || {
+            (
+                filters.get(),
+                create.version().get(),
+                suspend.version().get(),
+                rename.version().get(),
+            )
+        },
+        |((search, page), ..)| admin_orgs(search, page),
+    );
+    let pending = RwSignal::new(None::<Pending>);
+    view! {
+        <Title text="Admin console" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match orgs.await {
+                    Ok(page) => view! {
+                        <main class="console">
+                            <header class="console-header">
+                                <p class="brand">"Keywarden"</p>
+                                <h1>"Admin console"</h1>
+                                <a href="/">"Your organisations"</a>
+                            </header>
+                            <CreateOrg create />
+                            <OrgTable page filters pending rename />
+                        </main>
+                    }
+                    .into_any(),
+                    Err(AppError::Unauthenticated) => {
+                        view! { <Redirect path="/login?next=/admin" /> }.into_any()
+                    }
+                    Err(AppError::NotFound) => view! { <super::NotFound /> }.into_any(),
+                    Err(error) => view! { <main class="auth-page"><ErrorPanel error /></main> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <ConfirmSuspension pending suspend />
+    }
+}
+
+/// Name, slug and owner email → the organisation and a one-time link.
+#[component]
+fn CreateOrg(create: ServerAction<AdminCreateOrg>) -> impl IntoView {
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    let link = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .and_then(|c| c.invitation_link)
+    });
+    view! {
+        <section class="panel" aria-labelledby="create-org-title">
+            <h2 id="create-org-title">"New organisation"</h2>
+            <ActionForm action=create attr:class="inline-form">
+                <div class="field">
+                    <label for="org-name">"Name"</label>
+                    <input id="org-name" name="name" maxlength="100" required />
+                </div>
+                <div class="field">
+                    <label for="org-slug">"Slug"</label>
+                    <input
+                        id="org-slug"
+                        name="slug"
+                        pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
+                        minlength="2"
+                        maxlength="40"
+                        required
+                    />
+                </div>
+                <div class="field">
+                    <label for="org-owner">"Owner email"</label>
+                    <input id="org-owner" name="owner_email" type="email" />
+                </div>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>
+                    "Create organisation"
+                </button>
+            </ActionForm>
+            <ErrorText error />
+            {move || link.get().map(|url| {
+                let text = Signal::derive({
+                    let url = url.clone();
+                    move || url.clone()
+                });
+                view! {
+                    <div class="reveal" role="status">
+                        <label for="invitation-link">"Invitation link"</label>
+                        <div class="reveal-row">
+                            <input id="invitation-link" class="mono" readonly value=url />
+                            <CopyButton text />
+                        </div>
+                        <p class="hint">
+                            "Send this link to the owner. It works once and is not shown again."
+                        </p>
+                    </div>
+                }
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn OrgTable(
+    page: crate::domain::OrgPage,
+    filters: Signal<(String, u32)>,
+    pending: RwSignal<Option<Pending>>,
+    rename: ServerAction<AdminRenameOrg>,
+) -> impl IntoView {
+    let (search, _) = filters.get_untracked();
+    let pages = (page.total as u32).div_ceil(page.per_page).max(1);
+    let link = {
+        let search = search.clone();
+        move |n: u32| format!("?q={}&page={n}", crate::pages::urlencode(&search))
+    };
+    let renaming = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if rename.value().get().is_some_and(|r| r.is_ok()) {
+            renaming.set(None);
+        }
+    });
+    let rename_error = Signal::derive(move || rename.value().get().and_then(Result::err));
+    view! {
+        <section aria-labelledby="orgs-title">
+            <h2 id="orgs-title">"Organisations"</h2>
+            <form method="get" class="filters" role="search">
+                <div class="field">
+                    <label for="org-search">"Search organisations"</label>
+                    <input id="org-search" name="q" type="search" value=search />
+                </div>
+                <button type="submit" class="secondary">"Search"</button>
+            </form>
+            <ErrorText error=rename_error />
+            <div class="table-wrap">
+                <table class="table" aria-label="Organisations">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Name"</th>
+                            <th scope="col">"Slug"</th>
+                            <th scope="col">"Members"</th>
+                            <th scope="col">"Keys (active / total)"</th>
+                            <th scope="col">"Verifications (24 h)"</th>
+                            <th scope="col">"Created"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Actions"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {page.orgs.into_iter().map(|org| view! { <OrgRow org pending renaming rename /> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <nav class="pager" aria-label="Pages">
+                <span>{format!("{} organisations", page.total)}</span>
+                {(page.page > 1).then(|| view! { <a href=link(page.page - 1)>"Previous page"</a> })}
+                <span>{format!("Page {} of {pages}", page.page)}</span>
+                {(page.page < pages).then(|| view! { <a href=link(page.page + 1)>"Next page"</a> })}
+            </nav>
+        </section>
+    }
+}
+
+#[component]
+fn OrgRow(
+    org: OrgOverview,
+    pending: RwSignal<Option<Pending>>,
+    renaming: RwSignal<Option<String>>,
+    rename: ServerAction<AdminRenameOrg>,
+) -> impl IntoView {
+    let status = org.status();
+    let suspended = org.suspended_at.is_some();
+    let slug = org.slug.clone();
+    let is_renaming = {
+        let slug = slug.clone();
+        move || renaming.get().as_deref() == Some(slug.as_str())
+    };
+    let ask = {
+        let (slug, name) = (org.slug.clone(), org.name.clone());
+        move |_| {
+            pending.set(Some(Pending {
+                slug: slug.clone(),
+                name: name.clone(),
+                suspend: !suspended,
+            }))
+        }
+    };
+    let start_rename = {
+        let slug = slug.clone();
+        move |_| renaming.set(Some(slug.clone()))
+    };
+    let name_cell = {
+        let (slug, name) = (org.slug.clone(), org.name.clone());
+        move || {
+            let (slug, name) = (slug.clone(), name.clone());
+            if is_renaming() {
+                let id = format!("rename-{slug}");
+                view! {
+                    <ActionForm action=rename attr:class="inline-form">
+                        <input type="hidden" name="slug" value=slug />
+                        <label class="visually-hidden" for=id.clone()>"Organisation name"</label>
+                        <input id=id name="name" value=name maxlength="100" required />
+                        <button type="submit" class="primary">"Save"</button>
+                    </ActionForm>
+                }
+                .into_any()
+            } else {
+                view! { <span>{name}</span> }.into_any()
+            }
+        }
+    };
+    view! {
+        <tr>
+            <td>{name_cell}</td>
+            <td class="mono">{org.slug.clone()}</td>
+            <td>{org.members}</td>
+            <td>{format!("{} / {}", org.active_keys, org.keys)}</td>
+            <td>{org.verifications_24h}</td>
+            <td>{format_date(org.created_at)}</td>
+            <td>
+                <span class=if suspended { "badge badge-danger" } else { "badge badge-ok" }>{status}</span>
+            </td>
+            <td class="row-actions">
+                <button type="button" class="secondary" on:click=start_rename>"Rename"</button>
+                <button type="button" class="secondary" on:click=ask>
+                    {if suspended { "Resume" } else { "Suspend" }}
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+/// The confirmation before a suspension (or its end) takes effect.
+#[component]
+fn ConfirmSuspension(
+    pending: RwSignal<Option<Pending>>,
+    suspend: ServerAction<AdminSuspendOrg>,
+) -> impl IntoView {
+    let close = Callback::new(move |()| pending.set(None));
+    move || {
+        pending.get().map(|p| {
+            let verb = if p.suspend { "Suspend" } else { "Resume" };
+            let text = if p.suspend {
+                "Its members can still sign in and read, but nothing can be changed, and every one of its keys is refused as DISABLED from the next request."
+            } else {
+                "Its members can change things again and its keys verify as before."
+            };
+            let confirm = {
+                let slug = p.slug.clone();
+                let suspended = p.suspend;
+                move |_| {
+                    suspend.dispatch(AdminSuspendOrg {
+                        slug: slug.clone(),
+                        suspended,
+                    });
+                    pending.set(None);
+                }
+            };
+            view! {
+                <Modal title=format!("{verb} {}?", p.name) on_close=close>
+                    <p>{text}</p>
+                    <div class="dialog-actions">
+                        <button type="button" class="secondary" on:click=move |_| pending.set(None)>"Cancel"</button>
+                        <button type="button" class="danger" on:click=confirm>{verb}</button>
+                    </div>
+                </Modal>
+            }
+        })
+    }
+}

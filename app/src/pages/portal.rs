@@ -1,0 +1,64 @@
+//! `/portal/{token}`: a one-time sign-in link from the platform (§11).
+//! Opening it shows whose link it is; with JavaScript it continues by
+//! itself, without it the person presses **Continue**. Using it is a POST,
+//! so a link scanner fetching the page does not spend it.
+
+use crate::api::platform::{PortalEnter, portal_peek};
+use crate::components::{ErrorPanel, ErrorText};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn PortalPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let welcome = Resource::new(token, portal_peek);
+    let enter = ServerAction::<PortalEnter>::new();
+    let error = Signal::derive(move || enter.value().get().and_then(Result::err));
+    view! {
+        <Title text="Signing in" />
+        <main class="auth-page">
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match welcome.await {
+                        Ok(w) => {
+                            // Continue by itself once hydrated.
+                            Effect::new(move |_| {
+                                if enter.version().get_untracked() == 0 && !enter.pending().get_untracked() {
+                                    enter.dispatch(PortalEnter { token: token() });
+                                }
+                            });
+                            view! {
+                                <section class="auth-card">
+                                    <p class="brand">"Keywarden"</p>
+                                    <h1>"Sign in to " {w.org_name.clone()}</h1>
+                                    <p class="lede">"As " <strong>{w.email.clone()}</strong> "."</p>
+                                    <ActionForm action=enter attr:class="stack">
+                                        <input type="hidden" name="token" value=token />
+                                        <ErrorText error />
+                                        <button type="submit" class="primary" disabled=move || enter.pending().get()>
+                                            "Continue"
+                                        </button>
+                                    </ActionForm>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(AppError::NotFound) => view! {
+                            <section class="panel error-panel">
+                                <h1>"This sign-in link cannot be used"</h1>
+                                <p>
+                                    "Sign-in links work once, within five minutes. This one is unknown, was already used, or has expired. Go back to the platform and open API keys again for a new one."
+                                </p>
+                            </section>
+                        }
+                            .into_any(),
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
