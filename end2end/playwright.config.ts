@@ -8,13 +8,15 @@ const site = process.env.KEYWARDEN_SITE_ROOT ?? '../target/site';
 // for the first-run flow. Each starts on a fresh SQLite file.
 // Verifier tokens of the instances under test (see tests/verify.spec.ts).
 export const SERVICE_TOKENS = 'production:e2e-production-service-token-01,staging:e2e-staging-service-token-000001';
+// The operator API's token on the demo instance (see tests/platform.spec.ts).
+export const OPERATOR_TOKEN = 'e2e-operator-token-0123456789abcdef';
 
 const server = (name: string, port: number, extra: string) => ({
   command: `rm -rf .data/${name} && mkdir -p .data/${name} && exec ${bin} ${extra} --addr 127.0.0.1:${port} --database-url sqlite://.data/${name}/keywarden.db --site-root ${site}`,
   url: `http://127.0.0.1:${port}/healthz`,
   reuseExistingServer: false,
   timeout: 60_000,
-  env: { KEYWARDEN_SERVICE_TOKENS: SERVICE_TOKENS },
+  env: { KEYWARDEN_SERVICE_TOKENS: SERVICE_TOKENS, KEYWARDEN_OPERATOR_TOKENS: OPERATOR_TOKEN },
   stdout: 'ignore' as const,
   stderr: 'pipe' as const,
 });
