@@ -21,6 +21,18 @@ const server = (name: string, port: number, extra: string) => ({
   stderr: 'pipe' as const,
 });
 
+// With a PostgreSQL for the suite, a third demo instance runs on a fresh
+// database there (the generated API client is driven against both engines).
+const pgAdmin = process.env.KEYWARDEN_TEST_POSTGRES_URL;
+const pgUrl = pgAdmin?.replace(/\/[^/]*$/, '/kw_e2e');
+const servers = [server('demo', 3200, '--demo'), server('fresh', 3201, '')];
+if (pgAdmin && pgUrl) {
+  servers.push({
+    ...server('pg', 3202, '--demo'),
+    command: `psql "${pgAdmin}" -qc 'DROP DATABASE IF EXISTS kw_e2e' -c 'CREATE DATABASE kw_e2e' && exec ${bin} --demo --addr 127.0.0.1:3202 --database-url ${pgUrl} --site-root ${site}`,
+  });
+}
+
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,
@@ -48,5 +60,5 @@ export default defineConfig({
     },
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
-  webServer: [server('demo', 3200, '--demo'), server('fresh', 3201, '')],
+  webServer: servers,
 });

@@ -94,10 +94,28 @@ ensure_browser_tools() {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
   fi
-  if [ ! -d end2end/node_modules/@playwright/test ]; then
-    say "installing Playwright (npm)"
+  # Installed anew whenever the lock file changed since the last install.
+  local stamp=end2end/node_modules/.keywarden-lock
+  if [ ! -f "$stamp" ] || ! cmp -s end2end/package-lock.json "$stamp"; then
+    say "installing Playwright, Redocly CLI and the OpenAPI client tools (npm)"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    cp end2end/package-lock.json "$stamp"
   fi
+}
+
+# The OpenAPI document as a real instance (the built $KEYWARDEN_BIN, on a
+# throwaway SQLite file) serves it, written to $1.
+fetch_openapi() {
+  local out=$1 port=${OPENAPI_PORT:-3299} work pid
+  work=$(mktemp -d)
+  "$KEYWARDEN_BIN" --addr "127.0.0.1:$port" --database-url "sqlite://$work/kw.db" \
+    --site-root "$SITE_ROOT" >"$work/log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  mkdir -p "$(dirname "$out")"
+  curl -sf "http://127.0.0.1:$port/v1/openapi.json" -o "$out" || { cat "$work/log" >&2; kill "$pid"; return 1; }
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
 }
 
 # nginx from Debian's packages, for the forward-auth test behind a real proxy

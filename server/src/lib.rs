@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod docs;
 pub mod health;
 pub mod operator;
 pub mod rest;

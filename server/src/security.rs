@@ -88,9 +88,10 @@ pub async fn first_run_redirect(
         && !path.starts_with("/pkg/")
         && !path.starts_with("/api/")
         && !path.starts_with("/v1/")
+        && !path.starts_with("/docs/")
         && !matches!(
             path,
-            "/setup" | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico"
+            "/setup" | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico" | "/docs"
         );
     if is_page {
         match state.is_set_up().await {

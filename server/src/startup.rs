@@ -7,7 +7,7 @@ use crate::rest::{self, RestState};
 use crate::verify::authorize::{self, Authorizer, ForwardAuthProxy, Routes};
 use crate::verify::service::{MetricsToken, ServiceTokens};
 use crate::verify::{self, Verifier, handler};
-use crate::{demo, health, security};
+use crate::{demo, docs, health, security};
 use app::backend::{AppState, Settings, db, session};
 use app::domain::{Environment, KeyPrefix};
 use app::{App, shell};
@@ -139,6 +139,8 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/docs", get(docs::page))
+        .route("/docs/redoc.standalone.js", get(docs::redoc))
         .merge(verification)
         .merge(rest)
         .leptos_routes(&state, routes, move || shell(options.clone()))

@@ -131,8 +131,8 @@ fn invalid(message: impl Into<String>) -> RestError {
 /// one-time invitation link.
 #[utoipa::path(post, path = "/v1/orgs", operation_id = "createOrg", tag = "orgs",
     request_body = CreateOrg, security(("operator_token" = [])),
-    responses((status = 201, body = OrgCreated), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = OrgCreated), (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody)))]
 pub async fn create(
     State(state): State<OperatorState>,
     operator: Operator,
@@ -169,7 +169,7 @@ pub async fn create(
 /// Lists organisations by name, 25 a page.
 #[utoipa::path(get, path = "/v1/orgs", operation_id = "listOrgs", tag = "orgs",
     params(OrgListParams), security(("operator_token" = [])),
-    responses((status = 200, body = OrgList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = OrgList), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<OperatorState>,
     _operator: Operator,
@@ -188,7 +188,7 @@ pub async fn list(
 /// One organisation.
 #[utoipa::path(get, path = "/v1/orgs/{slug}", operation_id = "getOrg", tag = "orgs",
     params(("slug" = String, Path, description = "The org's slug")), security(("operator_token" = [])),
-    responses((status = 200, body = OrgResource), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = OrgResource), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn get(
     State(state): State<OperatorState>,
     _operator: Operator,
@@ -205,8 +205,8 @@ pub async fn get(
 #[utoipa::path(patch, path = "/v1/orgs/{slug}", operation_id = "updateOrg", tag = "orgs",
     params(("slug" = String, Path, description = "The org's slug")),
     request_body = UpdateOrg, security(("operator_token" = [])),
-    responses((status = 200, body = OrgResource), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = OrgResource), (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn update(
     State(state): State<OperatorState>,
     operator: Operator,
@@ -249,8 +249,8 @@ pub async fn update(
 #[utoipa::path(post, path = "/v1/orgs/{slug}/portal-sessions", operation_id = "createPortalSession",
     tag = "orgs", params(("slug" = String, Path, description = "The org's slug")),
     request_body = CreatePortalSession, security(("operator_token" = [])),
-    responses((status = 201, body = PortalSession), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = PortalSession), (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 pub async fn portal_session(
     State(state): State<OperatorState>,
     _operator: Operator,

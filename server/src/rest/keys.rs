@@ -27,6 +27,10 @@ pub struct RateLimitBody {
 
 /// An API key as the REST API shows it. Never holds the secret.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c3a1b27c3e9d1f4a5b6c7d8e9f", "name": "Nightly export", "prefix": "kw_live_5Gf0",
+    "type": "Read", "environment": "production", "permissions": ["data:read"], "status": "active",
+    "rate_limit": {"limit": 600, "window_secs": 60}, "created_at": 1767225600, "expires_at": null,
+    "last_used_at": null, "request_count": 0, "previous_secret_expires_at": null}))]
 pub struct KeyResource {
     pub id: String,
     pub name: String,
@@ -90,6 +94,7 @@ pub struct RevealedKeyBody {
 
 /// The query of `GET /v1/keys`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// 1-based page of 25.
     pub page: Option<u32>,
@@ -102,6 +107,7 @@ pub struct ListParams {
 /// The body of `POST /v1/keys`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Nightly export", "type": "Read", "rate_limit": {"limit": 60, "window_secs": 60}}))]
 pub struct CreateKey {
     pub name: String,
     /// Defaults to the calling key's environment, the only one it may use.
@@ -120,6 +126,7 @@ pub struct CreateKey {
 /// The body of `PATCH /v1/keys/{id}`; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Nightly export (EU)", "expires_at": null}))]
 pub struct UpdateKey {
     pub name: Option<String>,
     #[serde(rename = "type")]
@@ -139,6 +146,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Er
 /// The body of `POST /v1/keys/{id}/regenerate`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"grace": "one_hour"}))]
 pub struct RegenerateKey {
     /// How long the old secret keeps working: `none` (default), `one_hour`,
     /// `one_day` or `seven_days`.
@@ -149,6 +157,7 @@ pub struct RegenerateKey {
 
 /// An error answer.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "NOT_FOUND", "message": "Not found."}}))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
@@ -248,8 +257,9 @@ async fn reveal<S>(
 }
 
 /// Lists the keys of the caller's org and environment, newest first.
-#[utoipa::path(get, path = "/v1/keys", params(ListParams), security(("api_key" = ["keys:read"])),
-    responses((status = 200, body = KeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/keys", operation_id = "listKeys", tag = "keys", params(ListParams), security(("api_key" = ["keys:read"])),
+    responses((status = 200, description = "OK", body = KeyList), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<ReadKeys>,
@@ -284,8 +294,9 @@ pub async fn list(
 }
 
 /// One key of the caller's org and environment.
-#[utoipa::path(get, path = "/v1/keys/{id}", security(("api_key" = ["keys:read"])),
-    responses((status = 200, body = KeyResource), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/keys/{id}", operation_id = "getKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), security(("api_key" = ["keys:read"])),
+    responses((status = 200, description = "OK", body = KeyResource), (status = 404, description = "Not found", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller<ReadKeys>,
@@ -297,9 +308,10 @@ pub async fn get(
 }
 
 /// Creates a key in the caller's environment and reveals its secret, once.
-#[utoipa::path(post, path = "/v1/keys", request_body = CreateKey, security(("api_key" = ["keys:write"])),
-    responses((status = 201, body = RevealedKeyBody), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/keys", operation_id = "createKey", tag = "keys", request_body = CreateKey, security(("api_key" = ["keys:write"])),
+    responses((status = 201, description = "Created", body = RevealedKeyBody), (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,
@@ -359,9 +371,10 @@ pub async fn create(
 }
 
 /// Edits a key's name, type and permissions, rate limit or expiry.
-#[utoipa::path(patch, path = "/v1/keys/{id}", request_body = UpdateKey, security(("api_key" = ["keys:write"])),
-    responses((status = 200, body = KeyResource), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(patch, path = "/v1/keys/{id}", operation_id = "updateKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), request_body = UpdateKey, security(("api_key" = ["keys:write"])),
+    responses((status = 200, description = "OK", body = KeyResource), (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,
@@ -429,9 +442,10 @@ pub async fn update(
 }
 
 /// Issues a new secret; the old one stops now or after the grace period.
-#[utoipa::path(post, path = "/v1/keys/{id}/regenerate", request_body = RegenerateKey,
+#[utoipa::path(post, path = "/v1/keys/{id}/regenerate", operation_id = "regenerateKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), request_body = RegenerateKey,
     security(("api_key" = ["keys:write"])),
-    responses((status = 200, body = RevealedKeyBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = RevealedKeyBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn regenerate(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,
@@ -467,8 +481,9 @@ pub async fn regenerate(
 }
 
 /// Revokes a key for good; every instance refuses it at once.
-#[utoipa::path(post, path = "/v1/keys/{id}/revoke", security(("api_key" = ["keys:write"])),
-    responses((status = 200, body = KeyResource), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/keys/{id}/revoke", operation_id = "revokeKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), security(("api_key" = ["keys:write"])),
+    responses((status = 200, description = "OK", body = KeyResource), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,

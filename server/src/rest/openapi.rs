@@ -3,8 +3,9 @@
 
 use super::keys;
 use crate::operator::orgs;
+use crate::verify::{authorize, handler};
 use axum::Json;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 struct BearerKey;
@@ -22,6 +23,33 @@ impl Modify for BearerKey {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "service_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A verifier's service token (KEYWARDEN_SERVICE_TOKENS), bound to one environment.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "customer_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The client's API key, forwarded by the proxy."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "customer_key_header",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "The client's API key in X-API-Key, forwarded by the proxy.",
+            ))),
         );
         components.add_security_scheme(
             "operator_token",
@@ -42,11 +70,20 @@ impl Modify for BearerKey {
 #[openapi(
     info(
         title = "Keywarden",
-        description = "Manage an organisation's API keys. Authenticate with one of the org's keys holding keys:read or keys:write."
+        description = "Self-hosted API keys for a platform and its organisations. \
+            Verification (`verifyKey`, `authorizeRequest`) is for the platform's gateway, with a service token; \
+            the keys API is for automation, with one of the org's own keys holding keys:read or keys:write; \
+            the orgs API is for the platform's backend, with an operator token.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    paths(keys::list, keys::get, keys::create, keys::update, keys::regenerate, keys::revoke,
+    paths(handler::verify, authorize::authorize,
+        keys::list, keys::get, keys::create, keys::update, keys::regenerate, keys::revoke,
         orgs::create, orgs::list, orgs::get, orgs::update, orgs::portal_session),
     components(schemas(
+        handler::VerifyRequest,
+        handler::VerifyResponse,
+        crate::verify::Code,
+        crate::verify::RateLimitInfo,
         keys::KeyResource,
         keys::KeyList,
         keys::RevealedKeyBody,
@@ -65,12 +102,21 @@ impl Modify for BearerKey {
         orgs::PortalSession
     )),
     modifiers(&BearerKey),
-    tags((name = "keys", description = "API keys of the caller's org and environment"),
+    tags((name = "verification", description = "For the platform's gateway: is this key allowed?"),
+        (name = "keys", description = "API keys of the caller's org and environment"),
         (name = "orgs", description = "The operator API: organisations and portal sessions (operator tokens)"))
 )]
 pub struct ApiDoc;
 
-/// `GET /v1/openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /v1/openapi.json`: the document, with this instance as its server
+/// (`public_url`, else the request's host).
+pub async fn document(
+    axum::extract::State(state): axum::extract::State<app::backend::AppState>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Json<utoipa::openapi::OpenApi> {
+    let mut doc = ApiDoc::openapi();
+    let origin = app::backend::request::origin_of(&state, &headers, &uri);
+    doc.servers = Some(vec![utoipa::openapi::server::Server::new(origin)]);
+    Json(doc)
 }

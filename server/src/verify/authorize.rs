@@ -213,9 +213,36 @@ fn rate_limit_headers(res: &mut Response, info: RateLimitInfo, window_secs: u32)
     h.insert(HeaderName::from_static("ratelimit-reset"), reset.into());
 }
 
-/// `GET /v1/authorize` (nginx, Traefik: the original request in headers)
-/// and `/v1/authorize/<original path>` with the original method (Envoy's
-/// ext_authz HTTP service, `path_prefix: /v1/authorize`).
+/// Forward auth for nginx, Traefik and Envoy.
+///
+/// May the client's request go through? The original method and path come from the
+/// configured proxy's headers (`forward_auth_headers`); Envoy's ext_authz
+/// calls `/v1/authorize/<original path>` with the original method instead.
+#[utoipa::path(get, path = "/v1/authorize", operation_id = "authorizeRequest", tag = "verification",
+    params(
+        ("environment" = Option<String>, Query, description = "The environment this proxy serves (default: the operator's `authorize_environment`)"),
+        ("X-Original-Method" = Option<String>, Header, description = "nginx: the client's method"),
+        ("X-Original-URI" = Option<String>, Header, description = "nginx: the client's request target"),
+        ("X-Forwarded-Method" = Option<String>, Header, description = "Traefik: the client's method"),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "Traefik: the client's request target"),
+        ("X-Real-IP" = Option<String>, Header, description = "nginx: the client's address (request log)"),
+        ("X-API-Key" = Option<String>, Header, description = "The client's key, when not sent as a bearer token")),
+    security(("customer_key" = []), ("customer_key_header" = [])),
+    responses(
+        (status = 200, description = "Allowed",
+            headers(("X-Keywarden-Key-Id" = String, description = "The key's id"),
+                ("X-Keywarden-Org" = String, description = "The key's organisation"),
+                ("RateLimit" = String, description = "limit, remaining and reset (seconds)"))),
+        (status = 400, description = "The proxy's headers are missing or mixed, or the path is refused", body = crate::rest::keys::ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown, disabled, revoked or expired key, or another environment's",
+            headers(("X-Keywarden-Code" = String, description = "The decision code"),
+                ("WWW-Authenticate" = String, description = "Bearer")), body = crate::rest::keys::ErrorBody),
+        (status = 403, description = "A missing permission, or a path no route rule covers",
+            headers(("X-Keywarden-Code" = String, description = "The decision code")), body = crate::rest::keys::ErrorBody),
+        (status = 429, description = "Rate limited",
+            headers(("Retry-After" = u64, description = "Seconds to wait"),
+                ("RateLimit" = String, description = "limit, remaining=0 and reset")), body = crate::rest::keys::ErrorBody),
+        (status = 503, description = "The database cannot be read for an uncached key", body = crate::rest::keys::ErrorBody)))]
 pub async fn authorize(
     State(auth): State<Arc<Authorizer>>,
     request_method: Method,

@@ -9,9 +9,13 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The request body of §5.1.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"key": "kw_live_5Gf0q3Yl0m2cXQ8wR1ZbT4nKp7sVd9Ae0h2JkL", "permissions": ["events:write"],
+    "path": "/v1/events", "ip": "203.0.113.7", "user_agent": "acme-sdk/2.1"}))]
 pub struct VerifyRequest {
+    /// The key the platform's client presented.
     pub key: String,
+    /// Permissions the request needs; all must be held.
     #[serde(default)]
     pub permissions: Vec<String>,
     /// The path the platform's client asked for (request log).
@@ -27,9 +31,14 @@ pub struct VerifyRequest {
 
 /// The answer of §5.1; fields beyond `valid` and `code` only for known keys.
 /// Borrows from the decision: nothing is copied to answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"valid": true, "code": "VALID", "key_id": "0192f0c3a1b27c3e9d1f4a5b6c7d8e9f",
+    "org": "acme", "name": "Production Web SDK", "type": "Write", "permissions": ["events:write"],
+    "environment": "production", "expires_at": null, "ratelimit": {"limit": 100, "remaining": 97, "reset_ms": 420}}))]
 pub struct VerifyResponse<'a> {
+    /// Whether the request may go ahead (`code` is `VALID`).
     pub valid: bool,
+    /// The decision, checked in the order listed.
     pub code: Code,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<&'a str>,
@@ -40,10 +49,13 @@ pub struct VerifyResponse<'a> {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub key_type: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
     pub permissions: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<&'static str>,
+    /// Unix seconds, or `null` for a key that never expires.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
     pub expires_at: Option<Option<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratelimit: Option<RateLimitInfo>,
@@ -84,7 +96,17 @@ pub fn unavailable(e: &sqlx::Error) -> Response {
     )
 }
 
-/// `POST /v1/keys/verify`.
+/// Verifies a key.
+///
+/// May its holder do what needs `permissions`? Counted, rate-limited and
+/// written to the request log.
+#[utoipa::path(post, path = "/v1/keys/verify", operation_id = "verifyKey", tag = "verification",
+    request_body = VerifyRequest, security(("service_token" = [])),
+    responses(
+        (status = 200, description = "The decision (also for refused keys: see `code`)", body = VerifyResponse),
+        (status = 400, description = "The body is not the JSON above", body = crate::rest::keys::ErrorBody),
+        (status = 401, description = "Missing or invalid service token", body = crate::rest::keys::ErrorBody),
+        (status = 503, description = "The database cannot be read for an uncached key", body = crate::rest::keys::ErrorBody)))]
 pub async fn verify(
     State(verifier): State<Arc<Verifier>>,
     headers: HeaderMap,

@@ -68,7 +68,7 @@ pub struct Ask<'a> {
 }
 
 /// The rate-limit part of an answer.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RateLimitInfo {
     pub limit: u32,
     pub remaining: u32,
