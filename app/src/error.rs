@@ -32,6 +32,9 @@ pub enum AppError {
     /// Signed in, but the role does not allow this.
     #[error("You do not have permission to do that.")]
     Forbidden,
+    /// Not allowed, with the reason in words.
+    #[error("{0}")]
+    NotAllowed(String),
     /// Nothing there, or nothing this user may know about.
     #[error("Not found.")]
     NotFound,
@@ -63,7 +66,7 @@ impl AppError {
             AppError::Invalid(_) | AppError::Request(_) => S::BAD_REQUEST,
             AppError::Unauthenticated | AppError::InvalidCredentials => S::UNAUTHORIZED,
             AppError::Throttled(_) => S::TOO_MANY_REQUESTS,
-            AppError::Forbidden | AppError::Suspended => S::FORBIDDEN,
+            AppError::Forbidden | AppError::NotAllowed(_) | AppError::Suspended => S::FORBIDDEN,
             AppError::NotFound => S::NOT_FOUND,
             AppError::Conflict(_) => S::CONFLICT,
             AppError::Internal => S::INTERNAL_SERVER_ERROR,

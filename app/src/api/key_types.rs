@@ -1,59 +1,8 @@
 //! The shapes key server functions take and return.
 
-use crate::domain::{Environment, KeyStatus, RateLimit, UnixTime};
+pub use crate::domain::model::{AuditView, Grace, KeyQuery, KeySort, KeyView, STALE_AFTER_DAYS};
+use crate::domain::{Environment, RateLimit, UnixTime};
 use serde::{Deserialize, Serialize};
-
-/// Days without use after which a key is marked stale.
-pub const STALE_AFTER_DAYS: i64 = 90;
-
-/// One key as the list and the detail page show it. Never holds the secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct KeyView {
-    pub id: String,
-    pub name: String,
-    /// Display prefix, e.g. `kw_live_5Gf0`; the UI appends `••••`.
-    pub start: String,
-    pub environment: Environment,
-    pub key_type: String,
-    pub permissions: Vec<String>,
-    pub status: KeyStatus,
-    pub rate_limit: RateLimit,
-    pub created_at: UnixTime,
-    pub created_by: Option<String>,
-    pub expires_at: Option<UnixTime>,
-    pub last_used_at: Option<UnixTime>,
-    pub request_count: i64,
-    /// When the previous secret stops working, while a grace period runs.
-    pub previous_expires_at: Option<UnixTime>,
-    /// Unused for [`STALE_AFTER_DAYS`] days (or never used since then).
-    pub stale: bool,
-    /// Older than the operator's rotation period since creation or the
-    /// last regenerate.
-    pub rotation_due: bool,
-}
-
-/// How the list is sorted: newest first by creation or by last use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeySort {
-    #[default]
-    Created,
-    LastUsed,
-}
-
-/// Filters, search and page of the key list.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct KeyQuery {
-    pub environment: Option<Environment>,
-    pub status: Option<KeyStatus>,
-    #[serde(default)]
-    pub search: String,
-    #[serde(default)]
-    pub sort: KeySort,
-    /// 1-based.
-    #[serde(default)]
-    pub page: u32,
-}
 
 /// One page of keys and what the caller may do with them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,39 +58,6 @@ pub struct KeyInput {
     pub rate_window_secs: String,
 }
 
-/// How long the old secret keeps working after a regenerate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Grace {
-    #[default]
-    None,
-    OneHour,
-    OneDay,
-    SevenDays,
-}
-
-impl Grace {
-    pub const ALL: [Grace; 4] = [Grace::None, Grace::OneHour, Grace::OneDay, Grace::SevenDays];
-
-    pub fn secs(self) -> i64 {
-        match self {
-            Grace::None => 0,
-            Grace::OneHour => 3600,
-            Grace::OneDay => 86_400,
-            Grace::SevenDays => 7 * 86_400,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Grace::None => "Stop the old secret now",
-            Grace::OneHour => "Keep the old secret for 1 hour",
-            Grace::OneDay => "Keep the old secret for 24 hours",
-            Grace::SevenDays => "Keep the old secret for 7 days",
-        }
-    }
-}
-
 /// A new secret, shown once: the answer of create and regenerate.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct RevealedKey {
@@ -156,20 +72,6 @@ impl std::fmt::Debug for RevealedKey {
             .field("token", &"…")
             .finish()
     }
-}
-
-/// One audit entry as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct AuditView {
-    pub at_ms: i64,
-    pub actor: Option<String>,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: Option<String>,
-    pub target_label: Option<String>,
-    pub changes: Option<String>,
-    pub client_ip: Option<String>,
 }
 
 /// A key's detail page.

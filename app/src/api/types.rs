@@ -1,15 +1,8 @@
 //! The serialisable shapes server functions return to the UI.
 
+pub use crate::domain::model::{InvitationView, MemberView, OrgSummary};
 use crate::domain::{Role, UnixTime};
 use serde::{Deserialize, Serialize};
-
-/// An organisation the signed-in user belongs to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OrgSummary {
-    pub slug: String,
-    pub name: String,
-    pub role: Role,
-}
 
 /// The signed-in user and their organisations.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,26 +28,6 @@ pub struct OrgContext {
     pub is_admin: bool,
     /// "Back to <platform>" for sessions opened from a portal link.
     pub return_url: Option<String>,
-}
-
-/// One member of an org.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MemberView {
-    pub user_id: String,
-    pub email: String,
-    pub role: Role,
-    pub joined_at: UnixTime,
-    pub is_you: bool,
-}
-
-/// An invitation not yet accepted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InvitationView {
-    pub id: String,
-    pub email: String,
-    pub role: Role,
-    pub expires_at: UnixTime,
-    pub invited_by: String,
 }
 
 /// The members page: who is in the org and what the caller may change.

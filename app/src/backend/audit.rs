@@ -1,8 +1,16 @@
 //! The append-only audit trail. Entries are written in the same transaction
 //! as the change they describe.
 
-use super::db;
+use super::db::{self, Db, Filter};
+use crate::domain::AuditView;
+use crate::error::AppError;
 use sqlx::AnyConnection;
+
+/// Audit entries per page of the log.
+pub const PER_PAGE: u32 = 50;
+
+const VIEW_COLUMNS: &str =
+    "at_ms, actor_email AS actor, action, target_type, target_id, target_label, changes, client_ip";
 
 /// One audit entry about to be written.
 pub struct AuditEntry<'a> {
@@ -68,4 +76,54 @@ pub async fn record_change(
     };
     record(conn, entry).await?;
     Ok(())
+}
+
+/// The latest 100 entries about key `key_id` of org `org_id`, newest first.
+pub async fn key_history(db: &Db, org_id: &str, key_id: &str) -> Result<Vec<AuditView>, AppError> {
+    let filter = Filter::default()
+        .text("org_id = ?", org_id)
+        .plain("target_type = 'key'")
+        .text("target_id = ?", key_id);
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM audit_log WHERE {} ORDER BY at_ms DESC, id DESC LIMIT 100",
+        filter.sql()
+    );
+    Ok(filter.bind(sqlx::query_as(&sql)).fetch_all(db).await?)
+}
+
+/// One page (from 1) of the org's log, newest first, optionally only one
+/// action and one key's entries; with the total and every action present.
+pub async fn page(
+    db: &Db,
+    org_id: &str,
+    action: Option<&str>,
+    key_id: Option<&str>,
+    page: u32,
+) -> Result<(Vec<AuditView>, i64, Vec<String>), AppError> {
+    let mut filter = Filter::default().text("org_id = ?", org_id);
+    if let Some(action) = action {
+        filter = filter.text("action = ?", action);
+    }
+    if let Some(key_id) = key_id {
+        filter = filter
+            .plain("target_type = 'key'")
+            .text("target_id = ?", key_id);
+    }
+    let offset = i64::from(page.max(1) - 1) * i64::from(PER_PAGE);
+    let rows_sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM audit_log WHERE {} ORDER BY at_ms DESC, id DESC LIMIT {PER_PAGE} OFFSET {offset}",
+        filter.sql()
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM audit_log WHERE {}", filter.sql());
+    let entries: Vec<AuditView> = filter.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
+    let (total,): (i64,) = filter
+        .bind(sqlx::query_as(&count_sql))
+        .fetch_one(db)
+        .await?;
+    let actions: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT action FROM audit_log WHERE org_id = $1 ORDER BY action")
+            .bind(org_id)
+            .fetch_all(db)
+            .await?;
+    Ok((entries, total, actions.into_iter().map(|(a,)| a).collect()))
 }

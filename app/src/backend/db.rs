@@ -86,6 +86,74 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// `WHERE` conditions for both engines, whose placeholders are numbered as
+/// conditions are added (`?` in a condition stands for the next `$n`) and
+/// whose values are bound in the same order. sqlx's `QueryBuilder` cannot
+/// number placeholders for the `Any` driver; this is the small part of it
+/// the list queries need.
+#[derive(Debug, Default)]
+pub struct Filter {
+    conditions: Vec<String>,
+    values: Vec<FilterValue>,
+}
+
+#[derive(Debug)]
+enum FilterValue {
+    Text(String),
+    Int(i64),
+}
+
+impl Filter {
+    /// Adds `condition` with one `?` bound to `value`.
+    pub fn text(mut self, condition: &str, value: impl Into<String>) -> Self {
+        self.push(condition, FilterValue::Text(value.into()));
+        self
+    }
+
+    /// Adds `condition` with one `?` bound to `value`.
+    pub fn int(mut self, condition: &str, value: i64) -> Self {
+        self.push(condition, FilterValue::Int(value));
+        self
+    }
+
+    /// Adds `condition` with no value.
+    pub fn plain(mut self, condition: &str) -> Self {
+        self.conditions.push(condition.to_string());
+        self
+    }
+
+    fn push(&mut self, condition: &str, value: FilterValue) {
+        let n = self.values.len() + 1;
+        debug_assert_eq!(condition.matches('?').count(), 1, "{condition}");
+        self.conditions
+            .push(condition.replacen('?', &format!("${n}"), 1));
+        self.values.push(value);
+    }
+
+    /// The conditions joined with `AND` (`TRUE` when there are none).
+    pub fn sql(&self) -> String {
+        if self.conditions.is_empty() {
+            "1 = 1".into()
+        } else {
+            self.conditions.join(" AND ")
+        }
+    }
+
+    /// Binds the values to `query`, in order.
+    pub fn bind<'q, O>(
+        &'q self,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                FilterValue::Text(s) => query.bind(s.as_str()),
+                FilterValue::Int(i) => query.bind(*i),
+            };
+        }
+        query
+    }
+}
+
 /// A new random id for a row.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -101,6 +169,20 @@ pub fn new_ordered_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_number_their_placeholders_in_order() {
+        let f = Filter::default()
+            .text("k.org_id = ?", "o1")
+            .plain("k.revoked_at IS NOT NULL")
+            .int("k.expires_at > ?", 5)
+            .text("LOWER(k.name) LIKE ? ESCAPE '\\'", "%x%");
+        assert_eq!(
+            f.sql(),
+            "k.org_id = $1 AND k.revoked_at IS NOT NULL AND k.expires_at > $2 AND LOWER(k.name) LIKE $3 ESCAPE '\\'"
+        );
+        assert_eq!(Filter::default().sql(), "1 = 1");
+    }
 
     #[test]
     fn ordered_ids_sort_in_the_order_they_were_made() {

@@ -3,8 +3,7 @@
 
 use super::db::{self, Db};
 use super::secret;
-use crate::api::types::InvitationView;
-use crate::domain::{Email, Role};
+use crate::domain::{Email, InvitationView, Role};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 

@@ -1,8 +1,7 @@
 //! Organisations and memberships.
 
 use super::db::{self, Db};
-use crate::api::types::{MemberView, OrgSummary};
-use crate::domain::{Capability, OrgName, Role, Slug};
+use crate::domain::{Capability, MemberView, OrgName, OrgSummary, Role, Slug};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 

@@ -76,7 +76,7 @@ fn day_ago(now: i64) -> i64 {
 /// `search` (any case), by name.
 pub async fn list(db: &Db, search: &str, page: u32) -> Result<OrgPage, AppError> {
     let page = page.max(1);
-    let pattern = super::keys::like_pattern(search);
+    let pattern = super::keys::store::like_pattern(search);
     let matches = |n: u8| {
         format!("(LOWER(o.slug) LIKE ${n} ESCAPE '\\' OR LOWER(o.name) LIKE ${n} ESCAPE '\\')")
     };

@@ -154,6 +154,15 @@ pub async fn end_session(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Runs a server function's body and answers with its result, the error
+/// given its HTTP status ([`respond`]): the one wrapper every server
+/// function uses.
+pub async fn serve<T>(
+    body: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    respond(body.await)
+}
+
 /// Passes `result` through, giving an error its HTTP status. A plain form
 /// post (no JavaScript) keeps the redirect that carries the error back to
 /// the form instead.

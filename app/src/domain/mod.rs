@@ -4,6 +4,7 @@
 mod catalog;
 mod inputs;
 mod keys;
+pub mod model;
 mod next;
 mod outcome;
 mod platform;
@@ -13,6 +14,10 @@ mod token;
 pub use catalog::{CUSTOM_TYPE, Catalog, KeyType};
 pub use inputs::{Email, OrgName, Password, Slug};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
+pub use model::{
+    AuditView, Grace, InvitationView, KeyQuery, KeySort, KeyView, MemberView, OrgSummary,
+    STALE_AFTER_DAYS,
+};
 pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};
 pub use platform::{OrgOverview, OrgPage, ReturnUrl};

@@ -6,6 +6,7 @@ use super::RestState;
 use super::error::RestError;
 use crate::verify::cache::CachedKey;
 use crate::verify::{Ask, Code};
+use app::backend::keys::Actor;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -39,21 +40,15 @@ pub struct Caller<S> {
 }
 
 impl<S> Caller<S> {
-    /// How the key appears in the audit log.
-    pub fn audit_label(&self) -> String {
-        format!("API key \u{201c}{}\u{201d}", self.key.name)
-    }
-
-    /// Refuses unless the caller holds every one of `permissions`: a key
-    /// never grants, or manages a key with, more than it has itself.
-    pub fn may_handle(&self, permissions: &[String]) -> Result<(), RestError> {
-        if permissions.iter().all(|p| self.key.permissions.contains(p)) {
-            Ok(())
-        } else {
-            Err(RestError::Forbidden(
-                "An API key can only grant, or manage keys with, permissions it holds itself."
-                    .into(),
-            ))
+    /// The calling key as the keys service's actor: bounded to its org,
+    /// its environment and its own permissions.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::ApiKey {
+            id: &self.key.id,
+            name: &self.key.name,
+            org_id: &self.key.org_id,
+            environment: self.key.environment,
+            permissions: &self.key.permissions,
         }
     }
 }

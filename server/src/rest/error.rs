@@ -48,7 +48,7 @@ impl IntoResponse for RestError {
             RestError::App(e) => {
                 let code = match &e {
                     AppError::Invalid(_) | AppError::Request(_) => "INVALID",
-                    AppError::Forbidden => "FORBIDDEN",
+                    AppError::Forbidden | AppError::NotAllowed(_) => "FORBIDDEN",
                     AppError::Suspended => "ORG_SUSPENDED",
                     AppError::NotFound => "NOT_FOUND",
                     AppError::Conflict(_) => "CONFLICT",

@@ -1,13 +1,12 @@
-//! `/v1/keys` handlers. Every change runs in one transaction with its audit
-//! entry and ends in [`keys::commit_change`], so verification on every
-//! instance sees it at once, exactly as for changes made on the page.
+//! `/v1/keys` handlers: each parses its input, calls the keys service
+//! (`app::backend::keys::service`, the same the page uses: checks, audit
+//! and commit-and-notify in one transaction) and shapes the answer.
 
 use super::auth::{Caller, ReadKeys, WriteKeys};
 use super::error::{JsonBody, RestError};
 use app::AppError;
 use app::api::key_types::{Grace, KeyQuery, KeyView};
-use app::backend::audit::{self, AuditEntry};
-use app::backend::keys::{self, KeyRow, commit_change, not_revoked};
+use app::backend::keys::{self, KeyEdit, KeyRow, NewKeySpec, service};
 use app::backend::{AppState, db};
 use app::domain::{ApiToken, Environment, KeyName, KeyStatus, RateLimit};
 use axum::Json;
@@ -15,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
-use sqlx::AnyConnection;
 use utoipa::{IntoParams, ToSchema};
 
 /// A rate limit: `limit` requests per `window_secs` seconds.
@@ -177,29 +175,26 @@ fn view(state: &AppState, row: &KeyRow) -> Result<KeyResource, RestError> {
     Ok(row.view(db::now(), state.settings.rotation_days)?.into())
 }
 
-/// The org's key `id` in the caller's environment (others do not exist for
-/// it), with its permissions.
-async fn reachable<S>(
-    conn: &mut AnyConnection,
-    caller: &Caller<S>,
+fn rate_limit(body: RateLimitBody) -> Result<RateLimit, RestError> {
+    if ![1, 60, 3600, 86_400].contains(&body.window_secs) {
+        return Err(invalid(
+            "rate_limit.window_secs must be 1, 60, 3600 or 86400.",
+        ));
+    }
+    RateLimit::parse(&body.limit.to_string(), &body.window_secs.to_string()).map_err(invalid)
+}
+
+/// The org's key `id` if the caller's environment reaches it.
+async fn reachable(
+    state: &AppState,
+    caller: &Caller<impl Send>,
     id: &str,
 ) -> Result<KeyRow, RestError> {
-    keys::find(conn, &caller.key.org_id, id)
+    let mut conn = state.db.acquire().await?;
+    keys::find(&mut conn, &caller.key.org_id, id)
         .await?
         .filter(|row| row.environment == caller.key.environment.as_str())
         .ok_or(RestError::App(AppError::NotFound))
-}
-
-fn rate_limit(body: Option<RateLimitBody>, default: RateLimit) -> Result<RateLimit, RestError> {
-    match body {
-        None => Ok(default),
-        Some(r) if ![1, 60, 3600, 86_400].contains(&r.window_secs) => Err(invalid(
-            "rate_limit.window_secs must be 1, 60, 3600 or 86400.",
-        )),
-        Some(r) => {
-            RateLimit::parse(&r.limit.to_string(), &r.window_secs.to_string()).map_err(invalid)
-        }
-    }
 }
 
 fn future(expires_at: Option<i64>) -> Result<Option<i64>, RestError> {
@@ -209,43 +204,12 @@ fn future(expires_at: Option<i64>) -> Result<Option<i64>, RestError> {
     }
 }
 
-async fn record<S>(
-    conn: &mut AnyConnection,
-    caller: &Caller<S>,
-    action: &'static str,
-    key: (&str, &str),
-    changes: Option<serde_json::Value>,
-) -> Result<(), RestError> {
-    let actor = caller.audit_label();
-    audit::record(
-        conn,
-        AuditEntry {
-            org_id: &caller.key.org_id,
-            actor_id: Some(&caller.key.id),
-            actor_email: Some(&actor),
-            action,
-            target_type: "key",
-            target_id: Some(key.0),
-            target_label: Some(key.1),
-            changes,
-            client_ip: caller.ip.as_deref(),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// Commits and answers with the key and its new secret, kept out of caches.
-async fn reveal<S>(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+/// The answer that carries a new secret, kept out of caches.
+fn reveal(
     state: &AppState,
-    caller: &Caller<S>,
-    id: &str,
-    token: &ApiToken,
+    (row, token): (KeyRow, ApiToken),
     status: StatusCode,
 ) -> Result<Response, RestError> {
-    let row = reachable(&mut tx, caller, id).await?;
-    commit_change(tx, state, id).await?;
     let body = RevealedKeyBody {
         key: view(state, &row)?,
         token: token.expose().to_string(),
@@ -302,8 +266,7 @@ pub async fn get(
     caller: Caller<ReadKeys>,
     Path(id): Path<String>,
 ) -> Result<Json<KeyResource>, RestError> {
-    let mut conn = state.db.acquire().await?;
-    let row = reachable(&mut conn, &caller, &id).await?;
+    let row = reachable(&state, &caller, &id).await?;
     Ok(Json(view(&state, &row)?))
 }
 
@@ -317,21 +280,15 @@ pub async fn create(
     caller: Caller<WriteKeys>,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<Response, RestError> {
-    let environment = caller.key.environment;
-    if let Some(asked) = body.environment.as_deref()
-        && asked.parse::<Environment>().ok() != Some(environment)
-    {
-        return Err(RestError::Forbidden(format!(
-            "A {0} key creates {0} keys only.",
-            environment.as_str()
-        )));
-    }
+    let environment = match body.environment.as_deref() {
+        None => caller.key.environment,
+        Some(asked) => asked.parse::<Environment>().map_err(invalid)?,
+    };
     let name = KeyName::parse(&body.name).map_err(invalid)?;
     let catalog = &state.settings.catalog;
     let permissions = catalog
         .resolve(&body.key_type, &body.permissions)
         .map_err(invalid)?;
-    caller.may_handle(&permissions)?;
     let default = catalog.key_type(&body.key_type).map_or(
         RateLimit {
             limit: 600,
@@ -339,35 +296,20 @@ pub async fn create(
         },
         |t| t.rate_limit,
     );
-    let limit = rate_limit(body.rate_limit, default)?;
-    let expires_at = future(body.expires_at)?;
-    let token = ApiToken::generate(&state.settings.key_prefix, environment);
-    let mut tx = state.db.begin().await?;
-    let new = keys::NewKey {
-        org_id: &caller.key.org_id,
-        name: name.as_str(),
+    let spec = NewKeySpec {
+        name,
         environment,
-        key_type: &body.key_type,
-        permissions: &permissions,
-        token: &token,
-        expires_at,
-        rate_limit: limit,
-        created_by: None,
+        key_type: body.key_type,
+        permissions,
+        rate_limit: body
+            .rate_limit
+            .map(rate_limit)
+            .transpose()?
+            .unwrap_or(default),
+        expires_at: future(body.expires_at)?,
     };
-    let id = keys::insert(&mut tx, new).await?;
-    let changes = serde_json::json!({
-        "environment": environment.as_str(), "type": body.key_type, "permissions": permissions,
-        "expires_at": expires_at, "rate_limit": limit.label(),
-    });
-    record(
-        &mut tx,
-        &caller,
-        "key.created",
-        (&id, name.as_str()),
-        Some(changes),
-    )
-    .await?;
-    reveal(tx, &state, &caller, &id, &token, StatusCode::CREATED).await
+    let created = service::create(&state, caller.actor(), caller.ip.as_deref(), spec).await?;
+    reveal(&state, created, StatusCode::CREATED)
 }
 
 /// Edits a key's name, type and permissions, rate limit or expiry.
@@ -381,63 +323,34 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateKey>,
 ) -> Result<Json<KeyResource>, RestError> {
-    let mut tx = state.db.begin().await?;
-    let before = reachable(&mut tx, &caller, &id).await?;
-    not_revoked(&before)?;
-    caller.may_handle(&before.permission_list())?;
-    let name = KeyName::parse(body.name.as_deref().unwrap_or(&before.name)).map_err(invalid)?;
-    let (key_type, permissions) = if body.key_type.is_some() || body.permissions.is_some() {
-        let key_type = body.key_type.unwrap_or_else(|| before.key_type.clone());
-        let asked = body.permissions.unwrap_or_else(|| before.permission_list());
+    let grants = if body.key_type.is_some() || body.permissions.is_some() {
+        // The type and permissions not sent are the key's current ones.
+        let current = reachable(&state, &caller, &id).await?;
+        let key_type = body.key_type.unwrap_or_else(|| current.key_type.clone());
+        let asked = body
+            .permissions
+            .unwrap_or_else(|| current.permission_list());
         let permissions = state
             .settings
             .catalog
             .resolve(&key_type, &asked)
             .map_err(invalid)?;
-        (key_type, permissions)
+        Some((key_type, permissions))
     } else {
-        (before.key_type.clone(), before.permission_list())
+        None
     };
-    caller.may_handle(&permissions)?;
-    let old_limit = RateLimit {
-        limit: before.rate_limit as u32,
-        window_secs: before.rate_window_secs as u32,
+    let edit = KeyEdit {
+        name: body
+            .name
+            .as_deref()
+            .map(KeyName::parse)
+            .transpose()
+            .map_err(invalid)?,
+        grants,
+        rate_limit: body.rate_limit.map(rate_limit).transpose()?,
+        expires_at: body.expires_at.map(future).transpose()?,
     };
-    let limit = rate_limit(body.rate_limit, old_limit)?;
-    let expires_at = match body.expires_at {
-        None => before.expires_at,
-        Some(t) => future(t)?,
-    };
-    keys::update(
-        &mut tx,
-        &id,
-        name.as_str(),
-        &key_type,
-        &permissions,
-        limit,
-        expires_at,
-    )
-    .await?;
-    let changes = keys::edit_changes(
-        &before,
-        name.as_str(),
-        &key_type,
-        &permissions,
-        limit,
-        expires_at,
-    );
-    if changes.is_some() {
-        record(
-            &mut tx,
-            &caller,
-            "key.updated",
-            (&id, name.as_str()),
-            changes,
-        )
-        .await?;
-    }
-    let row = reachable(&mut tx, &caller, &id).await?;
-    commit_change(tx, &state, &id).await?;
+    let row = service::update(&state, caller.actor(), caller.ip.as_deref(), &id, edit).await?;
     Ok(Json(view(&state, &row)?))
 }
 
@@ -460,24 +373,10 @@ pub async fn regenerate(
             .map_err(|e| invalid(format!("The body is not valid: {e}")))?
             .grace
     };
-    let mut tx = state.db.begin().await?;
-    let row = reachable(&mut tx, &caller, &id).await?;
-    not_revoked(&row)?;
-    caller.may_handle(&row.permission_list())?;
-    let now = db::now();
-    let grace_until = keys::grace_until(now, grace.secs(), row.expires_at)?;
-    let token = ApiToken::generate(&state.settings.key_prefix, caller.key.environment);
-    keys::rotate(&mut tx, &id, &token, grace_until).await?;
-    let changes = serde_json::json!({ "grace_until": grace_until });
-    record(
-        &mut tx,
-        &caller,
-        "key.regenerated",
-        (&id, &row.name),
-        Some(changes),
-    )
-    .await?;
-    reveal(tx, &state, &caller, &id, &token, StatusCode::OK).await
+    let actor = caller.actor();
+    let regenerated =
+        service::regenerate(&state, actor, caller.ip.as_deref(), &id, grace.secs()).await?;
+    reveal(&state, regenerated, StatusCode::OK)
 }
 
 /// Revokes a key for good; every instance refuses it at once.
@@ -489,13 +388,6 @@ pub async fn revoke(
     caller: Caller<WriteKeys>,
     Path(id): Path<String>,
 ) -> Result<Json<KeyResource>, RestError> {
-    let mut tx = state.db.begin().await?;
-    let row = reachable(&mut tx, &caller, &id).await?;
-    not_revoked(&row)?;
-    caller.may_handle(&row.permission_list())?;
-    keys::revoke(&mut tx, &id).await?;
-    record(&mut tx, &caller, "key.revoked", (&id, &row.name), None).await?;
-    let row = reachable(&mut tx, &caller, &id).await?;
-    commit_change(tx, &state, &id).await?;
+    let row = service::revoke(&state, caller.actor(), caller.ip.as_deref(), &id).await?;
     Ok(Json(view(&state, &row)?))
 }

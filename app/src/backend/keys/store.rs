@@ -1,10 +1,13 @@
-//! API key storage. Only the SHA-256 of a token and its display prefix are
-//! written; the plain token never reaches the database.
+//! API key storage: the rows and the SQL. Only the SHA-256 of a token and
+//! its display prefix are written; the plain token never reaches the
+//! database. Changes go through [`super::service`], not straight here.
 
-use super::db::{self, Db};
-use super::secret::sha256_hex;
-use crate::api::key_types::{KeyQuery, KeySort, KeyView, STALE_AFTER_DAYS};
-use crate::domain::{ApiToken, Environment, KeyStatus, RateLimit, UnixTime};
+use crate::backend::db::{self, Db, Filter};
+use crate::backend::secret::sha256_hex;
+use crate::domain::{
+    ApiToken, Environment, KeyQuery, KeySort, KeyStatus, KeyView, RateLimit, STALE_AFTER_DAYS,
+    UnixTime,
+};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -104,147 +107,6 @@ pub fn name_taken(name: &str) -> AppError {
     ))
 }
 
-/// The PostgreSQL channel on which every instance hears of key changes.
-pub const CHANGE_CHANNEL: &str = "keywarden_key_changes";
-
-/// On PostgreSQL, queues a notice of key `id`'s change on [`CHANGE_CHANNEL`]
-/// inside the transaction, so other instances hear of it exactly when it
-/// commits (and never of a change that rolled back). The payload is
-/// `"<instance> <key id>"` ([`parse_notice`]). SQLite serves a single
-/// instance and needs none.
-pub async fn notify_change(
-    conn: &mut AnyConnection,
-    instance: &str,
-    id: &str,
-) -> Result<(), AppError> {
-    if conn.backend_name() == "PostgreSQL" {
-        // Counted so the Any driver never sees pg_notify's `void` column.
-        sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
-            .bind(CHANGE_CHANNEL)
-            .bind(format!("{instance} {id}"))
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Queues a notice that every key of org `org_id` changed (a suspension
-/// or its end), like [`notify_change`]: one notice for the whole org.
-pub async fn notify_org_change(
-    conn: &mut AnyConnection,
-    instance: &str,
-    org_id: &str,
-) -> Result<(), AppError> {
-    notify_change(conn, instance, &format!("{ORG_NOTICE}{org_id}")).await
-}
-
-/// Marks an org-wide notice's subject (key ids never start with it).
-const ORG_NOTICE: &str = "org:";
-
-/// What a change notice is about.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Changed<'a> {
-    Key(&'a str),
-    Org(&'a str),
-}
-
-/// The sending instance and the subject of a change notice.
-pub fn parse_notice(payload: &str) -> (Option<&str>, Changed<'_>) {
-    let (instance, subject) = match payload.split_once(' ') {
-        Some((instance, subject)) => (Some(instance), subject),
-        None => (None, payload),
-    };
-    let changed = match subject.strip_prefix(ORG_NOTICE) {
-        Some(org_id) => Changed::Org(org_id),
-        None => Changed::Key(subject),
-    };
-    (instance, changed)
-}
-
-/// Commits a change to key `id` and tells this instance's verification
-/// cache (other instances hear of it through [`notify_change`]), so the next
-/// request sees it. Every key change ends here.
-pub async fn commit_change(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    state: &super::AppState,
-    id: &str,
-) -> Result<(), AppError> {
-    notify_change(&mut tx, &state.instance, id).await?;
-    tx.commit().await?;
-    state.key_changed(id);
-    Ok(())
-}
-
-/// What an edit changed, as the audit log records it: `{field: {before,
-/// after}}` for each field that differs, or `None` when nothing did.
-pub fn edit_changes(
-    before: &KeyRow,
-    name: &str,
-    key_type: &str,
-    permissions: &[String],
-    rate_limit: RateLimit,
-    expires_at: Option<UnixTime>,
-) -> Option<serde_json::Value> {
-    let old_limit = RateLimit {
-        limit: before.rate_limit as u32,
-        window_secs: before.rate_window_secs as u32,
-    };
-    let fields = [
-        ("name", before.name.clone().into(), name.into()),
-        ("type", before.key_type.clone().into(), key_type.into()),
-        (
-            "permissions",
-            before.permission_list().into(),
-            permissions.to_vec().into(),
-        ),
-        (
-            "rate_limit",
-            old_limit.label().into(),
-            rate_limit.label().into(),
-        ),
-        ("expires_at", before.expires_at.into(), expires_at.into()),
-    ];
-    let changes: serde_json::Map<String, serde_json::Value> = fields
-        .into_iter()
-        .filter(|(_, old, new): &(&str, serde_json::Value, serde_json::Value)| old != new)
-        .map(|(field, old, new)| {
-            (
-                field.to_string(),
-                serde_json::json!({ "before": old, "after": new }),
-            )
-        })
-        .collect();
-    (!changes.is_empty()).then_some(serde_json::Value::Object(changes))
-}
-
-/// When a regenerated key's old secret stops: now (`None`) or after
-/// `grace_secs`, never after the key's own expiry.
-pub fn grace_until(
-    now: UnixTime,
-    grace_secs: i64,
-    expires_at: Option<UnixTime>,
-) -> Result<Option<UnixTime>, AppError> {
-    let until = (grace_secs > 0).then(|| now + grace_secs);
-    if let (Some(until), Some(expires)) = (until, expires_at)
-        && until > expires
-    {
-        return Err(AppError::Invalid(
-            "The grace period would outlive the key's expiry. Choose a shorter one.".into(),
-        ));
-    }
-    Ok(until)
-}
-
-/// Refuses changes to a revoked key (only delete remains).
-pub fn not_revoked(row: &KeyRow) -> Result<(), AppError> {
-    if row.revoked_at.is_some() {
-        return Err(AppError::Conflict(
-            "This key is revoked; it can only be deleted.".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Inserts a key; returns its id.
 pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String, AppError> {
     let id = db::new_id();
@@ -270,7 +132,7 @@ pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String,
     .await;
     match inserted {
         Ok(_) => Ok(id),
-        Err(e) if super::users::is_unique_violation(&e) => Err(name_taken(key.name)),
+        Err(e) if crate::backend::users::is_unique_violation(&e) => Err(name_taken(key.name)),
         Err(e) => Err(e.into()),
     }
 }
@@ -289,20 +151,23 @@ pub async fn find(
         .await?)
 }
 
-/// The SQL condition for a status, consistent with [`KeyStatus::of`]; `$n`
-/// is the placeholder bound to "now".
-fn status_condition(status: KeyStatus, n: usize) -> String {
-    let unexpired = format!("(k.expires_at IS NULL OR k.expires_at > ${n})");
+/// The SQL condition for a status, consistent with [`KeyStatus::of`]; `?`
+/// stands for "now", when the condition needs it.
+fn status_condition(status: KeyStatus) -> &'static str {
     match status {
-        KeyStatus::Revoked => "k.revoked_at IS NOT NULL".into(),
-        KeyStatus::Expired => format!("k.revoked_at IS NULL AND k.expires_at <= ${n}"),
-        KeyStatus::Disabled => format!("k.revoked_at IS NULL AND {unexpired} AND k.disabled = 1"),
-        KeyStatus::Active => format!("k.revoked_at IS NULL AND {unexpired} AND k.disabled = 0"),
+        KeyStatus::Revoked => "k.revoked_at IS NOT NULL",
+        KeyStatus::Expired => "k.revoked_at IS NULL AND k.expires_at <= ?",
+        KeyStatus::Disabled => {
+            "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND k.disabled = 1"
+        }
+        KeyStatus::Active => {
+            "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND k.disabled = 0"
+        }
     }
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-pub(super) fn like_pattern(search: &str) -> String {
+pub(crate) fn like_pattern(search: &str) -> String {
     let mut out = String::from("%");
     for c in search.trim().to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -321,22 +186,21 @@ pub async fn list(
     query: &KeyQuery,
     now: UnixTime,
 ) -> Result<(Vec<KeyRow>, i64), AppError> {
-    let mut conditions = vec!["k.org_id = $1".to_string()];
-    let mut n = 2;
-    // Placeholders are numbered in the order values are bound below.
-    if query.environment.is_some() {
-        conditions.push(format!("k.environment = ${n}"));
-        n += 1;
+    let mut filter = Filter::default().text("k.org_id = ?", org_id);
+    if let Some(env) = query.environment {
+        filter = filter.text("k.environment = ?", env.as_str());
     }
     if let Some(status) = query.status {
-        conditions.push(status_condition(status, n));
-        n += 1;
+        filter = match status_condition(status) {
+            c if c.contains('?') => filter.int(c, now),
+            c => filter.plain(c),
+        };
     }
     let search = query.search.trim();
     if !search.is_empty() {
-        conditions.push(format!("LOWER(k.name) LIKE ${n} ESCAPE '\\'"));
+        filter = filter.text("LOWER(k.name) LIKE ? ESCAPE '\\'", like_pattern(search));
     }
-    let filter = conditions.join(" AND ");
+    let filter_sql = filter.sql();
     let order = match query.sort {
         KeySort::Created => "k.created_at DESC, k.id",
         // Never-used keys last on both engines (they order NULLs differently).
@@ -347,27 +211,14 @@ pub async fn list(
     let page = query.page.max(1);
     let offset = i64::from(page - 1) * i64::from(PER_PAGE);
     let rows_sql = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE {filter} ORDER BY {order} LIMIT {PER_PAGE} OFFSET {offset}"
+        "SELECT {COLUMNS} FROM {FROM} WHERE {filter_sql} ORDER BY {order} LIMIT {PER_PAGE} OFFSET {offset}"
     );
-    let count_sql = format!("SELECT COUNT(*) FROM api_keys k WHERE {filter}");
-
-    macro_rules! bind_all {
-        ($q:expr) => {{
-            let mut q = $q.bind(org_id);
-            if let Some(env) = query.environment {
-                q = q.bind(env.as_str());
-            }
-            if query.status.is_some() {
-                q = q.bind(now);
-            }
-            if !search.is_empty() {
-                q = q.bind(like_pattern(search));
-            }
-            q
-        }};
-    }
-    let rows: Vec<KeyRow> = bind_all!(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
-    let (total,): (i64,) = bind_all!(sqlx::query_as(&count_sql)).fetch_one(db).await?;
+    let count_sql = format!("SELECT COUNT(*) FROM api_keys k WHERE {filter_sql}");
+    let rows: Vec<KeyRow> = filter.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
+    let (total,): (i64,) = filter
+        .bind(sqlx::query_as(&count_sql))
+        .fetch_one(db)
+        .await?;
     Ok((rows, total))
 }
 
@@ -406,7 +257,7 @@ pub async fn update(
     .await;
     match updated {
         Ok(_) => Ok(()),
-        Err(e) if super::users::is_unique_violation(&e) => Err(name_taken(name)),
+        Err(e) if crate::backend::users::is_unique_violation(&e) => Err(name_taken(name)),
         Err(e) => Err(e.into()),
     }
 }
@@ -472,20 +323,7 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> 
 
 #[cfg(test)]
 mod tests {
-    use super::{Changed, like_pattern, parse_notice};
-
-    #[test]
-    fn notices_name_their_sender_and_subject() {
-        assert_eq!(
-            parse_notice("inst1 key9"),
-            (Some("inst1"), Changed::Key("key9"))
-        );
-        assert_eq!(parse_notice("key9"), (None, Changed::Key("key9")));
-        assert_eq!(
-            parse_notice("inst1 org:o7"),
-            (Some("inst1"), Changed::Org("o7"))
-        );
-    }
+    use super::like_pattern;
 
     #[test]
     fn search_patterns_escape_wildcards() {

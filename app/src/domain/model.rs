@@ -1,0 +1,133 @@
+//! The shapes shared by every layer that shows keys, members and audit
+//! entries: the storage layer fills them, the server functions and the REST
+//! API hand them on, the pages render them.
+
+use super::{Environment, KeyStatus, RateLimit, Role, UnixTime};
+use serde::{Deserialize, Serialize};
+
+/// Days without use after which a key is marked stale.
+pub const STALE_AFTER_DAYS: i64 = 90;
+
+/// One key as the list and the detail page show it. Never holds the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    /// Display prefix, e.g. `kw_live_5Gf0`; the UI appends `••••`.
+    pub start: String,
+    pub environment: Environment,
+    pub key_type: String,
+    pub permissions: Vec<String>,
+    pub status: KeyStatus,
+    pub rate_limit: RateLimit,
+    pub created_at: UnixTime,
+    pub created_by: Option<String>,
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
+    pub request_count: i64,
+    /// When the previous secret stops working, while a grace period runs.
+    pub previous_expires_at: Option<UnixTime>,
+    /// Unused for [`STALE_AFTER_DAYS`] days (or never used since then).
+    pub stale: bool,
+    /// Older than the operator's rotation period since creation or the
+    /// last regenerate.
+    pub rotation_due: bool,
+}
+
+/// How the list is sorted: newest first by creation or by last use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySort {
+    #[default]
+    Created,
+    LastUsed,
+}
+
+/// Filters, search and page of the key list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyQuery {
+    pub environment: Option<Environment>,
+    pub status: Option<KeyStatus>,
+    #[serde(default)]
+    pub search: String,
+    #[serde(default)]
+    pub sort: KeySort,
+    /// 1-based.
+    #[serde(default)]
+    pub page: u32,
+}
+
+/// How long the old secret keeps working after a regenerate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grace {
+    #[default]
+    None,
+    OneHour,
+    OneDay,
+    SevenDays,
+}
+
+impl Grace {
+    pub const ALL: [Grace; 4] = [Grace::None, Grace::OneHour, Grace::OneDay, Grace::SevenDays];
+
+    pub fn secs(self) -> i64 {
+        match self {
+            Grace::None => 0,
+            Grace::OneHour => 3600,
+            Grace::OneDay => 86_400,
+            Grace::SevenDays => 7 * 86_400,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Grace::None => "Stop the old secret now",
+            Grace::OneHour => "Keep the old secret for 1 hour",
+            Grace::OneDay => "Keep the old secret for 24 hours",
+            Grace::SevenDays => "Keep the old secret for 7 days",
+        }
+    }
+}
+
+/// One audit entry as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AuditView {
+    pub at_ms: i64,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub target_label: Option<String>,
+    pub changes: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+/// An organisation the signed-in user belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrgSummary {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// One member of an org.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: UnixTime,
+    pub is_you: bool,
+}
+
+/// An invitation not yet accepted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: UnixTime,
+    pub invited_by: String,
+}
