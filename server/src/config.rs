@@ -197,8 +197,9 @@ pub struct FileConfig {
     pub usage_flush_ms: Option<u64>,
 }
 
-/// The settings Keywarden runs with.
-#[derive(Debug, Clone)]
+/// The settings Keywarden runs with. `Debug` hides the demo password
+/// (the tokens hide themselves).
+#[derive(Clone)]
 pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
@@ -223,6 +224,27 @@ pub struct Config {
     pub signup: Signup,
     pub request_log_days: u32,
     pub usage_flush_ms: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &"…")
+            .field("demo", &self.demo)
+            .field("demo_password", &"…")
+            .field("site_root", &self.site_root)
+            .field("public_url", &self.public_url)
+            .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("key_prefix", &self.key_prefix)
+            .field("service_tokens", &self.service_tokens)
+            .field("operator_tokens", &self.operator_tokens)
+            .field("metrics_token", &self.metrics_token)
+            .field("routes", &self.routes)
+            .field("forward_auth_headers", &self.forward_auth_headers)
+            .field("signup", &self.signup)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the configuration could not be loaded.
@@ -389,6 +411,30 @@ mod tests {
 
     fn cli(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("keywarden").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::merge(
+            &cli(&[
+                "--demo-password",
+                "very-secret-demo-pass",
+                "--database-url",
+                "postgres://kw:dbpass@db/kw",
+                "--service-tokens",
+                "production:service-token-0123456789abcdef",
+            ]),
+            FileConfig::default(),
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        for secret in [
+            "very-secret-demo-pass",
+            "dbpass",
+            "service-token-0123456789abcdef",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 
     #[test]

@@ -44,10 +44,10 @@ pub async fn seed(
     platform::set_instance_admin(db, USERS[0].0, true).await?;
     let mut tx = db.begin().await?;
     if !keys::org_has_keys(db, &org_id).await? {
-        let (owner,): (String,) = sqlx::query_as("SELECT id FROM users WHERE email = $1")
-            .bind(USERS[0].0)
-            .fetch_one(&mut *tx)
-            .await?;
+        let owner = users::find_by_email(db, USERS[0].0)
+            .await?
+            .ok_or_else(|| AppError::internal("the demo owner is missing"))?
+            .id;
         for (name, environment, key_type) in KEYS {
             let Some(preset) = catalog.key_type(key_type) else {
                 continue;
@@ -82,13 +82,10 @@ async fn seed_org(
 ) -> Result<String, AppError> {
     let slug = Slug::parse(slug).map_err(AppError::Invalid)?;
     let name = OrgName::parse(name).map_err(AppError::Invalid)?;
-    let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1")
-        .bind(slug.as_str())
-        .fetch_optional(db)
-        .await?;
+    let existing = platform::org_id(db, slug.as_str()).await?;
     let mut tx = db.begin().await?;
     let org_id = match existing {
-        Some((id,)) => id,
+        Some(id) => id,
         None => orgs::insert(&mut tx, &slug, &name).await?,
     };
     for (email, role) in members {

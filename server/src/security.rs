@@ -17,10 +17,11 @@ pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     tracing::warn!(method = %req.method(), "refused cross-site request");
-    let body = serde_json::json!({
-        "error": { "code": "CROSS_SITE_REQUEST", "message": "Cross-site requests are refused." }
-    });
-    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+    crate::rest::error::json_error(
+        StatusCode::FORBIDDEN,
+        "CROSS_SITE_REQUEST",
+        "Cross-site requests are refused.",
+    )
 }
 
 fn is_safe_method(m: &Method) -> bool {

@@ -45,7 +45,7 @@ pub async fn invite_member(
     email: String,
     role: Role,
 ) -> Result<InvitationCreated, AppError> {
-    use crate::backend::{invites, request};
+    use crate::backend::{invites, orgs, request};
     use crate::domain::{Capability, Email};
     let result = async {
         let state = request::app_state()?;
@@ -55,15 +55,7 @@ pub async fn invite_member(
         let email = Email::parse(&email).map_err(AppError::Invalid)?;
 
         let mut tx = state.db.begin().await?;
-        let (already,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.org_id = $1 AND u.email = $2",
-        )
-        .bind(&m.org_id)
-        .bind(email.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        if already > 0 {
+        if orgs::has_member_email(&mut tx, &m.org_id, email.as_str()).await? {
             return Err(AppError::Conflict(format!(
                 "{email} is already a member of {}.",
                 m.org_name

@@ -2,6 +2,7 @@
 //! over time, recent requests) and the org's request log. Owners, admins and
 //! members only (DESIGN.md §2).
 
+pub use crate::domain::RequestView;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -60,20 +61,6 @@ pub struct UsageBucket {
     pub refused: i64,
 }
 
-/// One line of the request log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct RequestView {
-    pub at_ms: i64,
-    pub key_id: String,
-    /// `None` once the key was deleted.
-    pub key_name: Option<String>,
-    pub code: String,
-    pub path: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
 /// A key's usage for the detail page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyUsage {
@@ -122,14 +109,12 @@ pub const RECENT_REQUESTS: i64 = 20;
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    pub use crate::backend::{db, keys, request};
+    pub use crate::backend::{db, keys, request, usage};
     pub use crate::domain::{Capability, OUTCOMES};
-
-    pub const REQUEST_COLUMNS: &str =
-        "r.at_ms, r.key_id, k.name AS key_name, r.code, r.path, r.ip, r.user_agent";
 }
 
-/// A key's verifications by outcome over `range`, and its latest requests.
+/// One key's verifications over `range`, bucketed, with totals per outcome
+/// and its latest requests.
 #[server(endpoint = "keys/usage", input = Json)]
 pub async fn get_key_usage(
     slug: String,
@@ -137,7 +122,7 @@ pub async fn get_key_usage(
     range: UsageRange,
 ) -> Result<KeyUsage, AppError> {
     use ssr::*;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (_user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::ViewKeyDetail)?;
@@ -148,14 +133,7 @@ pub async fn get_key_usage(
         let (width, count) = range.buckets();
         let now = db::now();
         let first = now - now.rem_euclid(width) - width * (count as i64 - 1);
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT hour, code, CAST(SUM(count) AS BIGINT) FROM key_usage \
-             WHERE key_id = $1 AND hour >= $2 GROUP BY hour, code",
-        )
-        .bind(&id)
-        .bind(first)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = usage::hourly_counts(&state.db, &id, first).await?;
         let mut buckets: Vec<UsageBucket> = (0..count)
             .map(|i| UsageBucket {
                 start: first + width * i as i64,
@@ -179,31 +157,22 @@ pub async fn get_key_usage(
             }
         }
         totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
-             WHERE r.org_id = $1 AND r.key_id = $2 ORDER BY r.at_ms DESC, r.id DESC LIMIT {RECENT_REQUESTS}"
-        );
-        let recent: Vec<RequestView> = sqlx::query_as(&sql)
-            .bind(&m.org_id)
-            .bind(&id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let recent = usage::recent_requests(&state.db, &m.org_id, &id, RECENT_REQUESTS).await?;
         Ok(KeyUsage {
             range,
             buckets,
             totals,
             recent,
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
-/// The org's request log, newest first, by key, outcome and time.
+/// The org's request log, newest first, filtered by key, outcome and period.
 #[server(endpoint = "requests", input = Json)]
 pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppError> {
     use ssr::*;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (_user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::ViewKeyDetail)?;
@@ -222,49 +191,15 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
             .find(|(q, _, _)| *q == since)
             .map(|(_, _, secs)| *secs)
             .ok_or_else(|| AppError::Invalid("Choose a period: 1h, 24h, 7d or 30d.".into()))?;
-        let from_ms = (db::now() - period) * 1000;
-        let mut filter = "r.org_id = $1 AND r.at_ms >= $2".to_string();
-        let mut n = 3;
-        if key.is_some() {
-            filter.push_str(&format!(" AND r.key_id = ${n}"));
-            n += 1;
-        }
-        if outcome.is_some() {
-            filter.push_str(&format!(" AND r.code = ${n}"));
-        }
         let page = query.page.max(1);
-        let offset = i64::from(page - 1) * i64::from(LOG_PER_PAGE);
-        let rows_sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
-             WHERE {filter} ORDER BY r.at_ms DESC, r.id DESC LIMIT {LOG_PER_PAGE} OFFSET {offset}"
-        );
-        let count_sql = format!("SELECT COUNT(*) FROM request_log r WHERE {filter}");
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(&m.org_id).bind(from_ms);
-                if let Some(k) = &key {
-                    q = q.bind(k);
-                }
-                if let Some(o) = &outcome {
-                    q = q.bind(o);
-                }
-                q
-            }};
-        }
-        let entries: Vec<RequestView> = bind_all!(sqlx::query_as(&rows_sql))
-            .fetch_all(&state.db)
-            .await?;
-        let (total,): (i64,) = bind_all!(sqlx::query_as(&count_sql))
-            .fetch_one(&state.db)
-            .await?;
-        // The filter offers the org's keys by name (bounded for huge orgs;
-        // any key can still be chosen through its page's link).
-        let keys: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, name FROM api_keys WHERE org_id = $1 ORDER BY name, id LIMIT 500",
-        )
-        .bind(&m.org_id)
-        .fetch_all(&state.db)
-        .await?;
+        let filter = usage::LogFilter {
+            org_id: &m.org_id,
+            from_ms: (db::now() - period) * 1000,
+            key_id: key.as_deref(),
+            code: outcome.as_deref(),
+        };
+        let (entries, total) = usage::log_page(&state.db, &filter, page, LOG_PER_PAGE).await?;
+        let keys = usage::key_names(&state.db, &m.org_id).await?;
         Ok(LogPage {
             entries,
             total,
@@ -272,7 +207,6 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
             per_page: LOG_PER_PAGE,
             keys,
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }

@@ -86,6 +86,46 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// `result`, with a unique-constraint violation (on either engine) turned
+/// into `clash()`: the one place such violations are recognised.
+pub fn on_unique<T>(
+    result: Result<T, sqlx::Error>,
+    clash: impl FnOnce() -> crate::AppError,
+) -> Result<T, crate::AppError> {
+    match result {
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(clash()),
+        other => Ok(other?),
+    }
+}
+
+/// Whether the database answers.
+pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+}
+
+/// The database engine behind a pool, decided by the URL it was opened with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine of `db`.
+    pub fn of(db: &Db) -> Engine {
+        if db
+            .connect_options()
+            .database_url
+            .scheme()
+            .starts_with("postgres")
+        {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+}
+
 /// `WHERE` conditions for both engines, whose placeholders are numbered as
 /// conditions are added (`?` in a condition stands for the next `$n`) and
 /// whose values are bound in the same order. sqlx's `QueryBuilder` cannot

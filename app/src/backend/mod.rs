@@ -15,6 +15,8 @@ pub mod secret;
 pub mod session;
 pub mod state;
 pub mod throttle;
+pub mod usage;
+pub mod usage_writes;
 pub mod users;
 
 pub use db::Db;

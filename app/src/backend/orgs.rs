@@ -103,13 +103,12 @@ pub async fn insert(
             .bind(db::now())
             .execute(conn)
             .await;
-    match inserted {
-        Ok(_) => Ok(id),
-        Err(e) if super::users::is_unique_violation(&e) => Err(AppError::Conflict(format!(
+    db::on_unique(inserted, || {
+        AppError::Conflict(format!(
             "The address \u{201c}{slug}\u{201d} is taken; choose another."
-        ))),
-        Err(e) => Err(e.into()),
-    }
+        ))
+    })?;
+    Ok(id)
 }
 
 /// Adds a member; an existing membership is left as it is.
@@ -224,4 +223,21 @@ pub async fn remove_member(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Whether someone with `email` is a member of the org.
+pub async fn has_member_email(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    email: &str,
+) -> Result<bool, AppError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND u.email = $2",
+    )
+    .bind(org_id)
+    .bind(email)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
 }

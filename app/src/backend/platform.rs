@@ -284,7 +284,7 @@ pub async fn set_suspended(
         "org.resumed"
     };
     record(&mut tx, actor, &org_id, action, &name, None, client_ip).await?;
-    super::keys::notify_org_change(&mut tx, instance, &org_id).await?;
+    super::keys::notify_org_change(&mut tx, db::Engine::of(db), instance, &org_id).await?;
     tx.commit().await?;
     Ok((org_id, true))
 }

@@ -1,7 +1,7 @@
 //! The state handed to every handler and, through context, every server
 //! function.
 
-use super::db::Db;
+use super::db::{Db, Engine};
 use super::password::HashingSlots;
 use super::throttle::{LoginThrottle, ThrottleLimits};
 use crate::domain::{Catalog, KeyPrefix};
@@ -76,6 +76,8 @@ impl KeyChangeListener for NoListener {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    /// The engine behind `db`, decided once when the state is made.
+    pub engine: Engine,
     pub settings: Arc<Settings>,
     pub throttle: Arc<LoginThrottle>,
     /// Bounds how many passwords are hashed at once.
@@ -91,6 +93,7 @@ impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, settings: Settings) -> Self {
         AppState {
             leptos_options,
+            engine: Engine::of(&db),
             db,
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
             hashing: Arc::new(HashingSlots::per_core()),

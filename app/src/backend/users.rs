@@ -43,18 +43,10 @@ pub async fn insert(
     .bind(db::now())
     .execute(conn)
     .await;
-    match inserted {
-        Ok(_) => Ok(id),
-        Err(e) if is_unique_violation(&e) => Err(AppError::Conflict(
-            "An account with this email already exists.".into(),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Whether `e` is a unique-constraint violation on either engine.
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+    db::on_unique(inserted, || {
+        AppError::Conflict("An account with this email already exists.".into())
+    })?;
+    Ok(id)
 }
 
 /// Claims first-run setup inside the caller's transaction: `false` when
@@ -66,10 +58,9 @@ pub async fn claim_setup(conn: &mut AnyConnection) -> Result<bool, AppError> {
         .bind(db::now_ms())
         .execute(&mut *conn)
         .await;
-    match claimed {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Ok(false),
-        Err(e) => return Err(e.into()),
+    if let Err(AppError::Conflict(_)) = db::on_unique(claimed, || AppError::Conflict(String::new()))
+    {
+        return Ok(false);
     }
     let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
         .fetch_one(&mut *conn)

@@ -16,12 +16,14 @@ pub use inputs::{Email, OrgName, Password, Slug};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
 pub use model::{
     AuditView, Grace, InvitationView, KeyQuery, KeySort, KeyView, MemberView, OrgSummary,
-    STALE_AFTER_DAYS,
+    RequestView, STALE_AFTER_DAYS,
 };
 pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};
 pub use platform::{OrgOverview, OrgPage, ReturnUrl};
 pub use role::{Capability, Role};
+#[cfg(feature = "ssr")]
+pub use token::TokenHash;
 pub use token::{ApiToken, Environment, KeyPrefix, Malformed};
 
 /// Unix time in seconds. Stored as a 64-bit integer so SQLite and PostgreSQL

@@ -131,3 +131,17 @@ pub struct InvitationView {
     pub expires_at: UnixTime,
     pub invited_by: String,
 }
+
+/// One line of the request log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct RequestView {
+    pub at_ms: i64,
+    pub key_id: String,
+    /// `None` once the key was deleted.
+    pub key_name: Option<String>,
+    pub code: String,
+    pub path: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}

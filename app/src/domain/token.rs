@@ -224,6 +224,55 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
+/// The SHA-256 of a secret token (an API key, a service, operator or
+/// metrics token, a session id, an invitation or portal link): what is
+/// stored and looked up, never the token itself. The one way such a hash
+/// is made, so every writer and reader of a column agrees. A token carries
+/// at least 128 bits of entropy, so a fast unsalted hash is enough and can
+/// be indexed.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+#[cfg(feature = "ssr")]
+impl TokenHash {
+    /// The hash of `secret`.
+    pub fn of(secret: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        TokenHash(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The stored form: lowercase hex.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Whether both are the same hash, compared in constant time.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0[..].ct_eq(&other.0[..]))
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({}…)", &self.hex()[..8])
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl ApiToken {
+    /// The hash the key is stored and looked up under.
+    pub fn hashed(&self) -> TokenHash {
+        TokenHash::of(self.expose())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

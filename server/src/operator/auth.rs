@@ -5,16 +5,15 @@
 
 use super::OperatorState;
 use crate::rest::error::RestError;
+use app::domain::TokenHash;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use std::fmt;
-use subtle::ConstantTimeEq;
 
 /// The configured operator tokens, as SHA-256 digests.
 #[derive(Clone, Default)]
-pub struct OperatorTokens(Vec<[u8; 32]>);
+pub struct OperatorTokens(Vec<TokenHash>);
 
 impl fmt::Debug for OperatorTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -37,7 +36,7 @@ impl OperatorTokens {
                         "an operator token needs at least {MIN_LEN} characters"
                     ))
                 } else {
-                    Ok(Sha256::digest(t.as_bytes()).into())
+                    Ok(TokenHash::of(t))
                 }
             })
             .collect::<Result<_, _>>()
@@ -50,10 +49,10 @@ impl OperatorTokens {
 
     /// Whether `presented` is one of the tokens (every one is compared).
     pub fn accepts(&self, presented: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        self.0.iter().fold(false, |found, t| {
-            found | bool::from(t[..].ct_eq(&digest[..]))
-        })
+        let presented = TokenHash::of(presented);
+        self.0
+            .iter()
+            .fold(false, |found, t| found | t.matches(&presented))
     }
 }
 

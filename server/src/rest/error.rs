@@ -26,6 +26,13 @@ pub enum RestError {
     Unavailable,
 }
 
+/// The one JSON error body of every API answer:
+/// `{"error": {"code": "…", "message": "…"}}`.
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    (status, axum::Json(body)).into_response()
+}
+
 impl From<AppError> for RestError {
     fn from(e: AppError) -> Self {
         RestError::App(e)
@@ -86,8 +93,7 @@ impl IntoResponse for RestError {
                 "The service is unavailable; try again.".into(),
             ),
         };
-        let body = serde_json::json!({ "error": { "code": code, "message": message } });
-        let mut res = (status, axum::Json(body)).into_response();
+        let mut res = json_error(status, code, &message);
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -84,10 +84,19 @@ pub struct KeyList {
 }
 
 /// A key with its new secret: shown in this answer only.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct RevealedKeyBody {
     pub key: KeyResource,
     pub token: String,
+}
+
+impl std::fmt::Debug for RevealedKeyBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevealedKeyBody")
+            .field("key", &self.key)
+            .field("token", &"…")
+            .finish()
+    }
 }
 
 /// The query of `GET /v1/keys`.

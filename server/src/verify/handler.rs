@@ -80,11 +80,7 @@ impl<'a> VerifyResponse<'a> {
     }
 }
 
-/// A JSON error body: `{"error": {"code": …, "message": …}}`.
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
-    (status, Json(body)).into_response()
-}
+pub use crate::rest::error::json_error as error;
 
 /// The answer when the database cannot be read (detail to the log only).
 pub fn unavailable(e: &sqlx::Error) -> Response {

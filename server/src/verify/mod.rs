@@ -21,6 +21,8 @@ pub mod service;
 pub mod usage;
 
 use app::backend::Db;
+use app::backend::keys::store;
+use app::domain::TokenHash;
 use app::domain::{ApiToken, Environment, KeyPrefix, RateLimit};
 use cache::{CachedKey, Entry, KeyCache};
 pub use code::Code;
@@ -28,7 +30,6 @@ use metrics::Metrics;
 use ratelimit::RateLimiter;
 use serde::Serialize;
 use service::ServiceTokens;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -94,24 +95,6 @@ impl Decision {
     }
 }
 
-type KeyRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    i64,
-    i64,
-    String,
-    Option<i64>,
-    Option<i64>,
-);
-
 /// A field fit for the request log: control characters (NUL included,
 /// which PostgreSQL refuses in text) stripped, cut to `max` characters.
 pub fn loggable(s: Option<&str>, max: usize) -> Option<String> {
@@ -171,8 +154,8 @@ impl Verifier {
         if !token.expose().starts_with(&self.token_start) {
             return Ok(Decision::bare(Code::Malformed));
         }
-        let hash: [u8; 32] = Sha256::digest(token.expose().as_bytes()).into();
-        let entry = match self.cache.get(&hash) {
+        let hash = token.hashed();
+        let entry = match self.cache.get(hash.bytes()) {
             Some(entry) => {
                 self.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
                 entry
@@ -257,65 +240,35 @@ impl Verifier {
         }
     }
 
-    async fn lookup(&self, hash: [u8; 32]) -> Result<Entry, sqlx::Error> {
+    async fn lookup(&self, hash: TokenHash) -> Result<Entry, sqlx::Error> {
         let seen = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        let hex = hex::encode(hash);
-        let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT k.id, k.org_id, o.slug, k.name, k.key_type, k.permissions, k.environment, \
-             k.expires_at, k.disabled, k.revoked_at, k.rate_limit, k.rate_window_secs, \
-             k.token_hash, k.previous_expires_at, o.suspended_at \
-             FROM api_keys k JOIN orgs o ON o.id = k.org_id \
-             WHERE k.token_hash = $1 OR k.previous_token_hash = $1",
-        )
-        .bind(&hex)
-        .fetch_optional(&self.db)
-        .await?;
-        let entry = match row {
+        let entry = match store::for_verification(&self.db, &hash).await? {
             None => Entry::Missing,
-            Some((
-                id,
-                org_id,
-                org,
-                name,
-                key_type,
-                permissions,
-                environment,
-                expires_at,
-                disabled,
-                revoked_at,
-                limit,
-                window,
-                current,
-                grace,
-                suspended_at,
-            )) => match environment.parse() {
+            Some(row) => match row.environment.parse() {
                 Ok(environment) => Entry::Key(Arc::new(CachedKey {
-                    id: id.into(),
-                    org_id: org_id.into(),
-                    org,
-                    name,
-                    key_type,
-                    permissions: serde_json::from_str(&permissions).unwrap_or_default(),
+                    id: row.id.into(),
+                    org_id: row.org_id.into(),
+                    org: row.org_slug,
+                    name: row.name,
+                    key_type: row.key_type,
+                    permissions: serde_json::from_str(&row.permissions).unwrap_or_default(),
                     environment,
-                    expires_at,
-                    disabled: disabled != 0,
-                    org_suspended: suspended_at.is_some(),
-                    revoked: revoked_at.is_some(),
+                    expires_at: row.expires_at,
+                    disabled: row.disabled != 0,
+                    org_suspended: row.org_suspended_at.is_some(),
+                    revoked: row.revoked_at.is_some(),
                     rate_limit: RateLimit {
-                        limit: limit as u32,
-                        window_secs: window as u32,
+                        limit: row.rate_limit as u32,
+                        window_secs: row.rate_window_secs as u32,
                     },
-                    grace_until: if current == hex {
-                        None
-                    } else {
-                        Some(grace.unwrap_or(0))
-                    },
+                    grace_until: (row.is_current == 0)
+                        .then(|| row.previous_expires_at.unwrap_or(0)),
                 })),
                 Err(_) => Entry::Missing,
             },
         };
-        self.cache.insert(hash, entry.clone(), seen);
+        self.cache.insert(*hash.bytes(), entry.clone(), seen);
         Ok(entry)
     }
 }

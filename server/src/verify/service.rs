@@ -1,14 +1,12 @@
 //! Service tokens: how verifiers (gateways, backends) authenticate. Each is
 //! bound to one environment and compared in constant time.
 
-use app::domain::Environment;
-use sha2::{Digest, Sha256};
+use app::domain::{Environment, TokenHash};
 use std::fmt;
-use subtle::ConstantTimeEq;
 
 /// The configured service tokens, as SHA-256 digests.
 #[derive(Clone, Default)]
-pub struct ServiceTokens(Vec<([u8; 32], Environment)>);
+pub struct ServiceTokens(Vec<(TokenHash, Environment)>);
 
 impl fmt::Debug for ServiceTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -34,14 +32,14 @@ impl ServiceTokens {
                     "a service token needs at least {MIN_LEN} characters"
                 ));
             }
-            tokens.push((Sha256::digest(token.as_bytes()).into(), env));
+            tokens.push((TokenHash::of(token), env));
         }
         Ok(ServiceTokens(tokens))
     }
 
     /// Adds one token (demo mode generates them).
     pub fn add(&mut self, token: &str, env: Environment) {
-        self.0.push((Sha256::digest(token.as_bytes()).into(), env));
+        self.0.push((TokenHash::of(token), env));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -51,10 +49,10 @@ impl ServiceTokens {
     /// The environment of the presented token, comparing against every
     /// configured one in constant time.
     pub fn authenticate(&self, presented: &str) -> Option<Environment> {
-        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let presented = TokenHash::of(presented);
         let mut found = None;
         for (hash, env) in &self.0 {
-            if bool::from(hash[..].ct_eq(&digest[..])) {
+            if hash.matches(&presented) {
                 found = Some(*env);
             }
         }
@@ -65,7 +63,7 @@ impl ServiceTokens {
 /// The bearer token `/metrics` asks for when the operator sets one
 /// (`metrics_token`), kept as a digest and compared in constant time.
 #[derive(Clone)]
-pub struct MetricsToken([u8; 32]);
+pub struct MetricsToken(TokenHash);
 
 impl fmt::Debug for MetricsToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -81,13 +79,12 @@ impl MetricsToken {
                 "the metrics token needs at least {MIN_LEN} characters"
             ));
         }
-        Ok(MetricsToken(Sha256::digest(token.trim().as_bytes()).into()))
+        Ok(MetricsToken(TokenHash::of(token.trim())))
     }
 
     /// Whether `presented` is this token.
     pub fn matches(&self, presented: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        bool::from(self.0[..].ct_eq(&digest[..]))
+        self.0.matches(&TokenHash::of(presented))
     }
 }
 

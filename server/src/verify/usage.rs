@@ -5,6 +5,7 @@
 
 use super::code::Code;
 use app::backend::Db;
+use app::backend::usage_writes::{self, LogRow};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,11 +14,6 @@ use std::sync::{Arc, Mutex};
 /// database too slow for the load) entries are dropped and counted, while
 /// counts stay exact.
 pub const MAX_PENDING_ENTRIES: usize = 200_000;
-/// Request-log rows per INSERT (one JSON parameter each; see [`json_rows`]).
-/// Binding values one by one was the first design: SQLite looks up each
-/// numbered parameter by a linear scan, so 500-row statements spent a third
-/// of the server's time binding, and small ones still most of the flush.
-const ROWS_PER_INSERT: usize = 2000;
 
 /// One verification of a known key.
 #[derive(Clone, Debug)]
@@ -130,170 +126,35 @@ impl UsageBuffer {
     }
 }
 
-/// Request-log ids that sort by time, so inserts append to the primary-key
-/// index instead of landing at random places in it: the milliseconds, this
-/// process's random tag (ids from several instances never clash), a counter.
-struct LogIds {
-    tag: u32,
-    counter: u32,
-}
-
-impl LogIds {
-    fn new() -> Self {
-        LogIds {
-            tag: rand::random(),
-            counter: 0,
-        }
-    }
-
-    fn next(&mut self, at_ms: i64) -> String {
-        self.counter = self.counter.wrapping_add(1);
-        format!("{at_ms:013}{:08x}{:08x}", self.tag, self.counter)
-    }
-}
-
-/// The rows of a JSON array of arrays, bound as one parameter, as a
-/// subquery with `columns` (name, SQL type): each engine parses the JSON
-/// itself, so a batch of thousands of rows is one statement with one
-/// parameter instead of thousands of bound values.
-fn json_rows(postgres: bool, columns: &[(&str, &str)]) -> String {
-    let fields: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (name, ty))| {
-            if postgres {
-                format!("(e->>{i})::{ty} AS {name}")
-            } else {
-                format!("value->>{i} AS {name}")
-            }
-        })
-        .collect();
-    let source = if postgres {
-        "json_array_elements($1::json) AS e"
-    } else {
-        "json_each($1)"
-    };
-    format!("SELECT {} FROM {source}", fields.join(", "))
-}
-
 async fn write(db: &Db, batch: &Pending) -> Result<usize, sqlx::Error> {
-    let mut ids = LogIds::new();
-    let mut tx = db.begin().await?;
-    let pg = tx.backend_name() == "PostgreSQL";
-
-    // Counts and last use per key; a deleted key simply matches no row.
     let usage: Vec<(&str, i64, i64)> = batch
         .usage
         .iter()
         .map(|(id, u)| (&**id, u.requests, u.last_used))
         .collect();
-    let rows = json_rows(pg, &[("id", "text"), ("n", "bigint"), ("t", "bigint")]);
-    sqlx::query(&format!(
-        "UPDATE api_keys SET request_count = request_count + j.n, \
-         last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < j.t THEN j.t ELSE last_used_at END \
-         FROM ({rows}) AS j WHERE api_keys.id = j.id"
-    ))
-    .bind(serde_json::to_string(&usage).unwrap_or_default())
-    .execute(&mut *tx)
-    .await?;
-
-    // Counts per key, hour and outcome (unique within a batch).
     let outcomes: Vec<(&str, i64, &str, i64)> = batch
         .outcomes
         .iter()
         .map(|((id, hour, code), n)| (&**id, *hour, code.as_str(), *n))
         .collect();
-    let rows = json_rows(
-        pg,
-        &[
-            ("key_id", "text"),
-            ("hour", "bigint"),
-            ("code", "text"),
-            ("n", "bigint"),
-        ],
-    );
-    sqlx::query(&format!(
-        "INSERT INTO key_usage (key_id, hour, code, count) \
-         SELECT key_id, hour, code, n FROM ({rows}) AS j WHERE true \
-         ON CONFLICT (key_id, hour, code) DO UPDATE SET count = key_usage.count + excluded.count"
-    ))
-    .bind(serde_json::to_string(&outcomes).unwrap_or_default())
-    .execute(&mut *tx)
-    .await?;
-
-    // The request log.
-    let rows = json_rows(
-        pg,
-        &[
-            ("id", "text"),
-            ("org_id", "text"),
-            ("key_id", "text"),
-            ("at_ms", "bigint"),
-            ("code", "text"),
-            ("path", "text"),
-            ("ip", "text"),
-            ("user_agent", "text"),
-        ],
-    );
-    let insert = format!(
-        "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
-         SELECT id, org_id, key_id, at_ms, code, path, ip, user_agent FROM ({rows}) AS j"
-    );
-    // Each statement under a savepoint: a chunk the database refuses is
-    // rolled back alone and split until the refused rows stand alone.
-    let mut rejected = 0;
-    let mut todo: Vec<&[Hit]> = batch.log.chunks(ROWS_PER_INSERT).rev().collect();
-    while let Some(chunk) = todo.pop() {
-        let entries: Vec<_> = chunk
-            .iter()
-            .map(|hit| {
-                (
-                    ids.next(hit.at_ms),
-                    &*hit.org_id,
-                    &*hit.key_id,
-                    hit.at_ms,
-                    hit.code.as_str(),
-                    hit.path.as_deref(),
-                    hit.ip.as_deref(),
-                    hit.user_agent.as_deref(),
-                )
-            })
-            .collect();
-        let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
-        let done = sqlx::query(&insert)
-            .bind(serde_json::to_string(&entries).unwrap_or_default())
-            .execute(&mut *savepoint)
-            .await;
-        match done {
-            Ok(_) => savepoint.commit().await?,
-            Err(sqlx::Error::Database(e)) => {
-                savepoint.rollback().await?;
-                if chunk.len() == 1 {
-                    tracing::warn!(error = %e, "request-log entry refused by the database; dropped");
-                    rejected += 1;
-                } else {
-                    let (a, b) = chunk.split_at(chunk.len() / 2);
-                    todo.extend([b, a]);
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    tx.commit().await?;
-    Ok(rejected)
+    let log: Vec<LogRow> = batch
+        .log
+        .iter()
+        .map(|hit| LogRow {
+            org_id: &hit.org_id,
+            key_id: &hit.key_id,
+            at_ms: hit.at_ms,
+            code: hit.code.as_str(),
+            path: hit.path.as_deref(),
+            ip: hit.ip.as_deref(),
+            user_agent: hit.user_agent.as_deref(),
+        })
+        .collect();
+    usage_writes::write(db, &usage, &outcomes, &log).await
 }
 
 /// Deletes request-log entries and hourly counts older than `days` days;
 /// returns how many log entries went.
 pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
-    let cutoff_ms = app::backend::db::now_ms() - i64::from(days) * 86_400_000;
-    let done = sqlx::query("DELETE FROM request_log WHERE at_ms < $1")
-        .bind(cutoff_ms)
-        .execute(db)
-        .await?;
-    sqlx::query("DELETE FROM key_usage WHERE hour < $1")
-        .bind(cutoff_ms / 1000 - 3600)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+    usage_writes::purge_older_than(db, days).await
 }

@@ -9,6 +9,7 @@ pub mod store;
 pub use service::{Actor, KeyEdit, NewKeySpec, edit_changes, grace_until};
 pub use store::{KeyRow, NewKey, PER_PAGE, find, insert, list, org_has_keys};
 
+use crate::backend::db::Engine;
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -22,10 +23,11 @@ pub const CHANGE_CHANNEL: &str = "keywarden_key_changes";
 /// instance and needs none.
 pub async fn notify_change(
     conn: &mut AnyConnection,
+    engine: Engine,
     instance: &str,
     id: &str,
 ) -> Result<(), AppError> {
-    if conn.backend_name() == "PostgreSQL" {
+    if engine == Engine::Postgres {
         // Counted so the Any driver never sees pg_notify's `void` column.
         sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
             .bind(CHANGE_CHANNEL)
@@ -40,10 +42,11 @@ pub async fn notify_change(
 /// or its end), like [`notify_change`]: one notice for the whole org.
 pub async fn notify_org_change(
     conn: &mut AnyConnection,
+    engine: Engine,
     instance: &str,
     org_id: &str,
 ) -> Result<(), AppError> {
-    notify_change(conn, instance, &format!("{ORG_NOTICE}{org_id}")).await
+    notify_change(conn, engine, instance, &format!("{ORG_NOTICE}{org_id}")).await
 }
 
 /// Marks an org-wide notice's subject (key ids never start with it).
@@ -77,7 +80,7 @@ pub async fn commit_change(
     state: &super::AppState,
     id: &str,
 ) -> Result<(), AppError> {
-    notify_change(&mut tx, &state.instance, id).await?;
+    notify_change(&mut tx, state.engine, &state.instance, id).await?;
     tx.commit().await?;
     state.key_changed(id);
     Ok(())

@@ -3,10 +3,9 @@
 //! database. Changes go through [`super::service`], not straight here.
 
 use crate::backend::db::{self, Db, Filter};
-use crate::backend::secret::sha256_hex;
 use crate::domain::{
     ApiToken, Environment, KeyQuery, KeySort, KeyStatus, KeyView, RateLimit, STALE_AFTER_DAYS,
-    UnixTime,
+    TokenHash, UnixTime,
 };
 use crate::error::AppError;
 use sqlx::AnyConnection;
@@ -121,7 +120,7 @@ pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String,
     .bind(key.environment.as_str())
     .bind(key.key_type)
     .bind(serde_json::to_string(key.permissions).expect("strings serialise"))
-    .bind(sha256_hex(key.token.expose()))
+    .bind(key.token.hashed().hex())
     .bind(key.token.start())
     .bind(key.expires_at)
     .bind(i64::from(key.rate_limit.limit))
@@ -130,11 +129,8 @@ pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String,
     .bind(key.created_by)
     .execute(conn)
     .await;
-    match inserted {
-        Ok(_) => Ok(id),
-        Err(e) if crate::backend::users::is_unique_violation(&e) => Err(name_taken(key.name)),
-        Err(e) => Err(e.into()),
-    }
+    db::on_unique(inserted, || name_taken(key.name))?;
+    Ok(id)
 }
 
 /// The org's key `id`, or `None` (also for another org's key).
@@ -255,11 +251,8 @@ pub async fn update(
     .bind(id)
     .execute(conn)
     .await;
-    match updated {
-        Ok(_) => Ok(()),
-        Err(e) if crate::backend::users::is_unique_violation(&e) => Err(name_taken(name)),
-        Err(e) => Err(e.into()),
-    }
+    db::on_unique(updated, || name_taken(name))?;
+    Ok(())
 }
 
 /// Replaces the secret. With `grace_until`, the old hash keeps working until
@@ -276,7 +269,7 @@ pub async fn rotate(
          previous_expires_at = $1, token_hash = $2, start = $3, rotated_at = $4 WHERE id = $5",
     )
     .bind(grace_until)
-    .bind(sha256_hex(token.expose()))
+    .bind(token.hashed().hex())
     .bind(token.start())
     .bind(now)
     .bind(id)
@@ -330,4 +323,44 @@ mod tests {
         assert_eq!(like_pattern(" Web SDK "), "%web sdk%");
         assert_eq!(like_pattern("100%_off\\"), "%100\\%\\_off\\\\%");
     }
+}
+
+/// What verification needs of the key stored under `hash` (its current or,
+/// during a grace period, its previous secret).
+#[derive(Debug, sqlx::FromRow)]
+pub struct VerificationRow {
+    pub id: String,
+    pub org_id: String,
+    pub org_slug: String,
+    pub name: String,
+    pub key_type: String,
+    pub permissions: String,
+    pub environment: String,
+    pub expires_at: Option<i64>,
+    pub disabled: i64,
+    pub revoked_at: Option<i64>,
+    pub rate_limit: i64,
+    pub rate_window_secs: i64,
+    /// Whether `hash` is the key's current secret (not the previous one).
+    pub is_current: i64,
+    pub previous_expires_at: Option<i64>,
+    pub org_suspended_at: Option<i64>,
+}
+
+/// The key stored under `hash`, for verification.
+pub async fn for_verification(
+    db: &Db,
+    hash: &TokenHash,
+) -> Result<Option<VerificationRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT k.id, k.org_id, o.slug AS org_slug, k.name, k.key_type, k.permissions, \
+         k.environment, k.expires_at, k.disabled, k.revoked_at, k.rate_limit, k.rate_window_secs, \
+         CASE WHEN k.token_hash = $1 THEN 1 ELSE 0 END AS is_current, k.previous_expires_at, \
+         o.suspended_at AS org_suspended_at \
+         FROM api_keys k JOIN orgs o ON o.id = k.org_id \
+         WHERE k.token_hash = $1 OR k.previous_token_hash = $1",
+    )
+    .bind(hash.hex())
+    .fetch_optional(db)
+    .await
 }

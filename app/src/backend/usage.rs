@@ -1,0 +1,96 @@
+//! Reading what verification recorded: hourly counts per key and outcome,
+//! and the request log (written in batches by the verifier, see
+//! [`super::usage_writes`]).
+
+use super::db::{Db, Filter};
+use crate::domain::RequestView;
+use crate::error::AppError;
+
+const REQUEST_COLUMNS: &str =
+    "r.at_ms, r.key_id, k.name AS key_name, r.code, r.path, r.ip, r.user_agent";
+
+/// (hour, code, count) of key `key_id` from hour `from` (Unix seconds).
+pub async fn hourly_counts(
+    db: &Db,
+    key_id: &str,
+    from: i64,
+) -> Result<Vec<(i64, String, i64)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT hour, code, CAST(SUM(count) AS BIGINT) FROM key_usage \
+         WHERE key_id = $1 AND hour >= $2 GROUP BY hour, code",
+    )
+    .bind(key_id)
+    .bind(from)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The latest `limit` requests of key `key_id`, newest first.
+pub async fn recent_requests(
+    db: &Db,
+    org_id: &str,
+    key_id: &str,
+    limit: i64,
+) -> Result<Vec<RequestView>, AppError> {
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
+         WHERE r.org_id = $1 AND r.key_id = $2 ORDER BY r.at_ms DESC, r.id DESC LIMIT {limit}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(key_id)
+        .fetch_all(db)
+        .await?)
+}
+
+/// Which request-log entries to list.
+#[derive(Debug)]
+pub struct LogFilter<'a> {
+    pub org_id: &'a str,
+    /// Unix milliseconds.
+    pub from_ms: i64,
+    pub key_id: Option<&'a str>,
+    pub code: Option<&'a str>,
+}
+
+/// One page (from 1) of the org's request log, newest first, and how many
+/// entries match in all.
+pub async fn log_page(
+    db: &Db,
+    filter: &LogFilter<'_>,
+    page: u32,
+    per_page: u32,
+) -> Result<(Vec<RequestView>, i64), AppError> {
+    let mut where_ = Filter::default()
+        .text("r.org_id = ?", filter.org_id)
+        .int("r.at_ms >= ?", filter.from_ms);
+    if let Some(key_id) = filter.key_id {
+        where_ = where_.text("r.key_id = ?", key_id);
+    }
+    if let Some(code) = filter.code {
+        where_ = where_.text("r.code = ?", code);
+    }
+    let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
+    let rows_sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
+         WHERE {} ORDER BY r.at_ms DESC, r.id DESC LIMIT {per_page} OFFSET {offset}",
+        where_.sql()
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM request_log r WHERE {}", where_.sql());
+    let entries = where_.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
+    let (total,): (i64,) = where_
+        .bind(sqlx::query_as(&count_sql))
+        .fetch_one(db)
+        .await?;
+    Ok((entries, total))
+}
+
+/// (id, name) of the org's keys for the log's key filter, by name.
+pub async fn key_names(db: &Db, org_id: &str) -> Result<Vec<(String, String)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM api_keys WHERE org_id = $1 ORDER BY name, id LIMIT 500",
+    )
+    .bind(org_id)
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,192 @@
+//! Writing what verification recorded, in batches (DESIGN.md §5.3): per-key
+//! counts and last use, counts per hour and outcome, and request-log rows.
+//! Each table is written with one statement and one JSON parameter per
+//! batch; retention deletes old rows.
+
+use super::db::{self, Db, Engine};
+
+/// Request-log rows per INSERT (one JSON parameter each; see [`json_rows`]).
+/// Binding values one by one was the first design: SQLite looks up each
+/// numbered parameter by a linear scan, so 500-row statements spent a third
+/// of the server's time binding, and small ones still most of the flush.
+const ROWS_PER_INSERT: usize = 2000;
+
+/// Request-log ids that sort by time, so inserts append to the primary-key
+/// index instead of landing at random places in it: the milliseconds, this
+/// process's random tag (ids from several instances never clash), a counter.
+struct LogIds {
+    tag: u32,
+    counter: u32,
+}
+
+impl LogIds {
+    fn new() -> Self {
+        LogIds {
+            tag: rand::random(),
+            counter: 0,
+        }
+    }
+
+    fn next(&mut self, at_ms: i64) -> String {
+        self.counter = self.counter.wrapping_add(1);
+        format!("{at_ms:013}{:08x}{:08x}", self.tag, self.counter)
+    }
+}
+
+/// The rows of a JSON array of arrays, bound as one parameter, as a
+/// subquery with `columns` (name, SQL type): each engine parses the JSON
+/// itself, so a batch of thousands of rows is one statement with one
+/// parameter instead of thousands of bound values.
+fn json_rows(postgres: bool, columns: &[(&str, &str)]) -> String {
+    let fields: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| {
+            if postgres {
+                format!("(e->>{i})::{ty} AS {name}")
+            } else {
+                format!("value->>{i} AS {name}")
+            }
+        })
+        .collect();
+    let source = if postgres {
+        "json_array_elements($1::json) AS e"
+    } else {
+        "json_each($1)"
+    };
+    format!("SELECT {} FROM {source}", fields.join(", "))
+}
+
+/// One verification's request-log row.
+#[derive(Debug)]
+pub struct LogRow<'a> {
+    pub org_id: &'a str,
+    pub key_id: &'a str,
+    pub at_ms: i64,
+    pub code: &'a str,
+    pub path: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// Writes one batch in one transaction: `usage` (key id, requests, last
+/// use in Unix seconds), `outcomes` (key id, hour, code, count, unique
+/// within the batch) and the request-log rows. Log rows the database
+/// refuses (it judges their content) are dropped and counted in the
+/// answer; any other failure fails the whole batch.
+pub async fn write(
+    db: &Db,
+    usage: &[(&str, i64, i64)],
+    outcomes: &[(&str, i64, &str, i64)],
+    log: &[LogRow<'_>],
+) -> Result<usize, sqlx::Error> {
+    let mut ids = LogIds::new();
+    let pg = Engine::of(db) == Engine::Postgres;
+    let mut tx = db.begin().await?;
+
+    // Counts and last use per key; a deleted key simply matches no row.
+    let rows = json_rows(pg, &[("id", "text"), ("n", "bigint"), ("t", "bigint")]);
+    sqlx::query(&format!(
+        "UPDATE api_keys SET request_count = request_count + j.n, \
+         last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < j.t THEN j.t ELSE last_used_at END \
+         FROM ({rows}) AS j WHERE api_keys.id = j.id"
+    ))
+    .bind(serde_json::to_string(usage).unwrap_or_default())
+    .execute(&mut *tx)
+    .await?;
+
+    // Counts per key, hour and outcome (unique within a batch).
+    let rows = json_rows(
+        pg,
+        &[
+            ("key_id", "text"),
+            ("hour", "bigint"),
+            ("code", "text"),
+            ("n", "bigint"),
+        ],
+    );
+    sqlx::query(&format!(
+        "INSERT INTO key_usage (key_id, hour, code, count) \
+         SELECT key_id, hour, code, n FROM ({rows}) AS j WHERE true \
+         ON CONFLICT (key_id, hour, code) DO UPDATE SET count = key_usage.count + excluded.count"
+    ))
+    .bind(serde_json::to_string(outcomes).unwrap_or_default())
+    .execute(&mut *tx)
+    .await?;
+
+    // The request log.
+    let rows = json_rows(
+        pg,
+        &[
+            ("id", "text"),
+            ("org_id", "text"),
+            ("key_id", "text"),
+            ("at_ms", "bigint"),
+            ("code", "text"),
+            ("path", "text"),
+            ("ip", "text"),
+            ("user_agent", "text"),
+        ],
+    );
+    let insert = format!(
+        "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
+         SELECT id, org_id, key_id, at_ms, code, path, ip, user_agent FROM ({rows}) AS j"
+    );
+    // Each statement under a savepoint: a chunk the database refuses is
+    // rolled back alone and split until the refused rows stand alone.
+    let mut rejected = 0;
+    let mut todo: Vec<&[LogRow]> = log.chunks(ROWS_PER_INSERT).rev().collect();
+    while let Some(chunk) = todo.pop() {
+        let entries: Vec<_> = chunk
+            .iter()
+            .map(|hit| {
+                (
+                    ids.next(hit.at_ms),
+                    hit.org_id,
+                    hit.key_id,
+                    hit.at_ms,
+                    hit.code,
+                    hit.path,
+                    hit.ip,
+                    hit.user_agent,
+                )
+            })
+            .collect();
+        let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
+        let done = sqlx::query(&insert)
+            .bind(serde_json::to_string(&entries).unwrap_or_default())
+            .execute(&mut *savepoint)
+            .await;
+        match done {
+            Ok(_) => savepoint.commit().await?,
+            Err(sqlx::Error::Database(e)) => {
+                savepoint.rollback().await?;
+                if chunk.len() == 1 {
+                    tracing::warn!(error = %e, "request-log entry refused by the database; dropped");
+                    rejected += 1;
+                } else {
+                    let (a, b) = chunk.split_at(chunk.len() / 2);
+                    todo.extend([b, a]);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit().await?;
+    Ok(rejected)
+}
+
+/// Deletes request-log entries and hourly counts older than `days` days;
+/// returns how many log entries went.
+pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
+    let cutoff_ms = db::now_ms() - i64::from(days) * 86_400_000;
+    let done = sqlx::query("DELETE FROM request_log WHERE at_ms < $1")
+        .bind(cutoff_ms)
+        .execute(db)
+        .await?;
+    sqlx::query("DELETE FROM key_usage WHERE hour < $1")
+        .bind(cutoff_ms / 1000 - 3600)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
