@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::backend::{password, request, users};
     use crate::domain::{Email, safe_next};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         // Over-long input gets the generic answer before any work.
         if email.len() > Email::MAX_LEN || password.len() > password::MAX_PASSWORD_BYTES {
@@ -35,23 +35,21 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
         request::start_session(&state, &user_id).await?;
         leptos_axum::redirect(&safe_next(next.as_deref()));
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Ends the session and returns to the sign-in page.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::backend::request;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         request::end_session(&state).await?;
         leptos_axum::redirect("/login");
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Whether Keywarden still needs its first organisation and owner.
@@ -73,7 +71,7 @@ pub async fn setup(
 ) -> Result<(), AppError> {
     use crate::backend::{audit, orgs, password as pw, request, users};
     use crate::domain::{Email, OrgName, Password, Role, Slug};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let already = || AppError::Conflict("Keywarden is already set up. Sign in instead.".into());
         if state.is_set_up().await? {
@@ -117,9 +115,8 @@ pub async fn setup(
         request::start_session(&state, &user_id).await?;
         leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// The signed-in user and their orgs, or `None` when signed out.
@@ -145,7 +142,7 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
 #[server(endpoint = "org_context")]
 pub async fn get_org_context(slug: String) -> Result<OrgContext, AppError> {
     use crate::backend::{orgs, request};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (user, membership) = request::member_of(&state, &slug).await?;
         let orgs = orgs::orgs_of(&state.db, &user.id).await?;
@@ -159,7 +156,6 @@ pub async fn get_org_context(slug: String) -> Result<OrgContext, AppError> {
             is_admin: user.is_admin,
             return_url: user.return_url,
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }

@@ -112,7 +112,7 @@ mod ssr {
 #[server(endpoint = "keys/list", input = Json)]
 pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppError> {
     use ssr::*;
-    let result = async {
+    request::serve(async {
         let (state, _user, m) = caller(&slug, Capability::ViewKeys).await?;
         let (rows, total) = keys::list(&state.db, &m.org_id, &query, db::now()).await?;
         let keys = rows
@@ -131,16 +131,15 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
             can_view_detail: m.can(Capability::ViewKeyDetail),
             now: db::now(),
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Key types and permissions the caller may give a key.
 #[server(endpoint = "keys/options", input = Json)]
 pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
     use ssr::*;
-    let result = async {
+    request::serve(async {
         let (state, _user, m) = caller(&slug, Capability::ManageKeys).await?;
         let catalog = &state.settings.catalog;
         let may_admin = m.can(Capability::CreateAdminKey);
@@ -154,9 +153,8 @@ pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
             key_types: type_options(catalog, may_admin),
             permissions,
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Creates a key and reveals its secret, once.

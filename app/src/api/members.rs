@@ -13,7 +13,7 @@ use crate::backend::{audit, session::SessionUser};
 pub async fn org_members(slug: String) -> Result<MembersPage, AppError> {
     use crate::backend::{invites, orgs, request};
     use crate::domain::Capability;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
         let members = orgs::members(&state.db, &m.org_id, &user.id).await?;
@@ -33,9 +33,8 @@ pub async fn org_members(slug: String) -> Result<MembersPage, AppError> {
             },
             can_manage: m.can(Capability::ManageMembers),
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Invites `email` into the org as `role`; returns the one-time link.
@@ -47,7 +46,7 @@ pub async fn invite_member(
 ) -> Result<InvitationCreated, AppError> {
     use crate::backend::{invites, orgs, request};
     use crate::domain::{Capability, Email};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::InviteMembers)?;
@@ -91,9 +90,8 @@ pub async fn invite_member(
             role,
             expires_at: crate::backend::db::now() + ttl,
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Withdraws a pending invitation.
@@ -101,7 +99,7 @@ pub async fn invite_member(
 pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<(), AppError> {
     use crate::backend::{invites, request};
     use crate::domain::Capability;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::InviteMembers)?;
@@ -124,9 +122,8 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Changes a member's role (owners only); the last owner stays an owner.
@@ -134,7 +131,7 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
 pub async fn change_role(slug: String, user_id: String, role: Role) -> Result<(), AppError> {
     use crate::backend::{orgs, request};
     use crate::domain::Capability;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::ManageMembers)?;
@@ -168,9 +165,8 @@ pub async fn change_role(slug: String, user_id: String, role: Role) -> Result<()
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Removes a member (owners only); their access ends with their next request.
@@ -178,7 +174,7 @@ pub async fn change_role(slug: String, user_id: String, role: Role) -> Result<()
 pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError> {
     use crate::backend::{orgs, request};
     use crate::domain::Capability;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::ManageMembers)?;
@@ -207,16 +203,15 @@ pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// What an invitation link offers, for the invitation page.
 #[server(endpoint = "invitation")]
 pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError> {
     use crate::backend::{invites, request, users};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let inv = invites::find_pending(&state.db, &token)
             .await?
@@ -231,9 +226,8 @@ pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError
             role: inv.role,
             account_exists,
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Accepts an invitation: a new invitee chooses a password, an existing
@@ -242,7 +236,7 @@ pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError
 pub async fn accept_invitation(token: String, password: String) -> Result<(), AppError> {
     use crate::backend::{invites, orgs, password as pw, request, users};
     use crate::domain::{Email, Password};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let inv = invites::find_pending(&state.db, &token)
             .await?
@@ -314,7 +308,6 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         request::start_session(&state, &user_id).await?;
         leptos_axum::redirect(&format!("/orgs/{}/settings/api-keys", inv.org_slug));
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }

@@ -17,13 +17,12 @@ pub struct OrgCreated {
 #[server(endpoint = "admin/orgs")]
 pub async fn admin_orgs(search: String, page: u32) -> Result<OrgPage, AppError> {
     use crate::backend::{platform, request};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         request::instance_admin(&state).await?;
         platform::list(&state.db, &search, page).await
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Creates an organisation; with an owner email, returns their invitation.
@@ -36,7 +35,7 @@ pub async fn admin_create_org(
     use crate::backend::platform::{self, PlatformActor};
     use crate::backend::request;
     use crate::domain::{Email, OrgName, Slug};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let admin = request::instance_admin(&state).await?;
         let name = OrgName::parse(&name).map_err(AppError::Invalid)?;
@@ -61,9 +60,8 @@ pub async fn admin_create_org(
             org,
             invitation_link: token.map(|t| format!("{origin}/invite/{t}")),
         })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Renames an organisation (its slug stays).
@@ -72,16 +70,15 @@ pub async fn admin_rename_org(slug: String, name: String) -> Result<OrgOverview,
     use crate::backend::platform::{self, PlatformActor};
     use crate::backend::request;
     use crate::domain::OrgName;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let admin = request::instance_admin(&state).await?;
         let name = OrgName::parse(&name).map_err(AppError::Invalid)?;
         let ip = request::client_ip(&state);
         let actor = PlatformActor::Admin(&admin.id, &admin.email);
         platform::rename(&state.db, actor, &slug, &name, ip.as_deref()).await
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Suspends or resumes an organisation; its keys follow at once.
@@ -89,7 +86,7 @@ pub async fn admin_rename_org(slug: String, name: String) -> Result<OrgOverview,
 pub async fn admin_suspend_org(slug: String, suspended: bool) -> Result<(), AppError> {
     use crate::backend::platform::{self, PlatformActor};
     use crate::backend::request;
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let admin = request::instance_admin(&state).await?;
         let ip = request::client_ip(&state);
@@ -107,9 +104,8 @@ pub async fn admin_suspend_org(slug: String, suspended: bool) -> Result<(), AppE
             state.org_changed(&org_id);
         }
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// What a portal link shows before it is used.
@@ -123,22 +119,21 @@ pub struct PortalWelcome {
 #[server(endpoint = "portal/peek")]
 pub async fn portal_peek(token: String) -> Result<PortalWelcome, AppError> {
     use crate::backend::{portal, request};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let (org_name, email) = portal::peek(&state.db, &token)
             .await?
             .ok_or(AppError::NotFound)?;
         Ok(PortalWelcome { org_name, email })
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Uses a portal link: signs its email in and opens the org's API keys.
 #[server(endpoint = "portal/enter")]
 pub async fn portal_enter(token: String) -> Result<(), AppError> {
     use crate::backend::{portal, request};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         let ip = request::client_ip(&state);
         let redeemed = portal::redeem(&state.db, &token, ip.as_deref()).await?;
@@ -146,9 +141,8 @@ pub async fn portal_enter(token: String) -> Result<(), AppError> {
             .await?;
         leptos_axum::redirect(&format!("/orgs/{}/settings/api-keys", redeemed.org_slug));
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }
 
 /// Whether `/signup` is open on this instance.
@@ -168,7 +162,7 @@ pub async fn signup(
 ) -> Result<(), AppError> {
     use crate::backend::{audit, orgs, password as pw, request, users};
     use crate::domain::{Email, OrgName, Password, Role, Slug};
-    let result = async {
+    request::serve(async {
         let state = request::app_state()?;
         if !state.settings.open_signup {
             return Err(AppError::NotFound);
@@ -207,7 +201,6 @@ pub async fn signup(
         request::start_session(&state, &user_id).await?;
         leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));
         Ok(())
-    }
-    .await;
-    request::respond(result)
+    })
+    .await
 }

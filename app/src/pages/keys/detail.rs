@@ -23,14 +23,9 @@ pub fn KeyDetailPage() -> impl IntoView {
             Default::default(),
         )
     });
-    let actions = KeyActions {
-        slug,
-        dialog: RwSignal::new(None),
-        refresh: RwSignal::new(0),
-        on_deleted: Some(on_deleted),
-    };
+    let actions = KeyActions::new(slug, Some(on_deleted));
     let detail = Resource::new(
-        move || (slug.get(), id.get(), actions.refresh.get()),
+        move || (slug.get(), id.get(), actions.version()),
         |(s, i, _)| get_key_detail(s, i),
     );
     view! {

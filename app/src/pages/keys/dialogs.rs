@@ -1,18 +1,17 @@
-//! The key dialogs. Each calls its server function directly (dialogs need
-//! JavaScript); server errors show inside the dialog and the form keeps
-//! what was typed.
+//! The key dialogs (they need JavaScript). Each change is a Leptos
+//! `ServerAction` held in [`KeyActions`]: its `pending` disables the button,
+//! its error shows inside the dialog (the form keeps what was typed), and
+//! its `version` reloads the list or detail page.
 
 use super::fields::{KeyFields, KeyForm};
 use super::reveal::RevealStep;
 use crate::api::key_types::{Grace, KeyView, RevealedKey};
 use crate::api::keys::{
-    create_key, delete_key, get_key_options, regenerate_key, revoke_key, set_key_enabled,
-    update_key,
+    CreateKey, DeleteKey, RegenerateKey, RevokeKey, SetKeyEnabled, UpdateKey, get_key_options,
 };
 use crate::components::{ErrorText, Modal, format_date};
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 /// Which dialog is open on the keys pages.
 #[derive(Clone, Debug)]
@@ -25,53 +24,88 @@ pub enum KeyDialog {
     Delete(KeyView),
 }
 
-/// Shared by the list and the detail page: the org, the open dialog, and a
-/// counter bumped after every change so data reloads.
+/// Shared by the list and the detail page: the org, the open dialog, and
+/// one server action per kind of change.
 #[derive(Clone, Copy)]
 pub struct KeyActions {
     pub slug: Signal<String>,
     pub dialog: RwSignal<Option<KeyDialog>>,
-    pub refresh: RwSignal<u32>,
+    pub create: ServerAction<CreateKey>,
+    pub update: ServerAction<UpdateKey>,
+    pub regenerate: ServerAction<RegenerateKey>,
+    pub set_enabled: ServerAction<SetKeyEnabled>,
+    /// Enable, from the list's inline button (apart from Disable's dialog).
+    pub enable: ServerAction<SetKeyEnabled>,
+    pub revoke: ServerAction<RevokeKey>,
+    pub delete: ServerAction<DeleteKey>,
     /// Called after a key is deleted (the detail page leaves).
     pub on_deleted: Option<Callback<()>>,
 }
 
 impl KeyActions {
+    pub fn new(slug: Signal<String>, on_deleted: Option<Callback<()>>) -> Self {
+        KeyActions {
+            slug,
+            dialog: RwSignal::new(None),
+            create: ServerAction::new(),
+            update: ServerAction::new(),
+            regenerate: ServerAction::new(),
+            set_enabled: ServerAction::new(),
+            enable: ServerAction::new(),
+            revoke: ServerAction::new(),
+            delete: ServerAction::new(),
+            on_deleted,
+        }
+    }
+
+    /// Changes made so far (tracked): the pages reload their data on it.
+    pub fn version(&self) -> usize {
+        self.create.version().get()
+            + self.update.version().get()
+            + self.regenerate.version().get()
+            + self.set_enabled.version().get()
+            + self.enable.version().get()
+            + self.revoke.version().get()
+            + self.delete.version().get()
+    }
+
     fn close(&self) {
         self.dialog.set(None);
     }
 
-    fn changed(&self) {
-        self.refresh.update(|n| *n += 1);
+    /// Enables a key at once (no confirmation needed); a refusal shows
+    /// through [`KeyActions::enable_error`].
+    pub fn enable(&self, key: &KeyView) {
+        self.enable.dispatch(SetKeyEnabled {
+            slug: self.slug.get_untracked(),
+            id: key.id.clone(),
+            enabled: true,
+        });
     }
 
-    /// Enables a key at once (no confirmation needed).
-    pub fn enable(&self, key: &KeyView) {
-        let this = *self;
-        let (slug, id) = (self.slug.get_untracked(), key.id.clone());
-        spawn_local(async move {
-            if set_key_enabled(slug, id, true).await.is_ok() {
-                this.changed();
-            }
-        });
+    /// Why the last Enable was refused, if it was.
+    pub fn enable_error(&self) -> Signal<Option<AppError>> {
+        error_of(self.enable.value())
     }
 }
 
-/// Runs `call`, tracking `pending` and `error`; `done` gets the answer.
-fn submit<T: 'static>(
-    pending: RwSignal<bool>,
-    error: RwSignal<Option<AppError>>,
-    call: impl std::future::Future<Output = Result<T, AppError>> + 'static,
-    done: impl FnOnce(T) + 'static,
+/// An action's error, for the dialog that dispatched it.
+fn error_of<T: Clone + Send + Sync + 'static>(
+    value: MappedSignal<Option<Result<T, AppError>>>,
+) -> Signal<Option<AppError>> {
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// Runs `done` once when the action's next answer is a success (an answer
+/// left from an earlier dialog is cleared first).
+fn on_success<T: Clone + Send + Sync + 'static>(
+    value: MappedSignal<Option<Result<T, AppError>>>,
+    done: impl Fn(T) + 'static,
 ) {
-    pending.set(true);
-    error.set(None);
-    spawn_local(async move {
-        let result = call.await;
-        pending.set(false);
-        match result {
-            Ok(value) => done(value),
-            Err(e) => error.set(Some(e)),
+    value.set(None);
+    Effect::new(move |_| {
+        if let Some(Ok(answer)) = value.get() {
+            done(answer);
         }
     });
 }
@@ -100,8 +134,8 @@ fn KeyFormBody(
     creating: bool,
     #[prop(optional)] current_expiry: Option<String>,
     submit_label: &'static str,
-    pending: RwSignal<bool>,
-    error: RwSignal<Option<AppError>>,
+    #[prop(into)] pending: Signal<bool>,
+    error: Signal<Option<AppError>>,
     on_submit: Callback<()>,
 ) -> impl IntoView {
     let options = LocalResource::new(move || get_key_options(actions.slug.get()));
@@ -147,8 +181,8 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
     let form = KeyForm::new();
     let revealed = RwSignal::new(None::<RevealedKey>);
     let asked = RwSignal::new(false);
-    let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    let (pending, error) = (actions.create.pending(), error_of(actions.create.value()));
+    on_success(actions.create.value(), move |r| revealed.set(Some(r)));
     let on_close = Callback::new(move |_| {
         if revealed.read_untracked().is_some() {
             // Escape on the reminder goes back to the key, never closes.
@@ -158,19 +192,20 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
         }
     });
     let on_submit = Callback::new(move |_| {
-        let call = create_key(actions.slug.get_untracked(), form.input());
-        submit(pending, error, call, move |r| {
-            actions.changed();
-            revealed.set(Some(r));
+        actions.create.dispatch(CreateKey {
+            slug: actions.slug.get_untracked(),
+            input: form.input(),
         });
+    });
+    let on_closed = Callback::new(move |_| {
+        // The secret leaves the page's memory with the dialog.
+        actions.create.value().set(None);
+        actions.close();
     });
     view! {
         <Modal title="Create API key" on_close>
             {move || match revealed.get() {
-                Some(r) => {
-                    view! { <RevealStep revealed=r asked on_closed=Callback::new(move |_| actions.close()) /> }
-                        .into_any()
-                }
+                Some(r) => view! { <RevealStep revealed=r asked on_closed /> }.into_any(),
                 None => {
                     view! { <KeyFormBody actions form creating=true submit_label="Create" pending error on_submit /> }
                         .into_any()
@@ -183,18 +218,18 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
 #[component]
 fn EditDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let form = KeyForm::editing(&key);
-    let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    let (pending, error) = (actions.update.pending(), error_of(actions.update.value()));
+    on_success(actions.update.value(), move |()| actions.close());
     let current_expiry = key
         .expires_at
         .map(format_date)
         .unwrap_or_else(|| "never".into());
     let id = key.id.clone();
     let on_submit = Callback::new(move |_| {
-        let call = update_key(actions.slug.get_untracked(), id.clone(), form.input());
-        submit(pending, error, call, move |()| {
-            actions.changed();
-            actions.close();
+        actions.update.dispatch(UpdateKey {
+            slug: actions.slug.get_untracked(),
+            id: id.clone(),
+            input: form.input(),
         });
     });
     view! {
@@ -210,8 +245,9 @@ fn RegenerateFlow(actions: KeyActions, key: KeyView) -> impl IntoView {
     let grace = RwSignal::new(Grace::None);
     let revealed = RwSignal::new(None::<RevealedKey>);
     let asked = RwSignal::new(false);
-    let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    let action = actions.regenerate;
+    let (pending, error) = (action.pending(), error_of(action.value()));
+    on_success(action.value(), move |r| revealed.set(Some(r)));
     let on_close = Callback::new(move |_| {
         if revealed.read_untracked().is_some() {
             asked.update(|a| *a = !*a);
@@ -221,24 +257,21 @@ fn RegenerateFlow(actions: KeyActions, key: KeyView) -> impl IntoView {
     });
     let id = key.id.clone();
     let regenerate = move |_| {
-        let call = regenerate_key(
-            actions.slug.get_untracked(),
-            id.clone(),
-            grace.get_untracked(),
-        );
-        submit(pending, error, call, move |r| {
-            actions.changed();
-            revealed.set(Some(r));
+        action.dispatch(RegenerateKey {
+            slug: actions.slug.get_untracked(),
+            id: id.clone(),
+            grace: grace.get_untracked(),
         });
     };
+    let on_closed = Callback::new(move |_| {
+        action.value().set(None);
+        actions.close();
+    });
     let name = key.name.clone();
     view! {
         <Modal title=format!("Regenerate {}", key.name) on_close>
             {move || match revealed.get() {
-                Some(r) => {
-                    view! { <RevealStep revealed=r asked on_closed=Callback::new(move |_| actions.close()) /> }
-                        .into_any()
-                }
+                Some(r) => view! { <RevealStep revealed=r asked on_closed /> }.into_any(),
                 None => {
                     let regenerate = regenerate.clone();
                     view! {
@@ -288,8 +321,8 @@ fn Confirm(
     title: String,
     text: String,
     button: &'static str,
-    pending: RwSignal<bool>,
-    error: RwSignal<Option<AppError>>,
+    #[prop(into)] pending: Signal<bool>,
+    error: Signal<Option<AppError>>,
     on_confirm: Callback<()>,
 ) -> impl IntoView {
     view! {
@@ -310,13 +343,15 @@ fn Confirm(
 
 #[component]
 fn DisableDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
-    let (pending, error) = (RwSignal::new(false), RwSignal::new(None::<AppError>));
+    let action = actions.set_enabled;
+    let (pending, error) = (action.pending(), error_of(action.value()));
+    on_success(action.value(), move |()| actions.close());
     let id = key.id.clone();
     let on_confirm = Callback::new(move |_| {
-        let call = set_key_enabled(actions.slug.get_untracked(), id.clone(), false);
-        submit(pending, error, call, move |()| {
-            actions.changed();
-            actions.close();
+        action.dispatch(SetKeyEnabled {
+            slug: actions.slug.get_untracked(),
+            id: id.clone(),
+            enabled: false,
         });
     });
     let text = format!(
@@ -328,13 +363,14 @@ fn DisableDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
 
 #[component]
 fn RevokeDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
-    let (pending, error) = (RwSignal::new(false), RwSignal::new(None::<AppError>));
+    let action = actions.revoke;
+    let (pending, error) = (action.pending(), error_of(action.value()));
+    on_success(action.value(), move |()| actions.close());
     let id = key.id.clone();
     let on_confirm = Callback::new(move |_| {
-        let call = revoke_key(actions.slug.get_untracked(), id.clone());
-        submit(pending, error, call, move |()| {
-            actions.changed();
-            actions.close();
+        action.dispatch(RevokeKey {
+            slug: actions.slug.get_untracked(),
+            id: id.clone(),
         });
     });
     let text = format!(
@@ -347,18 +383,21 @@ fn RevokeDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
 #[component]
 fn DeleteDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let typed = RwSignal::new(String::new());
-    let (pending, error) = (RwSignal::new(false), RwSignal::new(None::<AppError>));
+    let action = actions.delete;
+    let (pending, error) = (action.pending(), error_of(action.value()));
+    on_success(action.value(), move |()| {
+        actions.close();
+        if let Some(done) = actions.on_deleted {
+            done.run(());
+        }
+    });
     let name = key.name.clone();
     let matches = move || typed.get() == name;
     let id = key.id.clone();
     let delete = move |_| {
-        let call = delete_key(actions.slug.get_untracked(), id.clone());
-        submit(pending, error, call, move |()| {
-            actions.changed();
-            actions.close();
-            if let Some(done) = actions.on_deleted {
-                done.run(());
-            }
+        action.dispatch(DeleteKey {
+            slug: actions.slug.get_untracked(),
+            id: id.clone(),
         });
     };
     view! {

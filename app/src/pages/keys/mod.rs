@@ -10,7 +10,7 @@ pub use detail::KeyDetailPage;
 
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
-use crate::components::{ErrorPanel, format_date, format_datetime, relative};
+use crate::components::{ErrorPanel, ErrorText, format_date, format_datetime, relative};
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
 use leptos::prelude::*;
@@ -70,14 +70,9 @@ pub fn ApiKeysPage() -> impl IntoView {
     let url_query = use_query_map();
     let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
     let query = Signal::derive(move || query_from_url(&url_query.read()));
-    let actions = KeyActions {
-        slug,
-        dialog: RwSignal::new(None),
-        refresh: RwSignal::new(0),
-        on_deleted: None,
-    };
+    let actions = KeyActions::new(slug, None);
     let page = Resource::new(
-        move || (slug.get(), query.get(), actions.refresh.get()),
+        move || (slug.get(), query.get(), actions.version()),
         |(slug, query, _)| list_keys(slug, query),
     );
     view! {
@@ -130,6 +125,7 @@ fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView
         } else {
             view! {
                 <Filters query=query.clone() />
+                <ErrorText error=actions.enable_error() />
                 {if page.keys.is_empty() {
                     view! { <p class="panel empty-state">"No keys match these filters."</p> }.into_any()
                 } else {
