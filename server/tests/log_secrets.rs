@@ -5,6 +5,7 @@
 
 mod common;
 
+use app::api::key_types::Grace;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::keys::{code, create, regenerate};
@@ -42,7 +43,7 @@ async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
     let made = app.send(req, [10, 0, 0, 1]).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     let new_token = made.json()["token"].as_str().unwrap().to_string();
-    let new = regenerate(&mut admin, &id, "one_hour").await;
+    let new = regenerate(&mut admin, &id, Grace::OneHour).await;
     app.verifier.flush().await.unwrap();
 
     let log = sink.text();

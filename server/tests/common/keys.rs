@@ -2,6 +2,8 @@
 //! function, verify over HTTP.
 
 use super::{Client, PRODUCTION_VERIFIER, Reply, TestApp};
+use app::api::key_types::{Grace, KeyInput};
+use app::api::keys::{CreateKey, RegenerateKey};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -28,6 +30,23 @@ pub async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
     reply.json()["code"].as_str().unwrap().to_string()
 }
 
+/// The create form's input for a key of `key_type` in `env` (`limit` per
+/// minute, empty for the type's default), never expiring.
+pub fn key_input(name: &str, env: &str, key_type: &str, limit: &str) -> KeyInput {
+    KeyInput {
+        name: name.into(),
+        environment: env.parse().ok(),
+        key_type: key_type.into(),
+        permissions: vec![],
+        expiry: "never".into(),
+        expiry_date: String::new(),
+        rate_limit: limit.into(),
+        rate_window_secs: "60".into(),
+    }
+}
+
+/// Creates a key in `acme` through the page's server function; returns its
+/// id and secret.
 pub async fn create(
     admin: &mut Client,
     name: &str,
@@ -35,10 +54,11 @@ pub async fn create(
     key_type: &str,
     limit: &str,
 ) -> (String, String) {
-    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": [],
-        "expiry": "never", "expiry_date": "", "rate_limit": limit, "rate_window_secs": "60" });
     let reply = admin
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
+        .call_fn(CreateKey {
+            slug: "acme".into(),
+            input: key_input(name, env, key_type, limit),
+        })
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = reply.json();
@@ -49,12 +69,13 @@ pub async fn create(
 }
 
 /// Regenerates key `id` with `grace` and returns the new secret.
-pub async fn regenerate(admin: &mut Client, id: &str, grace: &str) -> String {
+pub async fn regenerate(admin: &mut Client, id: &str, grace: Grace) -> String {
     let reply = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": grace }),
-        )
+        .call_fn(RegenerateKey {
+            slug: "acme".into(),
+            id: id.into(),
+            grace,
+        })
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json()["token"].as_str().unwrap().to_string()

@@ -1,6 +1,7 @@
 //! Test harness: the real router on a real database (a temporary SQLite file,
 //! or a fresh PostgreSQL database), driven request by request.
 
+// Shared by two test binaries (`api` and `log_secrets`); each uses a part.
 #![allow(dead_code)]
 
 pub mod binary;
@@ -304,6 +305,17 @@ impl Client {
             };
         }
         reply
+    }
+
+    /// Calls a JSON-input server function with its own typed arguments (the
+    /// struct `#[server]` generates), so a renamed field fails to compile.
+    pub async fn call_fn<S>(&mut self, args: S) -> Reply
+    where
+        S: leptos::server_fn::ServerFn + serde::Serialize,
+    {
+        let endpoint = S::PATH.trim_start_matches("/api/");
+        let body = serde_json::to_value(&args).expect("arguments serialise");
+        self.call_json(endpoint, body).await
     }
 
     /// Calls a JSON-input server function (the key dialogs use these).

@@ -4,12 +4,10 @@
 //! documented 503), nothing panics (a panic would fail the request here),
 //! and afterwards the service still answers and still writes usage.
 
-mod common;
-
+use crate::common::keys::{code, create};
+use crate::common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::keys::{code, create};
-use common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp};
 
 /// Bodies no client should send.
 fn corpus() -> Vec<Vec<u8>> {

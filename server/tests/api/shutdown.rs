@@ -1,10 +1,8 @@
 //! The real `keywarden` binary, stopped with SIGTERM, writes the usage it
 //! counted since its last flush before it exits.
 
-mod common;
-
-use common::binary::{self, http, status};
-use common::{Engine, PRODUCTION_VERIFIER};
+use crate::common::binary::{self, http, status};
+use crate::common::{Engine, PRODUCTION_VERIFIER};
 use std::process::Command;
 
 async fn graceful_shutdown_flushes_usage(engine: Engine) {

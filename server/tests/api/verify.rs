@@ -3,13 +3,13 @@
 //! counts, changes taking effect on the next request, and no database work
 //! for malformed or repeated keys.
 
-mod common;
-
+use crate::common::keys::{code, create, regenerate, verify_as};
+use crate::common::{Engine, PRODUCTION_VERIFIER, STAGING_VERIFIER, TestApp};
+use app::api::key_types::Grace;
+use app::api::keys::{DeleteKey, RevokeKey};
 use app::domain::{ApiToken, Environment, KeyPrefix};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::keys::{code, create, regenerate, verify_as};
-use common::{Engine, PRODUCTION_VERIFIER, STAGING_VERIFIER, TestApp};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 
@@ -77,7 +77,10 @@ async fn every_code_comes_from_a_real_request(engine: Engine) {
     assert_eq!(code(&app, &disabled, &[]).await, "DISABLED");
     let (revoked_id, revoked) = create(&mut admin, "Gone", "production", "Read", "").await;
     admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": revoked_id }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: revoked_id.to_string(),
+        })
         .await;
     assert_eq!(code(&app, &revoked, &[]).await, "REVOKED");
     let (expired_id, expired) = create(&mut admin, "Old", "production", "Read", "").await;
@@ -169,14 +172,14 @@ async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
         )
         .await;
 
-    let new = regenerate(&mut admin, &id, "none").await;
+    let new = regenerate(&mut admin, &id, Grace::None).await;
     assert_eq!(
         code(&app, &token, &[]).await,
         "NOT_FOUND",
         "regenerate without grace"
     );
     assert_eq!(code(&app, &new, &[]).await, "VALID");
-    let newest = regenerate(&mut admin, &id, "one_hour").await;
+    let newest = regenerate(&mut admin, &id, Grace::OneHour).await;
     assert_eq!(
         code(&app, &new, &[]).await,
         "VALID",
@@ -185,7 +188,10 @@ async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
     assert_eq!(code(&app, &newest, &[]).await, "VALID");
 
     admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await;
     assert_eq!(code(&app, &newest, &[]).await, "REVOKED");
     assert_eq!(
@@ -194,7 +200,10 @@ async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
         "revoking ends the grace secret"
     );
     admin
-        .call_json("keys/delete", json!({ "slug": "acme", "id": id }))
+        .call_fn(DeleteKey {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await;
     assert_eq!(
         code(&app, &newest, &[]).await,

@@ -2,12 +2,11 @@
 //! action for every role, validation, storage of hashes only, rotation with
 //! and without grace, audit entries, and the list's filters and pages.
 
-mod common;
-
+use crate::common::{Client, Engine, TestApp};
+use app::api::keys::{DeleteKey, GetKeyDetail, ListKeys, RevokeKey};
 use app::backend::secret::sha256_hex;
 use app::domain::ApiToken;
 use axum::http::{StatusCode, header};
-use common::{Client, Engine, TestApp};
 use serde_json::{Value, json};
 
 const ROLES: [&str; 4] = ["owner", "admin", "member", "viewer"];
@@ -80,7 +79,10 @@ async fn creating_reveals_a_well_formed_token_once(engine: Engine) {
 
     // The list never carries the secret.
     let listed = admin
-        .call_json("keys/list", json!({ "slug": "acme", "query": {} }))
+        .call_fn(ListKeys {
+            slug: "acme".into(),
+            query: Default::default(),
+        })
         .await;
     assert!(!listed.body.contains(token));
     assert!(listed.body.contains(&parsed.start()));
@@ -147,11 +149,17 @@ async fn every_key_action_follows_the_roles(engine: Engine) {
             );
         }
         let delete = client
-            .call_json("keys/delete", json!({ "slug": "acme", "id": id }))
+            .call_fn(DeleteKey {
+                slug: "acme".into(),
+                id: id.to_string(),
+            })
             .await;
         assert_eq!(delete.status, expect(role == "owner"), "{role} delete");
         let detail = client
-            .call_json("keys/detail", json!({ "slug": "acme", "id": id }))
+            .call_fn(GetKeyDetail {
+                slug: "acme".into(),
+                id: id.to_string(),
+            })
             .await;
         let expected_detail = match role {
             "owner" => StatusCode::NOT_FOUND, // deleted just now
@@ -169,7 +177,10 @@ async fn every_key_action_follows_the_roles(engine: Engine) {
     }
     assert_eq!(
         app.client()
-            .call_json("keys/list", json!({ "slug": "acme", "query": {} }))
+            .call_fn(ListKeys {
+                slug: "acme".into(),
+                query: Default::default()
+            })
             .await
             .status,
         StatusCode::UNAUTHORIZED
@@ -230,7 +241,10 @@ async fn another_orgs_key_is_not_found(engine: Engine) {
     // And acme's slug is not theirs at all.
     assert_eq!(
         founder
-            .call_json("keys/list", json!({ "slug": "acme", "query": {} }))
+            .call_fn(ListKeys {
+                slug: "acme".into(),
+                query: Default::default()
+            })
             .await
             .status,
         StatusCode::NOT_FOUND
@@ -313,7 +327,10 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
     let (custom_id, _) = create(&mut admin, custom).await;
     let (old, _) = create(&mut admin, input("Reusable", "Read")).await;
     admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": old }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: old.to_string(),
+        })
         .await;
     create(&mut admin, input("Reusable", "Read")).await;
 
@@ -443,11 +460,17 @@ async fn regenerate_replaces_the_hash_with_or_without_grace(engine: Engine) {
 
     // Revoking ends the grace secret too.
     admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await;
     assert_eq!(stored_hashes(&app, &id).await.1, None);
     let detail = admin
-        .call_json("keys/detail", json!({ "slug": "acme", "id": id }))
+        .call_fn(GetKeyDetail {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await
         .json();
     assert_eq!(detail["key"]["status"], "Revoked");
@@ -486,10 +509,16 @@ async fn every_change_is_audited(engine: Engine) {
         )
         .await;
     owner
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await;
     owner
-        .call_json("keys/delete", json!({ "slug": "acme", "id": id }))
+        .call_fn(DeleteKey {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await;
     let log = owner
         .call_json(
@@ -575,7 +604,10 @@ async fn the_list_filters_searches_sorts_and_pages(engine: Engine) {
         )
         .await;
     admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": ids[1] }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: ids[1].to_string(),
+        })
         .await;
     sqlx::query("UPDATE api_keys SET expires_at = 1 WHERE id = $1")
         .bind(&ids[2])
@@ -675,7 +707,10 @@ async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
         )
         .await;
     admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": old }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: old.to_string(),
+        })
         .await;
     let page = list(&mut admin, json!({})).await;
     assert_eq!(hints(&page, &used), (false, false));

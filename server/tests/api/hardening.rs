@@ -2,13 +2,12 @@
 //! racing sign-ins and setups, hostile `next`, NUL bytes on their way to
 //! the request log, floods of random keys, audit and caching rules.
 
-mod common;
-
+use crate::common::keys::{create, verify_as};
+use crate::common::{Engine, PRODUCTION_VERIFIER, TestApp};
+use app::api::keys::{GetKeyDetail, ListKeys};
 use app::domain::ApiToken;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::keys::{create, verify_as};
-use common::{Engine, PRODUCTION_VERIFIER, TestApp};
 use serde_json::json;
 use server::verify::usage::Hit;
 use std::sync::atomic::Ordering;
@@ -43,7 +42,7 @@ async fn concurrent_sign_ins_cannot_race_the_throttle(engine: Engine) {
     // The right password is refused too until the window ends.
     let mut owner = app.client();
     let r = owner
-        .sign_in("owner@acme.test", common::DEMO_PASSWORD)
+        .sign_in("owner@acme.test", crate::common::DEMO_PASSWORD)
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
@@ -54,7 +53,7 @@ async fn over_long_credentials_are_refused_before_any_work(engine: Engine) {
     let long_email = format!("{}@acme.test", "a".repeat(300));
     let long_password = "p".repeat(1025);
     for (email, password) in [
-        (long_email.as_str(), common::DEMO_PASSWORD),
+        (long_email.as_str(), crate::common::DEMO_PASSWORD),
         ("owner@acme.test", long_password.as_str()),
     ] {
         for _ in 0..10 {
@@ -67,7 +66,7 @@ async fn over_long_credentials_are_refused_before_any_work(engine: Engine) {
     }
     // None of them counted against the account.
     let r = client
-        .sign_in("owner@acme.test", common::DEMO_PASSWORD)
+        .sign_in("owner@acme.test", crate::common::DEMO_PASSWORD)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
@@ -88,7 +87,7 @@ async fn next_after_sign_in_stays_on_this_site(engine: Engine) {
                 "login",
                 &[
                     ("email", "viewer@acme.test"),
-                    ("password", common::DEMO_PASSWORD),
+                    ("password", crate::common::DEMO_PASSWORD),
                     ("next", next),
                 ],
             )
@@ -230,7 +229,7 @@ async fn random_keys_never_evict_a_cached_valid_key(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("admin@acme.test").await;
     let (_, key) = create(&mut admin, "Ingest", "production", "Write", "").await;
-    assert_eq!(common::keys::code(&app, &key, &[]).await, "VALID");
+    assert_eq!(crate::common::keys::code(&app, &key, &[]).await, "VALID");
     let lookups = app.verifier.lookups.load(Ordering::Relaxed);
     let floods = 2_000;
     for _ in 0..floods {
@@ -238,7 +237,7 @@ async fn random_keys_never_evict_a_cached_valid_key(engine: Engine) {
         let r = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": random.expose() })).await;
         assert_eq!(r.json()["code"], "NOT_FOUND");
     }
-    assert_eq!(common::keys::code(&app, &key, &[]).await, "VALID");
+    assert_eq!(crate::common::keys::code(&app, &key, &[]).await, "VALID");
     assert_eq!(
         app.verifier.lookups.load(Ordering::Relaxed) - lookups,
         floods,
@@ -256,7 +255,10 @@ async fn members_get_no_key_history(engine: Engine) {
         async move {
             let mut client = app.signed_in(who).await;
             client
-                .call_json("keys/detail", json!({ "slug": "acme", "id": id }))
+                .call_fn(GetKeyDetail {
+                    slug: "acme".into(),
+                    id: id.to_string(),
+                })
                 .await
         }
     };
@@ -275,7 +277,10 @@ async fn pages_and_answers_are_not_cached(engine: Engine) {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
     let answer = owner
-        .call_json("keys/list", json!({ "slug": "acme", "query": {} }))
+        .call_fn(ListKeys {
+            slug: "acme".into(),
+            query: Default::default(),
+        })
         .await;
     assert_eq!(
         answer.headers[header::CACHE_CONTROL],

@@ -2,11 +2,10 @@
 //! usage by outcome for the detail page, the org's request log with its
 //! filters and pages, who may see them, and retention.
 
-mod common;
-
+use crate::common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
+use app::api::keys::DeleteKey;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
 use serde_json::{Value, json};
 
 async fn create(admin: &mut Client, name: &str) -> (String, String) {
@@ -216,7 +215,10 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
 
     // A deleted key's requests stay, marked as such; the page renders them.
     admin
-        .call_json("keys/delete", json!({ "slug": "acme", "id": quiet_id }))
+        .call_fn(DeleteKey {
+            slug: "acme".into(),
+            id: quiet_id.to_string(),
+        })
         .await;
     let (_, after) = logs(&mut member, json!({ "page": 1 })).await;
     assert_eq!(after["entries"][0]["key_name"], Value::Null);

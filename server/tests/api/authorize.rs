@@ -2,13 +2,11 @@
 //! on SQLite and PostgreSQL. The instance under test has the rules
 //! `GET /v1/data=data:read; POST /v1/events=events:write; * /public=`.
 
-mod common;
-
+use crate::common::keys::create;
+use crate::common::{Engine, Reply, TestApp};
+use app::api::keys::RevokeKey;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::keys::create;
-use common::{Engine, Reply, TestApp};
-use serde_json::json;
 use server::startup::VerifierSettings;
 use server::verify::authorize::ForwardAuthProxy;
 
@@ -122,7 +120,10 @@ async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await;
     let r = authorize(
         &app,
@@ -152,7 +153,7 @@ async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
 async fn behind(engine: &Engine, proxy: ForwardAuthProxy) -> TestApp {
     let gateway = VerifierSettings {
         forward_auth_headers: proxy,
-        ..common::test_gateway()
+        ..crate::common::test_gateway()
     };
     TestApp::demo_behind(engine, Default::default(), gateway).await
 }
@@ -403,10 +404,10 @@ async fn paths_are_judged_as_the_upstream_routes_them(engine: Engine) {
 
     // With route_case_insensitive, /V1/DATA is judged as /v1/data.
     let gateway = VerifierSettings {
-        routes: server::verify::authorize::Routes::parse(common::TEST_ROUTES)
+        routes: server::verify::authorize::Routes::parse(crate::common::TEST_ROUTES)
             .unwrap()
             .case_insensitive(true),
-        ..common::test_gateway()
+        ..crate::common::test_gateway()
     };
     let app = TestApp::demo_behind(&engine, Default::default(), gateway).await;
     let mut admin = app.signed_in("admin@acme.test").await;
@@ -426,7 +427,7 @@ async fn the_metrics_token_guards_metrics(engine: Engine) {
     let token = "metrics-token-for-tests-0123456789";
     let gateway = VerifierSettings {
         metrics_token: Some(server::verify::service::MetricsToken::parse(token).unwrap()),
-        ..common::test_gateway()
+        ..crate::common::test_gateway()
     };
     let app = TestApp::demo_behind(&engine, Default::default(), gateway).await;
     let get = |auth: Option<&str>| {

@@ -1,12 +1,10 @@
 //! Members, roles and invitations: every action for every role, over HTTP on
 //! the real router, on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::{Client, DEMO_PASSWORD, Engine, TestApp};
 use app::backend::db;
 use app::domain::{Email, OrgName, Role, Slug};
 use axum::http::StatusCode;
-use common::{Client, DEMO_PASSWORD, Engine, TestApp};
 
 const ROLES: [&str; 4] = ["owner", "admin", "member", "viewer"];
 
@@ -38,7 +36,7 @@ async fn add_initech(app: &TestApp) -> String {
     user
 }
 
-fn link_token(reply: &common::Reply) -> String {
+fn link_token(reply: &crate::common::Reply) -> String {
     let link = reply.json()["link"].as_str().expect("a link").to_string();
     link.rsplit('/').next().unwrap().to_string()
 }
@@ -550,7 +548,7 @@ async fn expired_withdrawn_and_duplicate_invitations_are_refused(engine: Engine)
 }
 
 async fn no_secret_reaches_the_log(engine: Engine) {
-    let (sink, _guard) = common::capture_log();
+    let (sink, _guard) = crate::common::capture_log();
 
     let app = TestApp::demo(&engine).await;
     let mut owner = app.client();

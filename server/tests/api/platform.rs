@@ -2,13 +2,12 @@
 //! PostgreSQL: the operator API, portal sessions, suspension, the admin
 //! console's server functions and open sign-up.
 
-mod common;
-
+use crate::common::keys::{code, create};
+use crate::common::{Engine, PRODUCTION_VERIFIER, Reply, TestApp};
+use app::api::keys::ListKeys;
 use app::backend::Settings;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::keys::{code, create};
-use common::{Engine, PRODUCTION_VERIFIER, Reply, TestApp};
 use serde_json::{Value, json};
 use server::operator::auth::OperatorTokens;
 use server::startup::VerifierSettings;
@@ -19,7 +18,7 @@ const OPERATOR: &str = "operator-token-for-tests-0123456789";
 async fn platform_app(engine: &Engine, settings: Settings) -> TestApp {
     let gateway = VerifierSettings {
         operator_tokens: OperatorTokens::parse(OPERATOR).unwrap(),
-        ..common::test_gateway()
+        ..crate::common::test_gateway()
     };
     TestApp::demo_behind(engine, settings, gateway).await
 }
@@ -73,7 +72,7 @@ async fn the_operator_api_provisions_organisations(engine: Engine) {
         assert_eq!(error_code(&r), "UNAUTHORIZED");
     }
     // Nor does an operator token open the verify API or the keys API.
-    let r = common::keys::verify_as(&app, OPERATOR, json!({ "key": org_key })).await;
+    let r = crate::common::keys::verify_as(&app, OPERATOR, json!({ "key": org_key })).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = operator(&app, "GET", "/v1/keys", Some(OPERATOR), None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -406,7 +405,10 @@ async fn a_suspended_org_reads_but_changes_nothing(engine: Engine) {
     ] {
         let mut client = app.signed_in(who).await;
         let list = client
-            .call_json("keys/list", json!({ "slug": "acme", "query": {} }))
+            .call_fn(ListKeys {
+                slug: "acme".into(),
+                query: Default::default(),
+            })
             .await;
         assert_eq!(list.status, StatusCode::OK, "{who}");
         assert_eq!(list.json()["can_manage"], false, "{who}");
@@ -470,7 +472,10 @@ async fn a_suspended_org_reads_but_changes_nothing(engine: Engine) {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(code(&app, &key, &[]).await, "VALID");
     let list = owner
-        .call_json("keys/list", json!({ "slug": "acme", "query": {} }))
+        .call_fn(ListKeys {
+            slug: "acme".into(),
+            query: Default::default(),
+        })
         .await;
     assert_eq!(list.json()["can_manage"], true);
     let actions = app.audit_actions("acme").await;

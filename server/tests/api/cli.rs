@@ -1,10 +1,8 @@
 //! `keywarden org …` and `keywarden admin …` as real processes on SQLite
 //! and PostgreSQL: output, exit codes, and what they change.
 
-mod common;
-
-use common::Engine;
-use common::binary::prepared_database;
+use crate::common::Engine;
+use crate::common::binary::prepared_database;
 use std::process::{Command, Output};
 
 fn keywarden(url: &str, args: &[&str]) -> Output {

@@ -6,13 +6,11 @@
 //! Skipped with a notice when nginx is not installed, unless
 //! `KEYWARDEN_REQUIRE_NGINX` is set (as `scripts/test` does).
 
-mod common;
-
+use crate::common::Engine;
+use crate::common::binary::{self, free_port, header, http, status};
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::any;
-use common::Engine;
-use common::binary::{self, free_port, header, http, status};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

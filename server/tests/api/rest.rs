@@ -2,11 +2,9 @@
 //! the environment bound, no escalation, every endpoint's effect (seen by
 //! verification at once), audit entries, and the OpenAPI document.
 
-mod common;
-
+use crate::common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp};
 use serde_json::{Value, json};
 
 async fn create_on_page(

@@ -1,11 +1,9 @@
 //! Sign-in, sessions, first-run setup and request security, over HTTP on the
 //! real router, on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::{DEMO_PASSWORD, Engine, TestApp};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{DEMO_PASSWORD, Engine, TestApp};
 
 async fn sign_in_sets_a_hardened_session_cookie(engine: Engine) {
     let app = TestApp::demo(&engine).await;

@@ -2,11 +2,10 @@
 //! is refused by the other within 100 ms, also after the listening
 //! connection was cut.
 
-mod common;
-
+use crate::common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
+use app::api::keys::RevokeKey;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -43,7 +42,10 @@ async fn create(admin: &mut Client, name: &str) -> (String, String) {
 
 async fn revoke(admin: &mut Client, id: &str) {
     let reply = admin
-        .call_json("keys/revoke", json!({ "slug": "acme", "id": id }))
+        .call_fn(RevokeKey {
+            slug: "acme".into(),
+            id: id.to_string(),
+        })
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }

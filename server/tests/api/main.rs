@@ -1,0 +1,25 @@
+//! Keywarden's integration tests, one binary (zero-to-production's
+//! `tests/api/` layout): the real router on a real database, each test on
+//! SQLite and PostgreSQL (`on_both_engines!`), plus the real binary where
+//! only a process shows it (the CLI, signals, nginx in front). The
+//! log-secrets test is its own binary: it captures every log line of its
+//! process, which parallel tests here would muddle.
+
+#[path = "../common/mod.rs"]
+#[macro_use]
+mod common;
+
+mod accounts;
+mod authorize;
+mod cli;
+mod hardening;
+mod hostile;
+mod instances;
+mod keys;
+mod members;
+mod nginx;
+mod platform;
+mod rest;
+mod shutdown;
+mod usage;
+mod verify;
