@@ -69,8 +69,8 @@ pub async fn setup(
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::backend::{audit, orgs, password as pw, request, users};
-    use crate::domain::{Email, OrgName, Password, Role, Slug};
+    use crate::backend::{password as pw, platform, request, users};
+    use crate::domain::{Email, OrgName, Password, Slug};
     request::serve(async {
         let state = request::app_state()?;
         let already = || AppError::Conflict("Keywarden is already set up. Sign in instead.".into());
@@ -90,26 +90,10 @@ pub async fn setup(
         if !users::claim_setup(&mut tx).await? {
             return Err(already());
         }
-        let user_id = users::insert(&mut tx, &email, &hash).await?;
-        users::make_admin(&mut tx, &user_id).await?;
-        let org_id = orgs::insert(&mut tx, &slug, &org_name).await?;
-        orgs::add_member(&mut tx, &org_id, &user_id, Role::Owner).await?;
         let ip = request::client_ip(&state);
-        audit::record(
-            &mut tx,
-            audit::AuditEntry {
-                org_id: &org_id,
-                actor_id: Some(&user_id),
-                actor_email: Some(email.as_str()),
-                action: "org.created",
-                target_type: "org",
-                target_id: Some(&org_id),
-                target_label: Some(org_name.as_str()),
-                changes: None,
-                client_ip: ip.as_deref(),
-            },
-        )
-        .await?;
+        let user_id =
+            platform::found(&mut tx, &email, &hash, &slug, &org_name, ip.as_deref()).await?;
+        users::make_admin(&mut tx, &user_id).await?;
         tx.commit().await?;
 
         request::start_session(&state, &user_id).await?;

@@ -160,8 +160,8 @@ pub async fn signup(
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::backend::{audit, orgs, password as pw, request, users};
-    use crate::domain::{Email, OrgName, Password, Role, Slug};
+    use crate::backend::{password as pw, platform, request};
+    use crate::domain::{Email, OrgName, Password, Slug};
     request::serve(async {
         let state = request::app_state()?;
         if !state.settings.open_signup {
@@ -179,24 +179,8 @@ pub async fn signup(
         }
         let hash = pw::hash(&state.hashing, password).await?;
         let mut tx = state.db.begin().await?;
-        let user_id = users::insert(&mut tx, &email, &hash).await?;
-        let org_id = orgs::insert(&mut tx, &slug, &org_name).await?;
-        orgs::add_member(&mut tx, &org_id, &user_id, Role::Owner).await?;
-        audit::record(
-            &mut tx,
-            audit::AuditEntry {
-                org_id: &org_id,
-                actor_id: Some(&user_id),
-                actor_email: Some(email.as_str()),
-                action: "org.created",
-                target_type: "org",
-                target_id: Some(&org_id),
-                target_label: Some(org_name.as_str()),
-                changes: None,
-                client_ip: ip.as_deref(),
-            },
-        )
-        .await?;
+        let user_id =
+            platform::found(&mut tx, &email, &hash, &slug, &org_name, ip.as_deref()).await?;
         tx.commit().await?;
         request::start_session(&state, &user_id).await?;
         leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));

@@ -117,6 +117,37 @@ pub async fn find(db: &Db, slug: &str) -> Result<Option<OrgOverview>, AppError> 
     Ok(row.map(overview))
 }
 
+/// A new account that owns a new organisation, inside the caller's
+/// transaction (first-run setup and open sign-up); returns the user's id.
+pub async fn found(
+    conn: &mut sqlx::AnyConnection,
+    email: &Email,
+    password_hash: &str,
+    slug: &Slug,
+    name: &OrgName,
+    client_ip: Option<&str>,
+) -> Result<String, AppError> {
+    let user_id = super::users::insert(&mut *conn, email, password_hash).await?;
+    let org_id = orgs::insert(&mut *conn, slug, name).await?;
+    orgs::add_member(&mut *conn, &org_id, &user_id, Role::Owner).await?;
+    audit::record(
+        conn,
+        AuditEntry {
+            org_id: &org_id,
+            actor_id: Some(&user_id),
+            actor_email: Some(email.as_str()),
+            action: "org.created",
+            target_type: "org",
+            target_id: Some(&org_id),
+            target_label: Some(name.as_str()),
+            changes: None,
+            client_ip,
+        },
+    )
+    .await?;
+    Ok(user_id)
+}
+
 /// The id of the organisation called `slug`.
 pub async fn org_id(db: &Db, slug: &str) -> Result<Option<String>, AppError> {
     let row: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1")

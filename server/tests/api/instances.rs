@@ -2,42 +2,16 @@
 //! is refused by the other within 100 ms, also after the listening
 //! connection was cut.
 
-use crate::common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
+use crate::common::{Client, Engine, TestApp};
 use app::api::keys::RevokeKey;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
-    let req = Request::post("/v1/keys/verify")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {PRODUCTION_VERIFIER}"),
-        )
-        .body(Body::from(
-            json!({ "key": key, "permissions": permissions }).to_string(),
-        ))
-        .unwrap();
-    let reply = app.send(req, [10, 1, 1, 1]).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["code"].as_str().unwrap().to_string()
-}
+use crate::common::keys::code;
 
 async fn create(admin: &mut Client, name: &str) -> (String, String) {
-    let input = json!({ "name": name, "environment": "production", "key_type": "Write",
-        "permissions": [], "expiry": "never", "expiry_date": "", "rate_limit": "",
-        "rate_window_secs": "" });
-    let reply = admin
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().into(),
-        body["token"].as_str().unwrap().into(),
-    )
+    crate::common::keys::create(admin, name, "production", "Write", "").await
 }
 
 async fn revoke(admin: &mut Client, id: &str) {

@@ -14,17 +14,12 @@ async fn create_on_page(
     key_type: &str,
     permissions: &[&str],
 ) -> (String, String) {
-    let input = json!({ "name": name, "environment": env, "key_type": key_type, "permissions": permissions,
-        "expiry": "never", "expiry_date": "", "rate_limit": "", "rate_window_secs": "" });
-    let reply = admin
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().into(),
-        body["token"].as_str().unwrap().into(),
-    )
+    let input = app::api::key_types::KeyInput {
+        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        rate_window_secs: String::new(),
+        ..crate::common::keys::key_input(name, env, key_type, "")
+    };
+    crate::common::keys::create_with(admin, input).await
 }
 
 async fn rest(

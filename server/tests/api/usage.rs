@@ -9,17 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 
 async fn create(admin: &mut Client, name: &str) -> (String, String) {
-    let input = json!({ "name": name, "environment": "production", "key_type": "Write", "permissions": [],
-        "expiry": "never", "expiry_date": "", "rate_limit": "1000", "rate_window_secs": "60" });
-    let reply = admin
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().into(),
-        body["token"].as_str().unwrap().into(),
-    )
+    crate::common::keys::create(admin, name, "production", "Write", "1000").await
 }
 
 async fn verify(app: &TestApp, key: &str, permissions: &[&str], path: &str) -> String {

@@ -54,10 +54,15 @@ pub async fn create(
     key_type: &str,
     limit: &str,
 ) -> (String, String) {
+    create_with(admin, key_input(name, env, key_type, limit)).await
+}
+
+/// Creates the key `input` describes in `acme`; returns its id and secret.
+pub async fn create_with(admin: &mut Client, input: KeyInput) -> (String, String) {
     let reply = admin
         .call_fn(CreateKey {
             slug: "acme".into(),
-            input: key_input(name, env, key_type, limit),
+            input,
         })
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);

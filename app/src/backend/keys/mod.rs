@@ -3,10 +3,12 @@
 //! alike), and the change notices that keep every instance's verification
 //! cache honest.
 
+pub mod rules;
 pub mod service;
 pub mod store;
 
-pub use service::{Actor, KeyEdit, NewKeySpec, edit_changes, grace_until};
+pub use rules::{edit_changes, grace_until, not_revoked};
+pub use service::{Actor, KeyEdit, NewKeySpec};
 pub use store::{KeyRow, NewKey, PER_PAGE, find, insert, list, org_has_keys};
 
 use crate::backend::db::Engine;

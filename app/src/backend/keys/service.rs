@@ -6,6 +6,7 @@
 //! happen here, in one transaction per change.
 
 use super::commit_change;
+use super::rules::{edit_changes, grace_until, not_revoked};
 use super::store::{self, KeyRow, NewKey};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::orgs::Membership;
@@ -172,6 +173,22 @@ async fn record(
     Ok(())
 }
 
+/// Starts a change to key `id`: the actor may manage keys and this one (of
+/// its reach, not revoked, no permission beyond its own); returns the
+/// transaction and the key as it was.
+async fn open_change(
+    state: &AppState,
+    actor: &Actor<'_>,
+    id: &str,
+) -> Result<(sqlx::Transaction<'static, sqlx::Any>, KeyRow), AppError> {
+    actor.may(Capability::ManageKeys)?;
+    let mut tx = state.db.begin().await?;
+    let row = reachable(&mut tx, actor, id).await?;
+    not_revoked(&row)?;
+    actor.may_handle(&row.permission_list())?;
+    Ok((tx, row))
+}
+
 /// Reads the changed key back, commits and tells every instance.
 async fn finish(
     mut tx: sqlx::Transaction<'static, sqlx::Any>,
@@ -235,11 +252,7 @@ pub async fn update(
     id: &str,
     edit: KeyEdit,
 ) -> Result<KeyRow, AppError> {
-    actor.may(Capability::ManageKeys)?;
-    let mut tx = state.db.begin().await?;
-    let before = reachable(&mut tx, &actor, id).await?;
-    not_revoked(&before)?;
-    actor.may_handle(&before.permission_list())?;
+    let (mut tx, before) = open_change(state, &actor, id).await?;
     let name = edit
         .name
         .map_or_else(|| before.name.clone(), |n| n.as_str().to_string());
@@ -293,11 +306,7 @@ pub async fn regenerate(
     id: &str,
     grace_secs: i64,
 ) -> Result<(KeyRow, ApiToken), AppError> {
-    actor.may(Capability::ManageKeys)?;
-    let mut tx = state.db.begin().await?;
-    let row = reachable(&mut tx, &actor, id).await?;
-    not_revoked(&row)?;
-    actor.may_handle(&row.permission_list())?;
+    let (mut tx, row) = open_change(state, &actor, id).await?;
     let grace_until = grace_until(db::now(), grace_secs, row.expires_at)?;
     let environment: Environment = row
         .environment
@@ -327,11 +336,7 @@ pub async fn set_enabled(
     id: &str,
     enabled: bool,
 ) -> Result<KeyRow, AppError> {
-    actor.may(Capability::ManageKeys)?;
-    let mut tx = state.db.begin().await?;
-    let row = reachable(&mut tx, &actor, id).await?;
-    not_revoked(&row)?;
-    actor.may_handle(&row.permission_list())?;
+    let (mut tx, row) = open_change(state, &actor, id).await?;
     if (row.disabled == 0) != enabled {
         store::set_disabled(&mut tx, id, !enabled).await?;
         let action = if enabled {
@@ -351,11 +356,7 @@ pub async fn revoke(
     client_ip: Option<&str>,
     id: &str,
 ) -> Result<KeyRow, AppError> {
-    actor.may(Capability::ManageKeys)?;
-    let mut tx = state.db.begin().await?;
-    let row = reachable(&mut tx, &actor, id).await?;
-    not_revoked(&row)?;
-    actor.may_handle(&row.permission_list())?;
+    let (mut tx, row) = open_change(state, &actor, id).await?;
     store::revoke(&mut tx, id).await?;
     record(
         &mut tx,
@@ -391,74 +392,4 @@ pub async fn delete(
     )
     .await?;
     commit_change(tx, state, id).await
-}
-
-/// What an edit changed, as the audit log records it: `{field: {before,
-/// after}}` for each field that differs, or `None` when nothing did.
-pub fn edit_changes(
-    before: &KeyRow,
-    name: &str,
-    key_type: &str,
-    permissions: &[String],
-    rate_limit: RateLimit,
-    expires_at: Option<UnixTime>,
-) -> Option<serde_json::Value> {
-    let old_limit = RateLimit {
-        limit: before.rate_limit as u32,
-        window_secs: before.rate_window_secs as u32,
-    };
-    let fields = [
-        ("name", before.name.clone().into(), name.into()),
-        ("type", before.key_type.clone().into(), key_type.into()),
-        (
-            "permissions",
-            before.permission_list().into(),
-            permissions.to_vec().into(),
-        ),
-        (
-            "rate_limit",
-            old_limit.label().into(),
-            rate_limit.label().into(),
-        ),
-        ("expires_at", before.expires_at.into(), expires_at.into()),
-    ];
-    let changes: serde_json::Map<String, serde_json::Value> = fields
-        .into_iter()
-        .filter(|(_, old, new): &(&str, serde_json::Value, serde_json::Value)| old != new)
-        .map(|(field, old, new)| {
-            (
-                field.to_string(),
-                serde_json::json!({ "before": old, "after": new }),
-            )
-        })
-        .collect();
-    (!changes.is_empty()).then_some(serde_json::Value::Object(changes))
-}
-
-/// When a regenerated key's old secret stops: now (`None`) or after
-/// `grace_secs`, never after the key's own expiry.
-pub fn grace_until(
-    now: UnixTime,
-    grace_secs: i64,
-    expires_at: Option<UnixTime>,
-) -> Result<Option<UnixTime>, AppError> {
-    let until = (grace_secs > 0).then(|| now + grace_secs);
-    if let (Some(until), Some(expires)) = (until, expires_at)
-        && until > expires
-    {
-        return Err(AppError::Invalid(
-            "The grace period would outlive the key's expiry. Choose a shorter one.".into(),
-        ));
-    }
-    Ok(until)
-}
-
-/// Refuses changes to a revoked key (only delete remains).
-pub fn not_revoked(row: &KeyRow) -> Result<(), AppError> {
-    if row.revoked_at.is_some() {
-        return Err(AppError::Conflict(
-            "This key is revoked; it can only be deleted.".into(),
-        ));
-    }
-    Ok(())
 }
