@@ -130,10 +130,13 @@ pub async fn server_fn_input_errors(req: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-/// The path as it may appear in logs: invitation tokens are cut off.
+/// The path as it may appear in logs: invitation and portal tokens are cut
+/// off.
 pub fn loggable_path(path: &str) -> &str {
     if path.starts_with("/invite/") {
         "/invite/…"
+    } else if path.starts_with("/portal/") {
+        "/portal/…"
     } else {
         path
     }
@@ -148,6 +151,10 @@ mod tests {
         assert_eq!(
             loggable_path("/invite/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
             "/invite/…"
+        );
+        assert_eq!(
+            loggable_path("/portal/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+            "/portal/…"
         );
         assert_eq!(
             loggable_path("/orgs/acme/settings/members"),

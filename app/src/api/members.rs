@@ -216,15 +216,15 @@ pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError
         let inv = invites::find_pending(&state.db, &token)
             .await?
             .ok_or(AppError::NotFound)?;
-        // A portal user without a password chooses one here.
-        let account_exists = users::find_by_email(&state.db, &inv.email)
-            .await?
-            .is_some_and(|u| !u.password_hash.is_empty());
+        let existing = users::find_by_email(&state.db, &inv.email).await?;
+        let account_exists = existing.is_some();
+        let portal_user = existing.is_some_and(|u| u.password_hash.is_empty());
         Ok(InvitationDetails {
             org_name: inv.org_name,
             email: inv.email,
             role: inv.role,
             account_exists,
+            portal_user,
         })
     })
     .await
@@ -258,8 +258,19 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
                 state.throttle.succeeded(email.as_str(), ip.as_deref());
                 None
             }
-            // New, or a portal user without a password: choose one.
-            _ => Some(
+            // A portal user has no password, and the link proves nothing
+            // about who holds the email: only that user, signed in through
+            // their platform, accepts it. A link never sets a password.
+            Some(user) => {
+                let signed_in = request::signed_in(&state).await.ok().map(|u| u.id);
+                if signed_in.as_deref() != Some(user.id.as_str()) {
+                    return Err(AppError::NotAllowed(
+                        "This email signs in through its platform. Open Keywarden from the platform first, then this invitation again.".into(),
+                    ));
+                }
+                None
+            }
+            None => Some(
                 pw::hash(
                     &state.hashing,
                     Password::parse(&password).map_err(AppError::Invalid)?,
@@ -273,11 +284,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
             return Err(AppError::NotFound);
         }
         let user_id = match (existing, new_hash) {
-            (Some(user), Some(hash)) => {
-                users::set_password(&mut tx, &user.id, &hash).await?;
-                user.id
-            }
-            (Some(user), None) => user.id,
+            (Some(user), _) => user.id,
             (None, Some(hash)) => users::insert(&mut tx, &email, &hash).await?,
             (None, None) => {
                 return Err(AppError::internal(

@@ -60,4 +60,7 @@ pub struct InvitationDetails {
     /// Whether an account with the invited email exists (then the invitee
     /// confirms with its password instead of choosing one).
     pub account_exists: bool,
+    /// The account signs in through its platform (no password): it accepts
+    /// while signed in that way.
+    pub portal_user: bool,
 }

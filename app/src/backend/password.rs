@@ -6,7 +6,7 @@ use crate::domain::Password;
 use crate::error::AppError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -17,14 +17,14 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Permits to hash: one per core. An attempt that waits longer than `wait`
 /// for one gets [`AppError::Busy`].
 pub struct HashingSlots {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     wait: Duration,
 }
 
 impl HashingSlots {
     pub fn new(slots: usize, wait: Duration) -> Self {
         HashingSlots {
-            slots: Semaphore::new(slots.max(1)),
+            slots: Arc::new(Semaphore::new(slots.max(1))),
             wait,
         }
     }
@@ -39,11 +39,17 @@ impl HashingSlots {
         &self,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = tokio::time::timeout(self.wait, self.slots.acquire())
+        let permit = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| AppError::Busy)?
             .map_err(|_| AppError::Busy)?;
-        tokio::task::spawn_blocking(work).await?
+        // The permit lives as long as the hash itself: a caller that gives
+        // up (a dropped connection) does not free a slot while argon2 runs.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await?
     }
 }
 
@@ -135,6 +141,32 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_caller_that_gives_up_does_not_free_its_slot_early() {
+        let slots = std::sync::Arc::new(HashingSlots::new(1, Duration::from_millis(100)));
+        let first = {
+            let slots = slots.clone();
+            tokio::spawn(async move {
+                slots
+                    .run(|| {
+                        std::thread::sleep(Duration::from_millis(400));
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        first.abort(); // the client went away; its hash still runs
+        let second = slots.run(|| Ok(())).await;
+        assert_eq!(
+            second,
+            Err(AppError::Busy),
+            "the slot is held until the hash ends"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(slots.run(|| Ok(())).await, Ok(()));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -245,6 +245,73 @@ async fn record(
     Ok(())
 }
 
+/// What the platform changes about an org; `None` keeps it.
+#[derive(Debug, Default)]
+pub struct OrgChange<'a> {
+    pub name: Option<&'a OrgName>,
+    /// `true` suspends, `false` resumes.
+    pub suspended: Option<bool>,
+}
+
+/// Renames, suspends or resumes the org called `slug`, all in one
+/// transaction. A suspension (or its end) queues one change notice for the
+/// org, so every instance drops its keys' cached answers when it commits;
+/// the caller tells its own instance. Returns the org's id and whether its
+/// suspension changed.
+pub async fn change(
+    db: &Db,
+    instance: &str,
+    actor: PlatformActor<'_>,
+    slug: &str,
+    change: OrgChange<'_>,
+    client_ip: Option<&str>,
+) -> Result<(String, bool), AppError> {
+    let mut tx = db.begin().await?;
+    let (org_id, before, was): (String, String, Option<i64>) =
+        sqlx::query_as("SELECT id, name, suspended_at FROM orgs WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let mut name = before.clone();
+    if let Some(new) = change.name.filter(|n| n.as_str() != before) {
+        sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+            .bind(new.as_str())
+            .bind(&org_id)
+            .execute(&mut *tx)
+            .await?;
+        let changes = serde_json::json!({ "name": { "before": before, "after": new.as_str() } });
+        record(
+            &mut tx,
+            actor,
+            &org_id,
+            "org.renamed",
+            new.as_str(),
+            Some(changes),
+            client_ip,
+        )
+        .await?;
+        name = new.as_str().to_string();
+    }
+    let suspension = change.suspended.filter(|s| was.is_some() != *s);
+    if let Some(suspended) = suspension {
+        sqlx::query("UPDATE orgs SET suspended_at = $1 WHERE id = $2")
+            .bind(suspended.then(db::now))
+            .bind(&org_id)
+            .execute(&mut *tx)
+            .await?;
+        let action = if suspended {
+            "org.suspended"
+        } else {
+            "org.resumed"
+        };
+        record(&mut tx, actor, &org_id, action, &name, None, client_ip).await?;
+        super::keys::notify_org_change(&mut tx, db::Engine::of(db), instance, &org_id).await?;
+    }
+    tx.commit().await?;
+    Ok((org_id, suspension.is_some()))
+}
+
 /// Renames the org called `slug` (the slug stays).
 pub async fn rename(
     db: &Db,
@@ -253,39 +320,16 @@ pub async fn rename(
     name: &OrgName,
     client_ip: Option<&str>,
 ) -> Result<OrgOverview, AppError> {
-    let mut tx = db.begin().await?;
-    let (org_id, before): (String, String) =
-        sqlx::query_as("SELECT id, name FROM orgs WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(AppError::NotFound)?;
-    if before != name.as_str() {
-        sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
-            .bind(name.as_str())
-            .bind(&org_id)
-            .execute(&mut *tx)
-            .await?;
-        let changes = serde_json::json!({ "name": { "before": before, "after": name.as_str() } });
-        record(
-            &mut tx,
-            actor,
-            &org_id,
-            "org.renamed",
-            name.as_str(),
-            Some(changes),
-            client_ip,
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let renaming = OrgChange {
+        name: Some(name),
+        suspended: None,
+    };
+    change(db, "", actor, slug, renaming, client_ip).await?;
     find(db, slug).await?.ok_or(AppError::NotFound)
 }
 
-/// Suspends (or resumes) the org called `slug`. Its keys' cached answers
-/// are dropped on every instance when the change commits (`notify` queues
-/// the notice in the transaction; the caller tells its own instance).
-/// Returns the org's id and whether anything changed.
+/// Suspends (or resumes) the org called `slug` ([`change`]); returns the
+/// org's id and whether anything changed.
 pub async fn set_suspended(
     db: &Db,
     instance: &str,
@@ -294,30 +338,11 @@ pub async fn set_suspended(
     suspended: bool,
     client_ip: Option<&str>,
 ) -> Result<(String, bool), AppError> {
-    let mut tx = db.begin().await?;
-    let (org_id, name, was): (String, String, Option<i64>) =
-        sqlx::query_as("SELECT id, name, suspended_at FROM orgs WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(AppError::NotFound)?;
-    if was.is_some() == suspended {
-        return Ok((org_id, false));
-    }
-    sqlx::query("UPDATE orgs SET suspended_at = $1 WHERE id = $2")
-        .bind(suspended.then(db::now))
-        .bind(&org_id)
-        .execute(&mut *tx)
-        .await?;
-    let action = if suspended {
-        "org.suspended"
-    } else {
-        "org.resumed"
+    let suspending = OrgChange {
+        name: None,
+        suspended: Some(suspended),
     };
-    record(&mut tx, actor, &org_id, action, &name, None, client_ip).await?;
-    super::keys::notify_org_change(&mut tx, db::Engine::of(db), instance, &org_id).await?;
-    tx.commit().await?;
-    Ok((org_id, true))
+    change(db, instance, actor, slug, suspending, client_ip).await
 }
 
 /// Makes the user with `email` an instance admin (or not); `false` when

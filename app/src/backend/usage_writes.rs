@@ -159,7 +159,10 @@ pub async fn write(
             .await;
         match done {
             Ok(_) => savepoint.commit().await?,
-            Err(sqlx::Error::Database(e)) => {
+            // Only an error about a row's content splits the chunk;
+            // anything else (disk full, a timeout) fails the batch, which is
+            // kept for the next flush.
+            Err(sqlx::Error::Database(e)) if refuses_content(e.as_ref()) => {
                 savepoint.rollback().await?;
                 if chunk.len() == 1 {
                     tracing::warn!(error = %e, "request-log entry refused by the database; dropped");
@@ -174,6 +177,13 @@ pub async fn write(
     }
     tx.commit().await?;
     Ok(rejected)
+}
+
+/// Whether the database refused a row for what it holds: invalid data
+/// (SQLSTATE class 22, e.g. a NUL in text on PostgreSQL) or a constraint.
+fn refuses_content(e: &dyn sqlx::error::DatabaseError) -> bool {
+    !matches!(e.kind(), sqlx::error::ErrorKind::Other)
+        || e.code().is_some_and(|c| c.starts_with("22"))
 }
 
 /// Deletes request-log entries and hourly counts older than `days` days;

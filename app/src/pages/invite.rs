@@ -22,7 +22,9 @@ pub fn InvitePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match details.await {
                         Ok(inv) => {
-                            let hint = if inv.account_exists {
+                            let hint = if inv.portal_user {
+                                "Your account signs in through your platform: accept while signed in there."
+                            } else if inv.account_exists {
                                 "You already have a Keywarden account: confirm with its password."
                             } else {
                                 "Choose a password of at least 10 characters for your new account."
@@ -38,8 +40,15 @@ pub fn InvitePage() -> impl IntoView {
                                     </p>
                                     <ActionForm action=accept attr:class="stack">
                                         <input type="hidden" name="token" value=token />
-                                        <label for="invite-password">"Password"</label>
-                                        <PasswordInput id="invite-password" name="password" autocomplete />
+                                        {if inv.portal_user {
+                                            view! { <input type="hidden" name="password" value="" /> }.into_any()
+                                        } else {
+                                            view! {
+                                                <label for="invite-password">"Password"</label>
+                                                <PasswordInput id="invite-password" name="password" autocomplete />
+                                            }
+                                                .into_any()
+                                        }}
                                         <p class="hint">{hint}</p>
                                         <ErrorText error />
                                         <button

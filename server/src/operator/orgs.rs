@@ -221,22 +221,23 @@ pub async fn update(
         .map(OrgName::parse)
         .transpose()
         .map_err(invalid)?;
-    if let Some(name) = &name {
-        platform::rename(&app.db, PlatformActor::Operator, &slug, name, ip).await?;
-    }
-    if let Some(suspended) = body.suspended {
-        let (org_id, changed) = platform::set_suspended(
-            &app.db,
-            &app.instance,
-            PlatformActor::Operator,
-            &slug,
-            suspended,
-            ip,
-        )
-        .await?;
-        if changed {
-            app.org_changed(&org_id);
-        }
+    // Both in one transaction: a rename never lands without the suspension
+    // asked for with it.
+    let change = platform::OrgChange {
+        name: name.as_ref(),
+        suspended: body.suspended,
+    };
+    let (org_id, suspension_changed) = platform::change(
+        &app.db,
+        &app.instance,
+        PlatformActor::Operator,
+        &slug,
+        change,
+        ip,
+    )
+    .await?;
+    if suspension_changed {
+        app.org_changed(&org_id);
     }
     let org = platform::find(&app.db, &slug)
         .await?

@@ -272,6 +272,53 @@ async fn portal_links_sign_in_once(engine: Engine) {
     let r = guess.sign_in("jo@customer.test", "").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
+    // An invitation to a portal user's email never sets their password:
+    // whoever opens the link (here its sender, globex's owner) cannot take
+    // the account over; only jo, signed in through the portal, accepts.
+    let mut globex = app.signed_in("owner@globex.test").await;
+    let r = globex
+        .call(
+            "invite",
+            &[
+                ("slug", "globex"),
+                ("email", "jo@customer.test"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let invite = r.json()["link"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = globex
+        .call("invitation", &[("token", &invite)])
+        .await
+        .json();
+    assert_eq!(r["portal_user"], true);
+    let mut taker = app.client();
+    let r = taker
+        .call(
+            "accept_invitation",
+            &[("token", &invite), ("password", "attacker-password-1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = app
+        .client()
+        .sign_in("jo@customer.test", "attacker-password-1")
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = jo
+        .call("accept_invitation", &[("token", &invite), ("password", "")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ctx = jo.call("org_context", &[("slug", "globex")]).await.json();
+    assert_eq!(ctx["role"], "member");
+
     // Once only; an unknown or expired token is refused, page and call.
     let mut again = app.client();
     let r = again.call("portal/enter", &[("token", &token)]).await;
