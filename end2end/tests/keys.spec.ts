@@ -258,4 +258,9 @@ test('the audit log lists key changes newest first and filters by action and key
   await expect(page.getByRole('table', { name: 'Audit entries' }).getByRole('row')).toHaveCount(3);
   await expect(page.getByRole('table', { name: 'Audit entries' })).toContainText('key.created');
   await expect(page.getByRole('table', { name: 'Audit entries' })).toContainText('admin@acme.test');
+  // Changes read in words, never as JSON.
+  const created = page.getByRole('table', { name: 'Audit entries' }).getByRole('row').filter({ hasText: 'key.created' });
+  await expect(created).toContainText('Environment: Production');
+  await expect(created).toContainText('Expires: Never');
+  await expect(created).not.toContainText('{"');
 });

@@ -1,10 +1,12 @@
 //! Small building blocks shared by the pages.
 
 mod copy;
+mod history;
 mod modal;
 mod time;
 
 pub use copy::CopyButton;
+pub use history::describe as describe_changes;
 pub use modal::Modal;
 pub use time::{format_date, format_datetime, format_timestamp, relative};
 

@@ -3,7 +3,7 @@
 
 use crate::api::key_types::AuditView;
 use crate::api::keys::audit_log;
-use crate::components::{ErrorPanel, format_datetime};
+use crate::components::{ErrorPanel, describe_changes, format_datetime};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -116,7 +116,14 @@ pub fn AuditTable(entries: Vec<AuditView>, show_target: bool) -> impl IntoView {
                                     <td>{e.actor.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td class="mono">{e.action.clone()}</td>
                                     {target}
-                                    <td class="mono small-text">{e.changes.clone().unwrap_or_default()}</td>
+                                    <td class="changes">
+                                        <ul class="change-list">
+                                            {describe_changes(e.changes.as_deref())
+                                                .into_iter()
+                                                .map(|l| view! { <li>{l}</li> })
+                                                .collect_view()}
+                                        </ul>
+                                    </td>
                                     <td>{e.client_ip.clone().unwrap_or_default()}</td>
                                 </tr>
                             }

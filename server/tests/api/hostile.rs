@@ -71,7 +71,13 @@ async fn send_raw(
 }
 
 async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
-    let app = TestApp::demo(&engine).await;
+    // With an operator token, so the operator API parses hostile bodies too.
+    let operator = "hostile-operator-token-0123456789";
+    let gateway = server::startup::VerifierSettings {
+        operator_tokens: server::operator::auth::OperatorTokens::parse(operator).unwrap(),
+        ..crate::common::test_gateway()
+    };
+    let app = TestApp::demo_behind(&engine, Default::default(), gateway).await;
     let mut owner = app.signed_in("owner@acme.test").await;
     let (_, admin_key) = create(&mut owner, "Automation", "production", "Admin", "1000000").await;
     let (key_id, _) = create(&mut owner, "Target", "production", "Read", "").await;
@@ -122,6 +128,7 @@ async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
         .await
         .json();
     let bearer = format!("Bearer {admin_key}");
+    let operator_bearer = format!("Bearer {operator}");
     for (template, operations) in doc["paths"].as_object().unwrap() {
         for id in [
             key_id.as_str(),
@@ -145,7 +152,14 @@ async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
                             &format!("{path}{query}"),
                             "application/json",
                             body.clone(),
-                            &[("authorization", &bearer)],
+                            &[(
+                                "authorization",
+                                if template.starts_with("/v1/orgs") {
+                                    &operator_bearer
+                                } else {
+                                    &bearer
+                                },
+                            )],
                         )
                         .await;
                         assert!(
