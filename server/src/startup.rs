@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// Why the server could not start.
@@ -136,15 +137,22 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         app: state.clone(),
         tokens: gateway.operator_tokens.clone(),
     }));
+    // The site (pages, server functions, the WASM bundle and other static
+    // files, the docs) goes out compressed (brotli or gzip, as the browser
+    // accepts); the verification and REST APIs do not, so the gateway's hot
+    // path spends nothing on it.
+    let site = Router::new()
+        .route("/docs", get(docs::page))
+        .route("/docs/redoc.standalone.js", get(docs::redoc))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new().br(true).gzip(true));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/docs", get(docs::page))
-        .route("/docs/redoc.standalone.js", get(docs::redoc))
         .merge(verification)
         .merge(rest)
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .merge(site)
         .layer(from_fn_with_state(
             state.clone(),
             security::first_run_redirect,

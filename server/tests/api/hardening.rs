@@ -321,7 +321,53 @@ async fn rest_changes_are_audited_with_the_key_and_the_client_address(engine: En
     assert_eq!(ip.as_deref(), Some("203.0.113.50"), "the proxy's hop");
 }
 
+async fn pages_go_out_compressed_and_the_apis_do_not(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    for (encoding, expected) in [
+        ("br", Some("br")),
+        ("gzip", Some("gzip")),
+        ("identity", None),
+    ] {
+        let req = Request::get("/login")
+            .header(header::ACCEPT_ENCODING, encoding)
+            .body(Body::empty())
+            .unwrap();
+        let r = app.send(req, [127, 0, 0, 1]).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.headers
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            expected,
+            "{encoding}"
+        );
+        assert!(
+            r.headers[header::VARY]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding")
+        );
+    }
+    let req = Request::post("/v1/keys/verify")
+        .header(header::ACCEPT_ENCODING, "br, gzip")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {PRODUCTION_VERIFIER}"),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "key": "kw_live_nope" }).to_string()))
+        .unwrap();
+    let r = app.send(req, [127, 0, 0, 1]).await;
+    assert_eq!(r.json()["code"], "MALFORMED");
+    assert!(
+        r.headers.get(header::CONTENT_ENCODING).is_none(),
+        "no work on the hot path"
+    );
+}
+
 on_both_engines!(
+    pages_go_out_compressed_and_the_apis_do_not,
     rest_changes_are_audited_with_the_key_and_the_client_address,
     concurrent_sign_ins_cannot_race_the_throttle,
     over_long_credentials_are_refused_before_any_work,
