@@ -47,7 +47,7 @@ pub fn LoginPage() -> impl IntoView {
 /// field works without it).
 #[component]
 pub fn PasswordInput(
-    id: &'static str,
+    #[prop(into)] id: String,
     name: &'static str,
     autocomplete: &'static str,
     #[prop(optional)] minlength: Option<usize>,
@@ -56,7 +56,7 @@ pub fn PasswordInput(
     view! {
         <div class="password-field">
             <input
-                id=id
+                id=id.clone()
                 name=name
                 type=move || if visible.get() { "text" } else { "password" }
                 autocomplete=autocomplete
@@ -98,36 +98,7 @@ pub fn SetupPage() -> impl IntoView {
                                 "Create the first organisation and its owner account. You can invite everyone else afterwards."
                             </p>
                             <ActionForm action=setup attr:class="stack">
-                                <label for="setup-org">"Organisation name"</label>
-                                <input id="setup-org" name="org_name" maxlength="100" required />
-                                <label for="setup-slug">"URL name"</label>
-                                <input
-                                    id="setup-slug"
-                                    name="slug"
-                                    pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
-                                    minlength="2"
-                                    maxlength="40"
-                                    aria-describedby="setup-slug-hint"
-                                    required
-                                />
-                                <p id="setup-slug-hint" class="hint">
-                                    "Lowercase letters, digits and hyphens, e.g. acme."
-                                </p>
-                                <label for="setup-email">"Email"</label>
-                                <input
-                                    id="setup-email"
-                                    type="email"
-                                    name="email"
-                                    autocomplete="username"
-                                    required
-                                />
-                                <label for="setup-password">"Password"</label>
-                                <PasswordInput
-                                    id="setup-password"
-                                    name="password"
-                                    autocomplete="new-password"
-                                    minlength=crate::domain::Password::MIN_CHARS
-                                />
+                                <NewOrgFields prefix="setup" />
                                 <ErrorText error />
                                 <button
                                     type="submit"
@@ -166,26 +137,7 @@ pub fn SignupPage() -> impl IntoView {
                             <p class="brand">"Keywarden"</p>
                             <h1>"Create your organisation"</h1>
                             <ActionForm action=signup attr:class="stack">
-                                <label for="signup-org">"Organisation name"</label>
-                                <input id="signup-org" name="org_name" maxlength="100" required />
-                                <label for="signup-slug">"URL name"</label>
-                                <input
-                                    id="signup-slug"
-                                    name="slug"
-                                    pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
-                                    minlength="2"
-                                    maxlength="40"
-                                    required
-                                />
-                                <label for="signup-email">"Email"</label>
-                                <input id="signup-email" type="email" name="email" autocomplete="username" required />
-                                <label for="signup-password">"Password"</label>
-                                <PasswordInput
-                                    id="signup-password"
-                                    name="password"
-                                    autocomplete="new-password"
-                                    minlength=crate::domain::Password::MIN_CHARS
-                                />
+                                <NewOrgFields prefix="signup" />
                                 <ErrorText error />
                                 <button type="submit" class="primary" disabled=move || signup.pending().get()>
                                     "Create organisation"
@@ -198,5 +150,36 @@ pub fn SignupPage() -> impl IntoView {
                     .into_any()
             })}
         </Suspense>
+    }
+}
+
+/// The fields of a new organisation and its owner (first-run setup and
+/// open sign-up): organisation name, URL name, email and password.
+#[component]
+fn NewOrgFields(prefix: &'static str) -> impl IntoView {
+    let id = move |field: &str| format!("{prefix}-{field}");
+    view! {
+        <label for=id("org")>"Organisation name"</label>
+        <input id=id("org") name="org_name" maxlength="100" required />
+        <label for=id("slug")>"URL name"</label>
+        <input
+            id=id("slug")
+            name="slug"
+            pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
+            minlength="2"
+            maxlength="40"
+            aria-describedby=id("slug-hint")
+            required
+        />
+        <p id=id("slug-hint") class="hint">"Lowercase letters, digits and hyphens, e.g. acme."</p>
+        <label for=id("email")>"Email"</label>
+        <input id=id("email") type="email" name="email" autocomplete="username" required />
+        <label for=id("password")>"Password"</label>
+        <PasswordInput
+            id=id("password")
+            name="password"
+            autocomplete="new-password"
+            minlength=crate::domain::Password::MIN_CHARS
+        />
     }
 }

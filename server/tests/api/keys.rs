@@ -193,31 +193,8 @@ async fn another_orgs_key_is_not_found(engine: Engine) {
     let (id, _) = create(&mut owner, input("Acme only", "Read")).await;
     // A second org with its own owner, who tries acme's key id.
     let mut founder = app.client();
-    let hash = app::backend::password::hash(
-        &app.state.hashing,
-        app::domain::Password::parse("globex-password").unwrap(),
-    )
-    .await
-    .unwrap();
-    let mut tx = app.state.db.begin().await.unwrap();
-    let user = app::backend::users::insert(
-        &mut tx,
-        &app::domain::Email::parse("boss@globex.test").unwrap(),
-        &hash,
-    )
-    .await
-    .unwrap();
-    let org = app::backend::orgs::insert(
-        &mut tx,
-        &app::domain::Slug::parse("initech").unwrap(),
-        &app::domain::OrgName::parse("Globex").unwrap(),
-    )
-    .await
-    .unwrap();
-    app::backend::orgs::add_member(&mut tx, &org, &user, app::domain::Role::Owner)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    app.add_org("initech", "Globex", "boss@globex.test", "globex-password")
+        .await;
     founder.sign_in("boss@globex.test", "globex-password").await;
     for (endpoint, body) in [
         ("keys/detail", json!({ "slug": "initech", "id": id })),

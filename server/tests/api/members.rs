@@ -3,7 +3,6 @@
 
 use crate::common::{Client, DEMO_PASSWORD, Engine, TestApp};
 use app::backend::db;
-use app::domain::{Email, OrgName, Role, Slug};
 use axum::http::StatusCode;
 
 const ROLES: [&str; 4] = ["owner", "admin", "member", "viewer"];
@@ -14,26 +13,8 @@ async fn as_role(app: &TestApp, role: &str) -> Client {
 
 /// Creates the org `initech` with its own owner, for cross-org checks.
 async fn add_initech(app: &TestApp) -> String {
-    let hash = app::backend::password::hash(
-        &app.state.hashing,
-        app::domain::Password::parse("globex-password").unwrap(),
-    )
-    .await
-    .unwrap();
-    let mut tx = app.state.db.begin().await.unwrap();
-    let email = Email::parse("boss@globex.test").unwrap();
-    let user = app::backend::users::insert(&mut tx, &email, &hash)
+    app.add_org("initech", "Globex", "boss@globex.test", "globex-password")
         .await
-        .unwrap();
-    let slug = Slug::parse("initech").unwrap();
-    let org = app::backend::orgs::insert(&mut tx, &slug, &OrgName::parse("Globex").unwrap())
-        .await
-        .unwrap();
-    app::backend::orgs::add_member(&mut tx, &org, &user, Role::Owner)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    user
 }
 
 fn link_token(reply: &crate::common::Reply) -> String {

@@ -177,6 +177,31 @@ impl TestApp {
         app
     }
 
+    /// Another organisation `slug` with its own owner (`owner`, signing in
+    /// with `password`), for cross-org checks; returns the owner's id.
+    pub async fn add_org(&self, slug: &str, name: &str, owner: &str, password: &str) -> String {
+        use app::domain::{Email, OrgName, Password, Slug};
+        let hash = app::backend::password::hash(
+            &self.state.hashing,
+            Password::parse(password).expect("a valid password"),
+        )
+        .await
+        .expect("hash");
+        let mut tx = self.state.db.begin().await.expect("begin");
+        let user = app::backend::platform::found(
+            &mut tx,
+            &Email::parse(owner).expect("a valid email"),
+            &hash,
+            &Slug::parse(slug).expect("a valid slug"),
+            &OrgName::parse(name).expect("a valid name"),
+            None,
+        )
+        .await
+        .expect("found the org");
+        tx.commit().await.expect("commit");
+        user
+    }
+
     /// Sends one request as-is from `ip`.
     pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> Reply {
         req.extensions_mut()
