@@ -260,7 +260,8 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
             }
             // A portal user has no password, and the link proves nothing
             // about who holds the email: only that user, signed in through
-            // their platform, accepts it. A link never sets a password.
+            // their platform, accepts it, and may then choose a password to
+            // sign in directly too.
             Some(user) => {
                 let signed_in = request::signed_in(&state).await.ok().map(|u| u.id);
                 if signed_in.as_deref() != Some(user.id.as_str()) {
@@ -268,7 +269,16 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
                         "This email signs in through its platform. Open Keywarden from the platform first, then this invitation again.".into(),
                     ));
                 }
-                None
+                match password.as_str() {
+                    "" => None,
+                    chosen => Some(
+                        pw::hash(
+                            &state.hashing,
+                            Password::parse(chosen).map_err(AppError::Invalid)?,
+                        )
+                        .await?,
+                    ),
+                }
             }
             None => Some(
                 pw::hash(
@@ -284,7 +294,11 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
             return Err(AppError::NotFound);
         }
         let user_id = match (existing, new_hash) {
-            (Some(user), _) => user.id,
+            (Some(user), Some(hash)) => {
+                users::set_password(&mut tx, &user.id, &hash).await?;
+                user.id
+            }
+            (Some(user), None) => user.id,
             (None, Some(hash)) => users::insert(&mut tx, &email, &hash).await?,
             (None, None) => {
                 return Err(AppError::internal(

@@ -68,6 +68,21 @@ pub async fn claim_setup(conn: &mut AnyConnection) -> Result<bool, AppError> {
     Ok(users == 0)
 }
 
+/// Sets a user's password hash (a portal user, signed in through their
+/// platform, choosing one).
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    password_hash: &str,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Makes a user an instance admin inside the caller's transaction (the
 /// first user, made at `/setup`).
 pub async fn make_admin(conn: &mut AnyConnection, user_id: &str) -> Result<(), AppError> {

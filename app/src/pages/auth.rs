@@ -51,6 +51,9 @@ pub fn PasswordInput(
     name: &'static str,
     autocomplete: &'static str,
     #[prop(optional)] minlength: Option<usize>,
+    /// The field may stay empty.
+    #[prop(optional)]
+    optional: bool,
 ) -> impl IntoView {
     let visible = RwSignal::new(false);
     view! {
@@ -61,7 +64,7 @@ pub fn PasswordInput(
                 type=move || if visible.get() { "text" } else { "password" }
                 autocomplete=autocomplete
                 minlength=minlength
-                required
+                required=!optional
             />
             <button
                 type="button"

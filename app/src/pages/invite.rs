@@ -23,7 +23,7 @@ pub fn InvitePage() -> impl IntoView {
                     match details.await {
                         Ok(inv) => {
                             let hint = if inv.portal_user {
-                                "Your account signs in through your platform: accept while signed in there."
+                                "Your account signs in through your platform: accept while signed in there. Choose a password (at least 10 characters) if you also want to sign in here directly, or leave it empty."
                             } else if inv.account_exists {
                                 "You already have a Keywarden account: confirm with its password."
                             } else {
@@ -40,15 +40,8 @@ pub fn InvitePage() -> impl IntoView {
                                     </p>
                                     <ActionForm action=accept attr:class="stack">
                                         <input type="hidden" name="token" value=token />
-                                        {if inv.portal_user {
-                                            view! { <input type="hidden" name="password" value="" /> }.into_any()
-                                        } else {
-                                            view! {
-                                                <label for="invite-password">"Password"</label>
-                                                <PasswordInput id="invite-password" name="password" autocomplete />
-                                            }
-                                                .into_any()
-                                        }}
+                                        <label for="invite-password">"Password"</label>
+                                        <PasswordInput id="invite-password" name="password" autocomplete optional=inv.portal_user />
                                         <p class="hint">{hint}</p>
                                         <ErrorText error />
                                         <button

@@ -312,12 +312,22 @@ async fn portal_links_sign_in_once(engine: Engine) {
         .sign_in("jo@customer.test", "attacker-password-1")
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Signed in through the portal, jo accepts, choosing a password to
+    // sign in directly from now on.
     let r = jo
-        .call("accept_invitation", &[("token", &invite), ("password", "")])
+        .call(
+            "accept_invitation",
+            &[("token", &invite), ("password", "jo-chose-this-one")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let ctx = jo.call("org_context", &[("slug", "globex")]).await.json();
     assert_eq!(ctx["role"], "member");
+    let r = app
+        .client()
+        .sign_in("jo@customer.test", "jo-chose-this-one")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // Once only; an unknown or expired token is refused, page and call.
     let mut again = app.client();
