@@ -77,6 +77,9 @@ pub struct VerifierSettings {
     pub routes: Routes,
     pub authorize_environment: Environment,
     pub forward_auth_headers: ForwardAuthProxy,
+    /// "No such key" answers held per cache generation (default
+    /// `cache::MISSING_PER_GENERATION`); smaller in tests that flood it.
+    pub missing_cache_per_generation: Option<usize>,
 }
 
 /// The verification side of the HTTP surface.
@@ -96,6 +99,9 @@ pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, 
         settings.service_tokens,
     );
     verifier.metrics_token = settings.metrics_token;
+    if let Some(n) = settings.missing_cache_per_generation {
+        verifier.cache = Arc::new(crate::verify::cache::KeyCache::with_missing_capacity(n));
+    }
     let verifier = Arc::new(verifier);
     let state = state.with_key_listener(verifier.cache.clone());
     let authorizer = Arc::new(Authorizer {
@@ -197,6 +203,7 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
             forward_auth_headers: config.forward_auth_headers,
             metrics_token: config.metrics_token.clone(),
             operator_tokens: config.operator_tokens.clone(),
+            missing_cache_per_generation: None,
         },
     );
     let verifier = gateway.verifier.clone();

@@ -70,17 +70,19 @@ pub async fn setup(
     password: String,
 ) -> Result<(), AppError> {
     use crate::backend::{password as pw, platform, request, users};
-    use crate::domain::{Email, OrgName, Password, Slug};
+    use crate::domain::NewOwnedOrg;
     request::serve(async {
         let state = request::app_state()?;
         let already = || AppError::Conflict("Keywarden is already set up. Sign in instead.".into());
         if state.is_set_up().await? {
             return Err(already());
         }
-        let org_name = OrgName::parse(&org_name).map_err(AppError::Invalid)?;
-        let slug = Slug::parse(&slug).map_err(AppError::Invalid)?;
-        let email = Email::parse(&email).map_err(AppError::Invalid)?;
-        let password = Password::parse(&password).map_err(AppError::Invalid)?;
+        let NewOwnedOrg {
+            name: org_name,
+            slug,
+            email,
+            password,
+        } = NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
         let hash = pw::hash(&state.hashing, password).await?;
 
         let mut tx = state.db.begin().await?;

@@ -161,16 +161,18 @@ pub async fn signup(
     password: String,
 ) -> Result<(), AppError> {
     use crate::backend::{password as pw, platform, request};
-    use crate::domain::{Email, OrgName, Password, Slug};
+    use crate::domain::NewOwnedOrg;
     request::serve(async {
         let state = request::app_state()?;
         if !state.settings.open_signup {
             return Err(AppError::NotFound);
         }
-        let org_name = OrgName::parse(&org_name).map_err(AppError::Invalid)?;
-        let slug = Slug::parse(&slug).map_err(AppError::Invalid)?;
-        let email = Email::parse(&email).map_err(AppError::Invalid)?;
-        let password = Password::parse(&password).map_err(AppError::Invalid)?;
+        let NewOwnedOrg {
+            name: org_name,
+            slug,
+            email,
+            password,
+        } = NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
         // Each sign-up counts against the address like a failed sign-in,
         // so one client cannot mint accounts and orgs in bulk.
         let ip = request::client_ip(&state);

@@ -20,7 +20,7 @@ pub use model::{
 };
 pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};
-pub use platform::{OrgOverview, OrgPage, ReturnUrl};
+pub use platform::{NewOwnedOrg, OrgOverview, OrgPage, ReturnUrl};
 pub use role::{Capability, Role};
 #[cfg(feature = "ssr")]
 pub use token::TokenHash;

@@ -1,8 +1,29 @@
 //! What the platform sees of its organisations (the admin console, the CLI
 //! and the operator API), and the return address of portal sessions.
 
-use super::UnixTime;
+use super::{Email, OrgName, Password, Slug, UnixTime};
 use serde::{Deserialize, Serialize};
+
+/// A new organisation and its first owner, as `/setup` and `/signup` take
+/// them: every field parsed, or the first problem in words.
+#[derive(Debug)]
+pub struct NewOwnedOrg {
+    pub name: OrgName,
+    pub slug: Slug,
+    pub email: Email,
+    pub password: Password,
+}
+
+impl NewOwnedOrg {
+    pub fn parse(name: &str, slug: &str, email: &str, password: &str) -> Result<Self, String> {
+        Ok(NewOwnedOrg {
+            name: OrgName::parse(name)?,
+            slug: Slug::parse(slug)?,
+            email: Email::parse(email)?,
+            password: Password::parse(password)?,
+        })
+    }
+}
 
 /// One organisation as the platform sees it: counts, never keys or members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +101,19 @@ impl ReturnUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_org_is_parsed_whole_or_refused_with_the_first_problem() {
+        let ok = NewOwnedOrg::parse("Acme", "acme", "Owner@Acme.test", "long enough pw").unwrap();
+        assert_eq!(
+            (ok.slug.as_str(), ok.email.as_str()),
+            ("acme", "owner@acme.test")
+        );
+        assert!(NewOwnedOrg::parse("", "acme", "o@acme.test", "long enough pw").is_err());
+        assert!(NewOwnedOrg::parse("Acme", "Bad Slug", "o@acme.test", "long enough pw").is_err());
+        assert!(NewOwnedOrg::parse("Acme", "acme", "nope", "long enough pw").is_err());
+        assert!(NewOwnedOrg::parse("Acme", "acme", "o@acme.test", "short").is_err());
+    }
 
     #[test]
     fn return_urls_are_absolute_http_only() {

@@ -226,22 +226,39 @@ async fn control_characters_never_stop_usage_writing(engine: Engine) {
 }
 
 async fn random_keys_never_evict_a_cached_valid_key(engine: Engine) {
-    let app = TestApp::demo(&engine).await;
+    // A small negative cache (500 a generation), flooded four times over:
+    // before the fix the whole cache started over when full, and the valid
+    // key cost another database read.
+    let gateway = server::startup::VerifierSettings {
+        missing_cache_per_generation: Some(500),
+        ..crate::common::test_gateway()
+    };
+    let app = TestApp::demo_behind(&engine, Default::default(), gateway).await;
     let mut admin = app.signed_in("admin@acme.test").await;
     let (_, key) = create(&mut admin, "Ingest", "production", "Write", "").await;
     assert_eq!(crate::common::keys::code(&app, &key, &[]).await, "VALID");
     let lookups = app.verifier.lookups.load(Ordering::Relaxed);
     let floods = 2_000;
+    let mut randoms = Vec::new();
     for _ in 0..floods {
         let random = ApiToken::generate(&Default::default(), app::domain::Environment::Production);
         let r = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": random.expose() })).await;
         assert_eq!(r.json()["code"], "NOT_FOUND");
+        randoms.push(random);
     }
     assert_eq!(crate::common::keys::code(&app, &key, &[]).await, "VALID");
     assert_eq!(
         app.verifier.lookups.load(Ordering::Relaxed) - lookups,
         floods,
         "each random key read the database once; the valid key was served from the cache"
+    );
+    // The latest unknown keys are remembered: asking again costs nothing.
+    for random in &randoms[floods as usize - 100..] {
+        verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": random.expose() })).await;
+    }
+    assert_eq!(
+        app.verifier.lookups.load(Ordering::Relaxed) - lookups,
+        floods
     );
 }
 
