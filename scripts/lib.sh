@@ -56,7 +56,7 @@ build_site() {
 # A PostgreSQL for the test suite: $KEYWARDEN_TEST_POSTGRES_URL if set, or a
 # local server from Debian's packages (installed and started when missing).
 ensure_postgres() {
-  if [ -n "${KEYWARDEN_TEST_POSTGRES_URL:-}" ]; then return; fi
+  if [ -n "${KEYWARDEN_TEST_POSTGRES_URL:-}" ]; then drop_test_databases; return; fi
   if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     say "installing PostgreSQL from Debian's packages"
     as_root apt-get update -qq
@@ -81,6 +81,25 @@ ensure_postgres() {
     as_postgres createdb -p "$port" -O keywarden keywarden_test
   fi
   export KEYWARDEN_TEST_POSTGRES_URL="postgres://keywarden:keywarden@127.0.0.1:$port/keywarden_test"
+  drop_test_databases
+}
+
+# Each PostgreSQL test makes its own database (kw_test_…); those of earlier
+# runs are dropped here, or a machine that runs the suite daily fills its disk.
+drop_test_databases() {
+  command -v psql >/dev/null || return 0
+  local left
+  left=$(psql "$KEYWARDEN_TEST_POSTGRES_URL" -tAc \
+    "SELECT count(*) FROM pg_database WHERE datname LIKE 'kw\_test\_%'")
+  if [ "${left:-0}" -gt 0 ]; then
+    say "dropping $left test databases of earlier runs"
+    psql "$KEYWARDEN_TEST_POSTGRES_URL" -q >/dev/null <<'SQL'
+SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', datname)
+  FROM pg_database WHERE datname LIKE 'kw\_test\_%' \gexec
+SQL
+  fi
+  # The SQLite tests' files, likewise.
+  find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'keywarden-test-*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
 }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

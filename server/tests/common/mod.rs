@@ -390,6 +390,17 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The longest any one test may take: a test that hangs (a lock never
+/// released, a full disk) fails with its name instead of stalling the run.
+pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
+
+/// Runs a test body, failing it if it outlasts [`TEST_LIMIT`].
+pub async fn within_limit(test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
+        panic!("the test did not finish within {TEST_LIMIT:?}");
+    }
+}
+
 /// Declares each listed `async fn name(engine: Engine)` as two tests, one on
 /// SQLite (`sqlite::name`) and one on PostgreSQL (`postgres::name`).
 #[macro_export]
@@ -399,7 +410,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name($crate::common::Engine::Sqlite).await
+                    $crate::common::within_limit(super::$name($crate::common::Engine::Sqlite)).await
                 }
             )*
         }
@@ -408,7 +419,7 @@ macro_rules! on_both_engines {
                 #[tokio::test]
                 async fn $name() {
                     if let Some(engine) = $crate::common::Engine::postgres() {
-                        super::$name(engine).await
+                        $crate::common::within_limit(super::$name(engine)).await
                     }
                 }
             )*
