@@ -20,9 +20,7 @@ async fn connect(config: &Config) -> Result<Db, String> {
     let pool = db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    db::migrate(&pool)
-        .await
-        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    db::migrate(&pool).await.map_err(|e| format!("cannot migrate the database: {e}"))?;
     Ok(pool)
 }
 
@@ -72,10 +70,8 @@ async fn run_org(config: &Config, command: OrgCommand) -> Result<String, String>
             .map_err(words)?;
             let mut out = format!("Created {} ({}).", org.name, org.slug);
             if let (Some(token), Some(owner)) = (token, owner) {
-                let origin = config
-                    .public_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{}", config.addr));
+                let origin =
+                    config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr));
                 out.push_str(&format!(
                     "\nInvitation link for {owner} (owner, works once, expires in {} hours):\n{}/invite/{token}",
                     config.invitation_ttl_hours,
@@ -106,16 +102,10 @@ async fn run_org(config: &Config, command: OrgCommand) -> Result<String, String>
 async fn suspend(config: &Config, slug: &str, suspended: bool) -> Result<String, String> {
     let db = connect(config).await?;
     let instance = db::new_id();
-    let (_, changed) = platform::set_suspended(
-        &db,
-        &instance,
-        PlatformActor::CommandLine,
-        slug,
-        suspended,
-        None,
-    )
-    .await
-    .map_err(words)?;
+    let (_, changed) =
+        platform::set_suspended(&db, &instance, PlatformActor::CommandLine, slug, suspended, None)
+            .await
+            .map_err(words)?;
     let state = if suspended { "suspended" } else { "active" };
     Ok(if changed {
         format!("{slug} is now {state}.")
@@ -151,11 +141,7 @@ fn table(orgs: &[OrgOverview]) -> String {
         .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
+            rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0)
         })
         .collect();
     let line = |cells: Vec<&str>| {
@@ -169,10 +155,7 @@ fn table(orgs: &[OrgOverview]) -> String {
             .to_string()
     };
     let mut out = vec![line(header.to_vec())];
-    out.extend(
-        rows.iter()
-            .map(|r| line(r.iter().map(String::as_str).collect())),
-    );
+    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
     out.push(format!("{} organisations", orgs.len()));
     out.join("\n")
 }
@@ -186,10 +169,7 @@ pub async fn admin(config: &Config, command: AdminCommand) -> ExitCode {
     let result = async {
         let email = Email::parse(email)?;
         let db = connect(config).await?;
-        if !platform::set_instance_admin(&db, email.as_str(), grant)
-            .await
-            .map_err(words)?
-        {
+        if !platform::set_instance_admin(&db, email.as_str(), grant).await.map_err(words)? {
             return Err(format!("no user with the email {email}"));
         }
         Ok(if grant {

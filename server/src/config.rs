@@ -27,12 +27,7 @@ pub struct Cli {
     #[arg(long, env = "KEYWARDEN_DEMO", action = ArgAction::SetTrue, global = true)]
     pub demo: bool,
     /// Password of the demo users [default: keywarden-demo].
-    #[arg(
-        long,
-        env = "KEYWARDEN_DEMO_PASSWORD",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "KEYWARDEN_DEMO_PASSWORD", hide_env_values = true, global = true)]
     pub demo_password: Option<String>,
     /// Folder with the built site (`pkg/` and public files) [default: target/site].
     #[arg(long, env = "KEYWARDEN_SITE_ROOT", global = true)]
@@ -47,12 +42,7 @@ pub struct Cli {
     #[arg(long, env = "KEYWARDEN_LOG_FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
     /// Verifier tokens: `environment:token` pairs, comma-separated.
-    #[arg(
-        long,
-        env = "KEYWARDEN_SERVICE_TOKENS",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "KEYWARDEN_SERVICE_TOKENS", hide_env_values = true, global = true)]
     pub service_tokens: Option<String>,
     /// Prefix of issued API keys, 2–8 of a–z0–9 [default: kw].
     #[arg(long, env = "KEYWARDEN_KEY_PREFIX", global = true)]
@@ -73,23 +63,13 @@ pub struct Cli {
     #[arg(long, env = "KEYWARDEN_ROUTE_CASE_INSENSITIVE", action = ArgAction::SetTrue, global = true)]
     pub route_case_insensitive: bool,
     /// Operator tokens for the operator API, comma-separated, 24+ characters each.
-    #[arg(
-        long,
-        env = "KEYWARDEN_OPERATOR_TOKENS",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "KEYWARDEN_OPERATOR_TOKENS", hide_env_values = true, global = true)]
     pub operator_tokens: Option<String>,
     /// Who may sign up: invite (default) or open.
     #[arg(long, env = "KEYWARDEN_SIGNUP", global = true)]
     pub signup: Option<Signup>,
     /// When set, `/metrics` needs `Authorization: Bearer <this>`.
-    #[arg(
-        long,
-        env = "KEYWARDEN_METRICS_TOKEN",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "KEYWARDEN_METRICS_TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<String>,
     /// Days request-log entries are kept [default: 30].
     #[arg(long, env = "KEYWARDEN_REQUEST_LOG_DAYS", global = true)]
@@ -251,15 +231,9 @@ impl std::fmt::Debug for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is not valid: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    Parse { path: PathBuf, source: toml::de::Error },
     #[error("{0}")]
     Invalid(String),
 }
@@ -276,20 +250,14 @@ impl Config {
 
     fn merge(cli: &Cli, file: FileConfig) -> Result<Self, ConfigError> {
         let config = Config {
-            addr: cli
-                .addr
-                .or(file.addr)
-                .unwrap_or_else(|| ([127, 0, 0, 1], 3000).into()),
+            addr: cli.addr.or(file.addr).unwrap_or_else(|| ([127, 0, 0, 1], 3000).into()),
             database_url: cli
                 .database_url
                 .clone()
                 .or(file.database_url)
                 .unwrap_or_else(|| "sqlite://data/keywarden.db".into()),
             demo: cli.demo,
-            demo_password: cli
-                .demo_password
-                .clone()
-                .unwrap_or_else(|| "keywarden-demo".into()),
+            demo_password: cli.demo_password.clone().unwrap_or_else(|| "keywarden-demo".into()),
             site_root: cli
                 .site_root
                 .clone()
@@ -301,20 +269,14 @@ impl Config {
             force_secure_cookies: file.force_secure_cookies.unwrap_or(false),
             session_ttl_hours: file.session_ttl_hours.unwrap_or(168),
             invitation_ttl_hours: file.invitation_ttl_hours.unwrap_or(168),
-            log_format: cli
-                .log_format
-                .or(file.log_format)
-                .unwrap_or(LogFormat::Text),
+            log_format: cli.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             key_prefix: match cli.key_prefix.clone().or(file.key_prefix) {
                 Some(p) => KeyPrefix::parse(&p).map_err(ConfigError::Invalid)?,
                 None => KeyPrefix::default(),
             },
             rotation_days: file.rotation_days.unwrap_or(90),
             service_tokens: crate::verify::service::ServiceTokens::parse(
-                cli.service_tokens
-                    .as_deref()
-                    .or(file.service_tokens.as_deref())
-                    .unwrap_or(""),
+                cli.service_tokens.as_deref().or(file.service_tokens.as_deref()).unwrap_or(""),
             )
             .map_err(ConfigError::Invalid)?,
             routes: match (&cli.routes, file.routes) {
@@ -350,10 +312,7 @@ impl Config {
                 None => Environment::Production,
             },
             operator_tokens: crate::operator::auth::OperatorTokens::parse(
-                cli.operator_tokens
-                    .as_deref()
-                    .or(file.operator_tokens.as_deref())
-                    .unwrap_or(""),
+                cli.operator_tokens.as_deref().or(file.operator_tokens.as_deref()).unwrap_or(""),
             )
             .map_err(ConfigError::Invalid)?,
             signup: cli.signup.or(file.signup).unwrap_or_default(),
@@ -386,23 +345,16 @@ impl Config {
             ));
         }
         if config.session_ttl_hours == 0 || config.invitation_ttl_hours == 0 {
-            return Err(ConfigError::Invalid(
-                "lifetimes must be at least one hour".into(),
-            ));
+            return Err(ConfigError::Invalid("lifetimes must be at least one hour".into()));
         }
         Ok(config)
     }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.into(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.into(),
-        source,
-    })
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
 }
 
 #[cfg(test)]

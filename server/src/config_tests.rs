@@ -20,11 +20,7 @@ fn debug_output_hides_secrets() {
     )
     .unwrap();
     let shown = format!("{c:?}");
-    for secret in [
-        "very-secret-demo-pass",
-        "dbpass",
-        "service-token-0123456789abcdef",
-    ] {
+    for secret in ["very-secret-demo-pass", "dbpass", "service-token-0123456789abcdef"] {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
@@ -55,10 +51,7 @@ fn flags_win_over_the_file() {
 #[test]
 fn unknown_file_keys_and_bad_urls_are_refused() {
     assert!(toml::from_str::<FileConfig>("adress = \"x\"").is_err());
-    let err = Config::merge(
-        &cli(&["--database-url", "mysql://x"]),
-        FileConfig::default(),
-    );
+    let err = Config::merge(&cli(&["--database-url", "mysql://x"]), FileConfig::default());
     assert!(matches!(err, Err(ConfigError::Invalid(_))));
 }
 
@@ -77,28 +70,20 @@ fn the_key_catalog_and_prefix_are_configurable_and_checked() {
     .unwrap();
     let c = Config::merge(&cli(&[]), file).unwrap();
     assert_eq!(c.key_prefix.as_str(), "acme");
-    assert_eq!(
-        c.catalog.resolve("Orders", &[]).unwrap(),
-        ["orders:read", "orders:write"]
-    );
+    assert_eq!(c.catalog.resolve("Orders", &[]).unwrap(), ["orders:read", "orders:write"]);
 
     let bad: FileConfig = toml::from_str(
         "permissions = [\"a:b\"]\n[[key_types]]\nname = \"X\"\npermissions = [\"c:d\"]\nrate_limit = { limit = 1, window_secs = 1 }",
     )
     .unwrap();
-    assert!(matches!(
-        Config::merge(&cli(&[]), bad),
-        Err(ConfigError::Invalid(_))
-    ));
+    assert!(matches!(Config::merge(&cli(&[]), bad), Err(ConfigError::Invalid(_))));
     assert!(Config::merge(&cli(&["--key-prefix", "Bad_"]), FileConfig::default()).is_err());
 
     let zero_window: FileConfig = toml::from_str(
         "permissions = [\"a:b\"]\n[[key_types]]\nname = \"X\"\npermissions = [\"a:b\"]\nrate_limit = { limit = 10, window_secs = 0 }",
     )
     .unwrap();
-    let err = Config::merge(&cli(&[]), zero_window)
-        .unwrap_err()
-        .to_string();
+    let err = Config::merge(&cli(&[]), zero_window).unwrap_err().to_string();
     assert!(err.contains("window"), "{err}");
 }
 
@@ -118,28 +103,14 @@ fn route_rules_come_from_the_file_or_the_environment() {
     let c = Config::merge(&cli(&[]), file).unwrap();
     assert_eq!(c.authorize_environment, Environment::Staging);
     assert_eq!(c.request_log_days, 7);
-    assert_eq!(
-        c.routes.required("POST", "/v1/events"),
-        Some(&["events:write".to_string()][..])
-    );
+    assert_eq!(c.routes.required("POST", "/v1/events"), Some(&["events:write".to_string()][..]));
     assert_eq!(c.routes.required("GET", "/v1/events"), None);
-    let c = Config::merge(
-        &cli(&["--routes", "GET /=data:read"]),
-        FileConfig::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        c.routes.required("GET", "/x"),
-        Some(&["data:read".to_string()][..])
-    );
+    let c = Config::merge(&cli(&["--routes", "GET /=data:read"]), FileConfig::default()).unwrap();
+    assert_eq!(c.routes.required("GET", "/x"), Some(&["data:read".to_string()][..]));
     assert_eq!(c.request_log_days, 30);
     assert!(Config::merge(&cli(&["--request-log-days", "0"]), FileConfig::default()).is_err());
     assert!(
-        Config::merge(
-            &cli(&["--authorize-environment", "prod"]),
-            FileConfig::default()
-        )
-        .is_err()
+        Config::merge(&cli(&["--authorize-environment", "prod"]), FileConfig::default()).is_err()
     );
 }
 
@@ -156,11 +127,8 @@ fn the_forward_auth_proxy_and_metrics_token_are_configurable() {
     assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Traefik);
     assert!(c.metrics_token.is_some());
     assert!(c.routes.required("GET", "/ANYTHING").is_some());
-    let c = Config::merge(
-        &cli(&["--forward-auth-headers", "envoy"]),
-        FileConfig::default(),
-    )
-    .unwrap();
+    let c =
+        Config::merge(&cli(&["--forward-auth-headers", "envoy"]), FileConfig::default()).unwrap();
     assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Envoy);
     assert!(toml::from_str::<FileConfig>("forward_auth_headers = \"caddy\"").is_err());
     assert!(Config::merge(&cli(&["--metrics-token", "short"]), FileConfig::default()).is_err());
@@ -170,17 +138,8 @@ fn the_forward_auth_proxy_and_metrics_token_are_configurable() {
 fn migrate_and_the_platform_commands_are_subcommands() {
     assert_eq!(cli(&["migrate"]).command, Some(Command::Migrate));
     assert_eq!(
-        cli(&[
-            "org",
-            "create",
-            "--slug",
-            "acme",
-            "--name",
-            "Acme",
-            "--owner",
-            "o@acme.test"
-        ])
-        .command,
+        cli(&["org", "create", "--slug", "acme", "--name", "Acme", "--owner", "o@acme.test"])
+            .command,
         Some(Command::Org(OrgCommand::Create {
             slug: "acme".into(),
             name: "Acme".into(),
@@ -189,15 +148,11 @@ fn migrate_and_the_platform_commands_are_subcommands() {
     );
     assert_eq!(
         cli(&["org", "suspend", "acme"]).command,
-        Some(Command::Org(OrgCommand::Suspend {
-            slug: "acme".into()
-        }))
+        Some(Command::Org(OrgCommand::Suspend { slug: "acme".into() }))
     );
     assert_eq!(
         cli(&["admin", "grant", "a@b.test"]).command,
-        Some(Command::Admin(AdminCommand::Grant {
-            email: "a@b.test".into()
-        }))
+        Some(Command::Admin(AdminCommand::Grant { email: "a@b.test".into() }))
     );
 }
 

@@ -17,10 +17,8 @@ pub const USERS: [(&str, Role); 4] = [
 ];
 
 /// The second demo org's members.
-pub const GLOBEX_USERS: [(&str, Role); 2] = [
-    ("owner@globex.test", Role::Owner),
-    ("owner@acme.test", Role::Admin),
-];
+pub const GLOBEX_USERS: [(&str, Role); 2] =
+    [("owner@globex.test", Role::Owner), ("owner@acme.test", Role::Admin)];
 
 /// Keys seeded into an empty demo org: name, environment, type.
 const KEYS: [(&str, Environment, &str); 3] = [
@@ -42,7 +40,7 @@ pub async fn seed(
     let org_id = seed_org(db, "acme", "Acme Inc.", &USERS, &password).await?;
     seed_org(db, "globex", "Globex Corp.", &GLOBEX_USERS, &password).await?;
     platform::set_instance_admin(db, USERS[0].0, true).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = app::backend::db::begin(db).await?;
     if !keys::org_has_keys(db, &org_id).await? {
         let owner = users::find_by_email(db, USERS[0].0)
             .await?
@@ -83,7 +81,7 @@ async fn seed_org(
     let slug = Slug::parse(slug).map_err(AppError::Invalid)?;
     let name = OrgName::parse(name).map_err(AppError::Invalid)?;
     let existing = platform::org_id(db, slug.as_str()).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = app::backend::db::begin(db).await?;
     let org_id = match existing {
         Some(id) => id,
         None => orgs::insert(&mut tx, &slug, &name).await?,

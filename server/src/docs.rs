@@ -27,10 +27,7 @@ pub async fn page() -> Response {
 </body>
 </html>"#;
     let mut res = Html(html).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     res
 }
 

@@ -17,10 +17,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(e) => {
             tracing::error!(error = %e, "readiness: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database unreachable" })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unreachable" })))
         }
     }
 }

@@ -54,20 +54,13 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let headers = res.headers_mut();
     // Pages and API answers may show what only this user may see: no
     // browser or proxy keeps them. Static files are left to their handler.
-    let page = headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let page =
+        headers.get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     if (private || page) && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
@@ -121,10 +114,7 @@ pub async fn server_fn_input_errors(req: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
     };
-    if matches!(
-        serde_json::from_slice::<app::AppError>(&bytes),
-        Ok(app::AppError::Request(_))
-    ) {
+    if matches!(serde_json::from_slice::<app::AppError>(&bytes), Ok(app::AppError::Request(_))) {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
@@ -156,9 +146,6 @@ mod tests {
             loggable_path("/portal/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
             "/portal/…"
         );
-        assert_eq!(
-            loggable_path("/orgs/acme/settings/members"),
-            "/orgs/acme/settings/members"
-        );
+        assert_eq!(loggable_path("/orgs/acme/settings/members"), "/orgs/acme/settings/members");
     }
 }

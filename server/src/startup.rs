@@ -33,10 +33,7 @@ pub enum StartupError {
     #[error("demo seed: {0}")]
     Seed(app::AppError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("server: {0}")]
     Serve(std::io::Error),
 }
@@ -93,11 +90,8 @@ pub struct Gateway {
 /// The verifier for `state`'s database, with key changes routed to its
 /// cache; returns the state to serve with.
 pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, Gateway) {
-    let mut verifier = Verifier::new(
-        state.db.clone(),
-        settings.key_prefix,
-        settings.service_tokens,
-    );
+    let mut verifier =
+        Verifier::new(state.db.clone(), settings.key_prefix, settings.service_tokens);
     verifier.metrics_token = settings.metrics_token;
     if let Some(n) = settings.missing_cache_per_generation {
         verifier.cache = Arc::new(crate::verify::cache::KeyCache::with_missing_capacity(n));
@@ -110,14 +104,7 @@ pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, 
         environment: settings.authorize_environment,
         proxy: settings.forward_auth_headers,
     });
-    (
-        state,
-        Gateway {
-            verifier,
-            authorizer,
-            operator_tokens: Arc::new(settings.operator_tokens),
-        },
-    )
+    (state, Gateway { verifier, authorizer, operator_tokens: Arc::new(settings.operator_tokens) })
 }
 
 /// The whole HTTP surface: pages, server functions, the verification API,
@@ -135,14 +122,11 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
                 .route("/v1/authorize/{*original}", any(authorize::authorize))
                 .with_state(gateway.authorizer.clone()),
         );
-    let rest = rest::router(RestState {
-        app: state.clone(),
-        verifier: gateway.verifier.clone(),
-    })
-    .merge(operator::router(OperatorState {
-        app: state.clone(),
-        tokens: gateway.operator_tokens.clone(),
-    }));
+    let rest = rest::router(RestState { app: state.clone(), verifier: gateway.verifier.clone() })
+        .merge(operator::router(OperatorState {
+            app: state.clone(),
+            tokens: gateway.operator_tokens.clone(),
+        }));
     // The site (pages, server functions, the WASM bundle and other static
     // files, the docs) goes out compressed (brotli or gzip, as the browser
     // accepts); the verification and REST APIs do not, so the gateway's hot
@@ -159,22 +143,17 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .merge(verification)
         .merge(rest)
         .merge(site)
-        .layer(from_fn_with_state(
-            state.clone(),
-            security::first_run_redirect,
-        ))
+        .layer(from_fn_with_state(state.clone(), security::first_run_redirect))
         .layer(from_fn(security::server_fn_input_errors))
         .layer(from_fn(security::refuse_cross_site))
         .layer(from_fn(security::security_headers))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
-                tracing::info_span!(
-                    "request",
-                    method = %req.method(),
-                    path = security::loggable_path(req.uri().path()),
-                )
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = security::loggable_path(req.uri().path()),
+            )
+        }))
         .with_state(state)
 }
 
@@ -217,23 +196,12 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
     }
     let listener = TcpListener::bind(config.addr)
         .await
-        .map_err(|source| StartupError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-    let url = format!(
-        "http://{}",
-        listener.local_addr().map_err(StartupError::Serve)?
-    );
+        .map_err(|source| StartupError::Bind { addr: config.addr, source })?;
+    let url = format!("http://{}", listener.local_addr().map_err(StartupError::Serve)?);
     if config.demo {
-        demo::seed(
-            &state.db,
-            &config.demo_password,
-            &config.key_prefix,
-            &config.catalog,
-        )
-        .await
-        .map_err(StartupError::Seed)?;
+        demo::seed(&state.db, &config.demo_password, &config.key_prefix, &config.catalog)
+            .await
+            .map_err(StartupError::Seed)?;
         let from_env = std::env::var_os("KEYWARDEN_DEMO_PASSWORD").is_some();
         println!("{}", demo::banner(&url, from_env));
         for (env, token) in &demo_tokens {
@@ -245,10 +213,7 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
         tracing::warn!("no service tokens configured: /v1/keys/verify refuses every call");
     }
     spawn_session_sweeper(state.clone());
-    spawn_usage_flusher(
-        verifier.clone(),
-        Duration::from_millis(config.usage_flush_ms),
-    );
+    spawn_usage_flusher(verifier.clone(), Duration::from_millis(config.usage_flush_ms));
     spawn_request_log_sweeper(verifier.db.clone(), config.request_log_days);
     println!("Keywarden is listening on {url}");
     tracing::info!(%url, "listening");

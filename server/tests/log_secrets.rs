@@ -20,11 +20,8 @@ async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
     code(&app, &token, &["events:write"]).await;
     code(&app, &format!("{token}x"), &[]).await;
     for header in ["authorization", "x-api-key"] {
-        let value = if header == "authorization" {
-            format!("Bearer {token}")
-        } else {
-            token.clone()
-        };
+        let value =
+            if header == "authorization" { format!("Bearer {token}") } else { token.clone() };
         let req = Request::get("/v1/authorize")
             .header("x-original-method", "GET")
             .header("x-original-uri", "/v1/data")
@@ -36,9 +33,7 @@ async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
     let req = Request::post("/v1/keys")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            json!({ "name": "Made by CI", "type": "Read" }).to_string(),
-        ))
+        .body(Body::from(json!({ "name": "Made by CI", "type": "Read" }).to_string()))
         .unwrap();
     let made = app.send(req, [10, 0, 0, 1]).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);

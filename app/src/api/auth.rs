@@ -77,15 +77,11 @@ pub async fn setup(
         if state.is_set_up().await? {
             return Err(already());
         }
-        let NewOwnedOrg {
-            name: org_name,
-            slug,
-            email,
-            password,
-        } = NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
+        let NewOwnedOrg { name: org_name, slug, email, password } =
+            NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
         let hash = pw::hash(&state.hashing, password).await?;
 
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::backend::db::begin(&state.db).await?;
         // Claimed inside the transaction: of two first-run forms racing,
         // the second fails here (or sees the first's user) and creates
         // nothing.
@@ -113,11 +109,7 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     match request::signed_in(&state).await {
         Ok(user) => {
             let orgs = orgs::orgs_of(&state.db, &user.id).await?;
-            Ok(Some(SessionInfo {
-                email: user.email,
-                orgs,
-                is_admin: user.is_admin,
-            }))
+            Ok(Some(SessionInfo { email: user.email, orgs, is_admin: user.is_admin }))
         }
         Err(AppError::Unauthenticated) => Ok(None),
         Err(e) => Err(e),

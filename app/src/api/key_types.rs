@@ -67,10 +67,7 @@ pub struct RevealedKey {
 
 impl std::fmt::Debug for RevealedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevealedKey")
-            .field("key", &self.key)
-            .field("token", &"…")
-            .finish()
+        f.debug_struct("RevealedKey").field("key", &self.key).field("token", &"…").finish()
     }
 }
 

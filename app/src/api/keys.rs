@@ -43,15 +43,8 @@ mod ssr {
         let permissions = catalog
             .resolve(&input.key_type, &input.permissions)
             .map_err(crate::AppError::Invalid)?;
-        let default_limit = catalog
-            .key_type(&input.key_type)
-            .map(|t| t.rate_limit)
-            .unwrap_or(RateLimit {
-                limit: 600,
-                window_secs: 60,
-            });
         let rate_limit = if input.rate_limit.trim().is_empty() {
-            default_limit
+            catalog.default_rate_limit(&input.key_type)
         } else {
             RateLimit::parse(&input.rate_limit, &input.rate_window_secs)
                 .map_err(crate::AppError::Invalid)?
@@ -87,10 +80,7 @@ mod ssr {
         (row, token): (KeyRow, ApiToken),
     ) -> Result<super::RevealedKey, crate::AppError> {
         no_store();
-        Ok(super::RevealedKey {
-            key: view(state, &row)?,
-            token: token.expose().to_string(),
-        })
+        Ok(super::RevealedKey { key: view(state, &row)?, token: token.expose().to_string() })
     }
 
     pub fn type_options(catalog: &Catalog, may_admin: bool) -> Vec<KeyTypeOption> {
@@ -115,10 +105,7 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
     request::serve(async {
         let (state, _user, m) = caller(&slug, Capability::ViewKeys).await?;
         let (rows, total) = keys::list(&state.db, &m.org_id, &query, db::now()).await?;
-        let keys = rows
-            .iter()
-            .map(|r| view(&state, r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys = rows.iter().map(|r| view(&state, r)).collect::<Result<Vec<_>, _>>()?;
         let org_has_keys = total > 0 || keys::org_has_keys(&state.db, &m.org_id).await?;
         Ok(KeyPage {
             keys,
@@ -149,10 +136,7 @@ pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
             .filter(|p| may_admin || !Catalog::is_admin_grade(std::slice::from_ref(p)))
             .cloned()
             .collect();
-        Ok(KeyFormOptions {
-            key_types: type_options(catalog, may_admin),
-            permissions,
-        })
+        Ok(KeyFormOptions { key_types: type_options(catalog, may_admin), permissions })
     })
     .await
 }
@@ -164,21 +148,13 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
     request::serve(async {
         let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
         let name = KeyName::parse(&input.name).map_err(AppError::Invalid)?;
-        let environment = input
-            .environment
-            .ok_or_else(|| AppError::Invalid("Choose an environment.".into()))?;
+        let environment =
+            input.environment.ok_or_else(|| AppError::Invalid("Choose an environment.".into()))?;
         let (key_type, permissions, rate_limit) = resolve_grants(&state, &input)?;
         let expires_at = Expiry::parse(&input.expiry, &input.expiry_date)
             .and_then(|e| e.resolve(db::now()))
             .map_err(AppError::Invalid)?;
-        let spec = NewKeySpec {
-            name,
-            environment,
-            key_type,
-            permissions,
-            rate_limit,
-            expires_at,
-        };
+        let spec = NewKeySpec { name, environment, key_type, permissions, rate_limit, expires_at };
         let ip = request::client_ip(&state);
         let created = service::create(&state, member(&user, &m), ip.as_deref(), spec).await?;
         reveal(&state, created)
@@ -281,9 +257,7 @@ pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppEr
     request::serve(async {
         let (state, _user, m) = caller(&slug, Capability::ViewKeyDetail).await?;
         let mut conn = state.db.acquire().await?;
-        let row = keys::find(&mut conn, &m.org_id, &id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let row = keys::find(&mut conn, &m.org_id, &id).await?.ok_or(AppError::NotFound)?;
         // The history is audit data: owners and admins only (§2).
         let audit = if m.can(Capability::ViewAuditLog) {
             Some(audit::key_history(&state.db, &m.org_id, &id).await?)
@@ -315,21 +289,9 @@ pub async fn audit_log(
         let action = action.filter(|a| !a.is_empty());
         let key_id = key_id.filter(|k| !k.is_empty());
         let page = page.max(1);
-        let (entries, total, actions) = audit::page(
-            &state.db,
-            &m.org_id,
-            action.as_deref(),
-            key_id.as_deref(),
-            page,
-        )
-        .await?;
-        Ok(AuditPage {
-            entries,
-            total,
-            page,
-            per_page: audit::PER_PAGE,
-            actions,
-        })
+        let (entries, total, actions) =
+            audit::page(&state.db, &m.org_id, action.as_deref(), key_id.as_deref(), page).await?;
+        Ok(AuditPage { entries, total, page, per_page: audit::PER_PAGE, actions })
     })
     .await
 }

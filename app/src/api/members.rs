@@ -26,11 +26,7 @@ pub async fn org_members(slug: String) -> Result<MembersPage, AppError> {
         Ok(MembersPage {
             members,
             invitations,
-            invitable_roles: if may_invite {
-                m.role.invitable_roles()
-            } else {
-                Vec::new()
-            },
+            invitable_roles: if may_invite { m.role.invitable_roles() } else { Vec::new() },
             can_manage: m.can(Capability::ManageMembers),
         })
     })
@@ -53,7 +49,7 @@ pub async fn invite_member(
         request::require(m.role.can_invite(role))?;
         let email = Email::parse(&email).map_err(AppError::Invalid)?;
 
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::backend::db::begin(&state.db).await?;
         if orgs::has_member_email(&mut tx, &m.org_id, email.as_str()).await? {
             return Err(AppError::Conflict(format!(
                 "{email} is already a member of {}.",
@@ -103,23 +99,15 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
         let state = request::app_state()?;
         let (user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::InviteMembers)?;
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::backend::db::begin(&state.db).await?;
         let (email, role) = invites::pending_in_org(&mut tx, &m.org_id, &invitation_id)
             .await?
             .ok_or(AppError::NotFound)?;
         request::require(m.role.can_invite(role))?;
         invites::revoke(&mut tx, &invitation_id).await?;
         let target = ("invitation", invitation_id.as_str(), email.as_str());
-        audit::record_change(
-            &mut tx,
-            &state,
-            &m.org_id,
-            &user,
-            "invitation.revoked",
-            target,
-            None,
-        )
-        .await?;
+        audit::record_change(&mut tx, &state, &m.org_id, &user, "invitation.revoked", target, None)
+            .await?;
         tx.commit().await?;
         Ok(())
     })
@@ -129,82 +117,59 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
 /// Changes a member's role (owners only); the last owner stays an owner.
 #[server(endpoint = "change_role")]
 pub async fn change_role(slug: String, user_id: String, role: Role) -> Result<(), AppError> {
-    use crate::backend::{orgs, request};
-    use crate::domain::Capability;
-    request::serve(async {
-        let state = request::app_state()?;
-        let (user, m) = request::member_of(&state, &slug).await?;
-        m.allow(Capability::ManageMembers)?;
-        let mut tx = state.db.begin().await?;
-        orgs::lock_org(&mut tx, &m.org_id).await?;
-        let (before, email) = orgs::member_in_tx(&mut tx, &m.org_id, &user_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if before == role {
-            return Ok(());
-        }
-        if before == Role::Owner && orgs::owner_count(&mut tx, &m.org_id).await? <= 1 {
-            return Err(AppError::Conflict(
-                "An organisation needs at least one owner. Make someone else an owner first."
-                    .into(),
-            ));
-        }
-        orgs::set_role(&mut tx, &m.org_id, &user_id, role).await?;
-        let changes =
-            serde_json::json!({ "role": { "before": before.as_str(), "after": role.as_str() } });
-        let target = ("member", user_id.as_str(), email.as_str());
-        audit::record_change(
-            &mut tx,
-            &state,
-            &m.org_id,
-            &user,
-            "member.role_changed",
-            target,
-            Some(changes),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    })
-    .await
+    crate::backend::request::serve(change_member(&slug, &user_id, Some(role))).await
 }
 
 /// Removes a member (owners only); their access ends with their next request.
 #[server(endpoint = "remove_member")]
 pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError> {
+    crate::backend::request::serve(change_member(&slug, &user_id, None)).await
+}
+
+/// Gives a member another role (`Some`) or removes them (`None`), with its
+/// audit entry, in one transaction that holds the org's lock, so two owners
+/// demoting each other at once cannot leave the org without one.
+#[cfg(feature = "ssr")]
+async fn change_member(slug: &str, user_id: &str, to: Option<Role>) -> Result<(), AppError> {
     use crate::backend::{orgs, request};
     use crate::domain::Capability;
-    request::serve(async {
-        let state = request::app_state()?;
-        let (user, m) = request::member_of(&state, &slug).await?;
-        m.allow(Capability::ManageMembers)?;
-        let mut tx = state.db.begin().await?;
-        orgs::lock_org(&mut tx, &m.org_id).await?;
-        let (role, email) = orgs::member_in_tx(&mut tx, &m.org_id, &user_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if role == Role::Owner && orgs::owner_count(&mut tx, &m.org_id).await? <= 1 {
-            return Err(AppError::Conflict(
-                "The last owner cannot be removed. Make someone else an owner first.".into(),
-            ));
+    let state = request::app_state()?;
+    let (user, m) = request::member_of(&state, slug).await?;
+    m.allow(Capability::ManageMembers)?;
+    let mut tx = crate::backend::db::begin(&state.db).await?;
+    orgs::lock_org(&mut tx, &m.org_id).await?;
+    let (before, email) =
+        orgs::member_in_tx(&mut tx, &m.org_id, user_id).await?.ok_or(AppError::NotFound)?;
+    if to == Some(before) {
+        return Ok(());
+    }
+    if before == Role::Owner && orgs::owner_count(&mut tx, &m.org_id).await? <= 1 {
+        return Err(AppError::Conflict(
+            match to {
+                Some(_) => {
+                    "An organisation needs at least one owner. Make someone else an owner first."
+                }
+                None => "The last owner cannot be removed. Make someone else an owner first.",
+            }
+            .into(),
+        ));
+    }
+    let (action, changes) = match to {
+        Some(role) => {
+            orgs::set_role(&mut tx, &m.org_id, user_id, role).await?;
+            let change = serde_json::json!({ "before": before.as_str(), "after": role.as_str() });
+            ("member.role_changed", change)
         }
-        orgs::remove_member(&mut tx, &m.org_id, &user_id).await?;
-        let changes = serde_json::json!({ "role": { "before": role.as_str() } });
-        let target = ("member", user_id.as_str(), email.as_str());
-        audit::record_change(
-            &mut tx,
-            &state,
-            &m.org_id,
-            &user,
-            "member.removed",
-            target,
-            Some(changes),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    })
-    .await
+        None => {
+            orgs::remove_member(&mut tx, &m.org_id, user_id).await?;
+            ("member.removed", serde_json::json!({ "before": before.as_str() }))
+        }
+    };
+    let target = ("member", user_id, email.as_str());
+    let changes = Some(serde_json::json!({ "role": changes }));
+    audit::record_change(&mut tx, &state, &m.org_id, &user, action, target, changes).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// What an invitation link offers, for the invitation page.
@@ -213,9 +178,7 @@ pub async fn get_invitation(token: String) -> Result<InvitationDetails, AppError
     use crate::backend::{invites, request, users};
     request::serve(async {
         let state = request::app_state()?;
-        let inv = invites::find_pending(&state.db, &token)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let inv = invites::find_pending(&state.db, &token).await?.ok_or(AppError::NotFound)?;
         let existing = users::find_by_email(&state.db, &inv.email).await?;
         let account_exists = existing.is_some();
         let portal_user = existing.is_some_and(|u| u.password_hash.is_empty());
@@ -289,7 +252,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
             ),
         };
 
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::backend::db::begin(&state.db).await?;
         if !invites::mark_accepted(&mut tx, &inv.id).await? {
             return Err(AppError::NotFound);
         }

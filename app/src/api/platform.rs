@@ -56,10 +56,7 @@ pub async fn admin_create_org(
         )
         .await?;
         let origin = request::public_origin(&state);
-        Ok(OrgCreated {
-            org,
-            invitation_link: token.map(|t| format!("{origin}/invite/{t}")),
-        })
+        Ok(OrgCreated { org, invitation_link: token.map(|t| format!("{origin}/invite/{t}")) })
     })
     .await
 }
@@ -121,9 +118,7 @@ pub async fn portal_peek(token: String) -> Result<PortalWelcome, AppError> {
     use crate::backend::{portal, request};
     request::serve(async {
         let state = request::app_state()?;
-        let (org_name, email) = portal::peek(&state.db, &token)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let (org_name, email) = portal::peek(&state.db, &token).await?.ok_or(AppError::NotFound)?;
         Ok(PortalWelcome { org_name, email })
     })
     .await
@@ -167,12 +162,8 @@ pub async fn signup(
         if !state.settings.open_signup {
             return Err(AppError::NotFound);
         }
-        let NewOwnedOrg {
-            name: org_name,
-            slug,
-            email,
-            password,
-        } = NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
+        let NewOwnedOrg { name: org_name, slug, email, password } =
+            NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
         // Each sign-up counts against the address like a failed sign-in,
         // so one client cannot mint accounts and orgs in bulk.
         let ip = request::client_ip(&state);
@@ -180,7 +171,7 @@ pub async fn signup(
             return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
         }
         let hash = pw::hash(&state.hashing, password).await?;
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::backend::db::begin(&state.db).await?;
         let user_id =
             platform::found(&mut tx, &email, &hash, &slug, &org_name, ip.as_deref()).await?;
         tx.commit().await?;

@@ -22,11 +22,7 @@ pub enum UsageRange {
 impl UsageRange {
     /// From the page's `?range=` (`24h` or `7d`).
     pub fn from_query(q: Option<&str>) -> Self {
-        if q == Some("7d") {
-            UsageRange::Week
-        } else {
-            UsageRange::Day
-        }
+        if q == Some("7d") { UsageRange::Week } else { UsageRange::Day }
     }
 
     pub fn query(self) -> &'static str {
@@ -127,19 +123,13 @@ pub async fn get_key_usage(
         let (_user, m) = request::member_of(&state, &slug).await?;
         m.allow(Capability::ViewKeyDetail)?;
         let mut conn = state.db.acquire().await?;
-        keys::find(&mut conn, &m.org_id, &id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        keys::find(&mut conn, &m.org_id, &id).await?.ok_or(AppError::NotFound)?;
         let (width, count) = range.buckets();
         let now = db::now();
         let first = now - now.rem_euclid(width) - width * (count as i64 - 1);
         let rows = usage::hourly_counts(&state.db, &id, first).await?;
         let mut buckets: Vec<UsageBucket> = (0..count)
-            .map(|i| UsageBucket {
-                start: first + width * i as i64,
-                valid: 0,
-                refused: 0,
-            })
+            .map(|i| UsageBucket { start: first + width * i as i64, valid: 0, refused: 0 })
             .collect();
         let mut totals: Vec<(String, i64)> = Vec::new();
         for (hour, code, n) in rows {
@@ -158,12 +148,7 @@ pub async fn get_key_usage(
         }
         totals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let recent = usage::recent_requests(&state.db, &m.org_id, &id, RECENT_REQUESTS).await?;
-        Ok(KeyUsage {
-            range,
-            buckets,
-            totals,
-            recent,
-        })
+        Ok(KeyUsage { range, buckets, totals, recent })
     })
     .await
 }
@@ -181,9 +166,7 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
         if let Some(o) = &outcome
             && !OUTCOMES.contains(&o.as_str())
         {
-            return Err(AppError::Invalid(format!(
-                "Unknown outcome \u{201c}{o}\u{201d}."
-            )));
+            return Err(AppError::Invalid(format!("Unknown outcome \u{201c}{o}\u{201d}.")));
         }
         let since = query.since.as_deref().unwrap_or("24h");
         let period = LOG_PERIODS
@@ -200,13 +183,7 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
         };
         let (entries, total) = usage::log_page(&state.db, &filter, page, LOG_PER_PAGE).await?;
         let keys = usage::key_names(&state.db, &m.org_id).await?;
-        Ok(LogPage {
-            entries,
-            total,
-            page,
-            per_page: LOG_PER_PAGE,
-            keys,
-        })
+        Ok(LogPage { entries, total, page, per_page: LOG_PER_PAGE, keys })
     })
     .await
 }

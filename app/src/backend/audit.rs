@@ -105,9 +105,7 @@ pub async fn page(
         filter = filter.text("action = ?", action);
     }
     if let Some(key_id) = key_id {
-        filter = filter
-            .plain("target_type = 'key'")
-            .text("target_id = ?", key_id);
+        filter = filter.plain("target_type = 'key'").text("target_id = ?", key_id);
     }
     let offset = i64::from(page.max(1) - 1) * i64::from(PER_PAGE);
     let rows_sql = format!(
@@ -116,10 +114,7 @@ pub async fn page(
     );
     let count_sql = format!("SELECT COUNT(*) FROM audit_log WHERE {}", filter.sql());
     let entries: Vec<AuditView> = filter.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
-    let (total,): (i64,) = filter
-        .bind(sqlx::query_as(&count_sql))
-        .fetch_one(db)
-        .await?;
+    let (total,): (i64,) = filter.bind(sqlx::query_as(&count_sql)).fetch_one(db).await?;
     let actions: Vec<(String,)> =
         sqlx::query_as("SELECT DISTINCT action FROM audit_log WHERE org_id = $1 ORDER BY action")
             .bind(org_id)

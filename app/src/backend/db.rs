@@ -27,12 +27,8 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
                     // A 64 MiB page cache keeps the request log's indexes in
                     // memory while it grows; in WAL mode NORMAL syncs at
                     // checkpoints, not on every commit (SQLite's advice).
-                    sqlx::query("PRAGMA cache_size = -65536")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await?;
+                    sqlx::query("PRAGMA cache_size = -65536").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
                 }
                 Ok(())
             })
@@ -41,11 +37,20 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         .await?;
     if url.starts_with("sqlite:") && !in_memory {
         // WAL lets readers proceed while a writer commits; it persists in the file.
-        sqlx::query("PRAGMA journal_mode = WAL")
-            .execute(&pool)
-            .await?;
+        sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
     }
     Ok(pool)
+}
+
+/// Begins a transaction that writes. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`): a deferred transaction that reads and then
+/// writes fails on the spot with "database is locked" when another
+/// connection wrote in between, where an immediate one waits its turn.
+pub async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match Engine::of(db) {
+        Engine::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
+        Engine::Postgres => db.begin().await,
+    }
 }
 
 /// Applies pending migrations.
@@ -80,10 +85,7 @@ pub fn now() -> UnixTime {
 
 /// The current Unix time in milliseconds.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 /// `result`, with a unique-constraint violation (on either engine) turned
@@ -113,12 +115,7 @@ pub enum Engine {
 impl Engine {
     /// The engine of `db`.
     pub fn of(db: &Db) -> Engine {
-        if db
-            .connect_options()
-            .database_url
-            .scheme()
-            .starts_with("postgres")
-        {
+        if db.connect_options().database_url.scheme().starts_with("postgres") {
             Engine::Postgres
         } else {
             Engine::Sqlite
@@ -165,18 +162,13 @@ impl Filter {
     fn push(&mut self, condition: &str, value: FilterValue) {
         let n = self.values.len() + 1;
         debug_assert_eq!(condition.matches('?').count(), 1, "{condition}");
-        self.conditions
-            .push(condition.replacen('?', &format!("${n}"), 1));
+        self.conditions.push(condition.replacen('?', &format!("${n}"), 1));
         self.values.push(value);
     }
 
     /// The conditions joined with `AND` (`TRUE` when there are none).
     pub fn sql(&self) -> String {
-        if self.conditions.is_empty() {
-            "1 = 1".into()
-        } else {
-            self.conditions.join(" AND ")
-        }
+        if self.conditions.is_empty() { "1 = 1".into() } else { self.conditions.join(" AND ") }
     }
 
     /// Binds the values to `query`, in order.
@@ -234,15 +226,9 @@ mod tests {
     fn sqlite_urls_get_create_mode_and_others_are_untouched() {
         let dir = std::env::temp_dir().join(format!("kw-db-{}", new_id()));
         let url = format!("sqlite://{}/k.db", dir.display());
-        assert_eq!(
-            sqlite_url_with_create(&url).unwrap(),
-            format!("{url}?mode=rwc")
-        );
+        assert_eq!(sqlite_url_with_create(&url).unwrap(), format!("{url}?mode=rwc"));
         assert!(dir.is_dir());
-        assert_eq!(
-            sqlite_url_with_create("sqlite::memory:").unwrap(),
-            "sqlite::memory:"
-        );
+        assert_eq!(sqlite_url_with_create("sqlite::memory:").unwrap(), "sqlite::memory:");
         let pg = "postgres://u@localhost/kw";
         assert_eq!(sqlite_url_with_create(pg).unwrap(), pg);
     }

@@ -93,15 +93,7 @@ pub async fn find_pending(db: &Db, token: &str) -> Result<Option<PendingInvitati
     let role = role
         .parse()
         .map_err(|_| AppError::internal(format_args!("unknown role {role:?} in invitation")))?;
-    Ok(Some(PendingInvitation {
-        id,
-        org_id,
-        org_slug,
-        org_name,
-        email,
-        role,
-        expires_at,
-    }))
+    Ok(Some(PendingInvitation { id, org_id, org_slug, org_name, email, role, expires_at }))
 }
 
 /// Marks the invitation used; `false` if someone used or revoked it first.
@@ -135,13 +127,7 @@ pub async fn list_pending(db: &Db, org_id: &str) -> Result<Vec<InvitationView>, 
             let role = role.parse().map_err(|_| {
                 AppError::internal(format_args!("unknown role {role:?} in invitation"))
             })?;
-            Ok(InvitationView {
-                id,
-                email,
-                role,
-                expires_at,
-                invited_by,
-            })
+            Ok(InvitationView { id, email, role, expires_at, invited_by })
         })
         .collect()
 }

@@ -78,13 +78,7 @@ pub async fn orgs_of(db: &Db, user_id: &str) -> Result<Vec<OrgSummary>, AppError
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(slug, name, role)| {
-            Ok(OrgSummary {
-                slug,
-                name,
-                role: parse_role(&role)?,
-            })
-        })
+        .map(|(slug, name, role)| Ok(OrgSummary { slug, name, role: parse_role(&role)? }))
         .collect()
 }
 
@@ -104,9 +98,7 @@ pub async fn insert(
             .execute(conn)
             .await;
     db::on_unique(inserted, || {
-        AppError::Conflict(format!(
-            "The address \u{201c}{slug}\u{201d} is taken; choose another."
-        ))
+        AppError::Conflict(format!("The address \u{201c}{slug}\u{201d} is taken; choose another."))
     })?;
     Ok(id)
 }
@@ -160,10 +152,7 @@ pub async fn members(db: &Db, org_id: &str, me: &str) -> Result<Vec<MemberView>,
 /// a row lock on the org, on SQLite the database write lock. Member changes
 /// take it first so two of them cannot both pass the last-owner check.
 pub async fn lock_org(conn: &mut AnyConnection, org_id: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE orgs SET slug = slug WHERE id = $1")
-        .bind(org_id)
-        .execute(conn)
-        .await?;
+    sqlx::query("UPDATE orgs SET slug = slug WHERE id = $1").bind(org_id).execute(conn).await?;
     Ok(())
 }
 
@@ -181,8 +170,7 @@ pub async fn member_in_tx(
     .bind(user_id)
     .fetch_optional(conn)
     .await?;
-    row.map(|(role, email)| Ok((parse_role(&role)?, email)))
-        .transpose()
+    row.map(|(role, email)| Ok((parse_role(&role)?, email))).transpose()
 }
 
 /// How many owners the org has, inside a locked transaction.

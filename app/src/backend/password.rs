@@ -23,10 +23,7 @@ pub struct HashingSlots {
 
 impl HashingSlots {
     pub fn new(slots: usize, wait: Duration) -> Self {
-        HashingSlots {
-            slots: Arc::new(Semaphore::new(slots.max(1))),
-            wait,
-        }
+        HashingSlots { slots: Arc::new(Semaphore::new(slots.max(1))), wait }
     }
 
     /// One slot per core, waiting up to 10 seconds.
@@ -101,9 +98,7 @@ pub async fn verify(
             let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
             let parsed = PasswordHash::new(&phc)
                 .map_err(|e| AppError::internal(format_args!("stored hash unreadable: {e}")))?;
-            let matches = hasher()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
+            let matches = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
             Ok(known && matches)
         })
         .await
@@ -121,26 +116,14 @@ mod tests {
         let b = hash(&slots, pw).await.unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
         assert_ne!(a, b, "each hash has its own salt");
-        assert!(
-            verify(&slots, "correct horse battery".into(), Some(a.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !verify(&slots, "wrong horse battery".into(), Some(a))
-                .await
-                .unwrap()
-        );
+        assert!(verify(&slots, "correct horse battery".into(), Some(a.clone())).await.unwrap());
+        assert!(!verify(&slots, "wrong horse battery".into(), Some(a)).await.unwrap());
     }
 
     #[tokio::test]
     async fn unknown_users_never_verify() {
         let slots = HashingSlots::per_core();
-        assert!(
-            !verify(&slots, "keywarden-dummy-password".into(), None)
-                .await
-                .unwrap()
-        );
+        assert!(!verify(&slots, "keywarden-dummy-password".into(), None).await.unwrap());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,11 +143,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         first.abort(); // the client went away; its hash still runs
         let second = slots.run(|| Ok(())).await;
-        assert_eq!(
-            second,
-            Err(AppError::Busy),
-            "the slot is held until the hash ends"
-        );
+        assert_eq!(second, Err(AppError::Busy), "the slot is held until the hash ends");
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(slots.run(|| Ok(())).await, Ok(()));
     }
@@ -198,14 +177,7 @@ mod tests {
                 busy += 1;
             }
         }
-        assert_eq!(
-            most.load(Ordering::SeqCst),
-            2,
-            "never more than two at once"
-        );
-        assert!(
-            busy >= 2,
-            "waiters past the deadline are told to retry ({busy})"
-        );
+        assert_eq!(most.load(Ordering::SeqCst), 2, "never more than two at once");
+        assert!(busy >= 2, "waiters past the deadline are told to retry ({busy})");
     }
 }

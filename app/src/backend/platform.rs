@@ -150,10 +150,8 @@ pub async fn found(
 
 /// The id of the organisation called `slug`.
 pub async fn org_id(db: &Db, slug: &str) -> Result<Option<String>, AppError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM orgs WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM orgs WHERE slug = $1").bind(slug).fetch_optional(db).await?;
     Ok(row.map(|(id,)| id))
 }
 
@@ -168,18 +166,9 @@ pub async fn create(
     invitation_ttl_secs: i64,
     client_ip: Option<&str>,
 ) -> Result<(OrgOverview, Option<String>), AppError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db::begin(db).await?;
     let org_id = orgs::insert(&mut tx, slug, name).await?;
-    record(
-        &mut tx,
-        actor,
-        &org_id,
-        "org.created",
-        name.as_str(),
-        None,
-        client_ip,
-    )
-    .await?;
+    record(&mut tx, actor, &org_id, "org.created", name.as_str(), None, client_ip).await?;
     let token = match owner {
         Some(email) => {
             let (id, token) = invites::insert(
@@ -266,7 +255,7 @@ pub async fn change(
     change: OrgChange<'_>,
     client_ip: Option<&str>,
 ) -> Result<(String, bool), AppError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db::begin(db).await?;
     let (org_id, before, was): (String, String, Option<i64>) =
         sqlx::query_as("SELECT id, name, suspended_at FROM orgs WHERE slug = $1")
             .bind(slug)
@@ -281,16 +270,8 @@ pub async fn change(
             .execute(&mut *tx)
             .await?;
         let changes = serde_json::json!({ "name": { "before": before, "after": new.as_str() } });
-        record(
-            &mut tx,
-            actor,
-            &org_id,
-            "org.renamed",
-            new.as_str(),
-            Some(changes),
-            client_ip,
-        )
-        .await?;
+        record(&mut tx, actor, &org_id, "org.renamed", new.as_str(), Some(changes), client_ip)
+            .await?;
         name = new.as_str().to_string();
     }
     let suspension = change.suspended.filter(|s| was.is_some() != *s);
@@ -300,11 +281,7 @@ pub async fn change(
             .bind(&org_id)
             .execute(&mut *tx)
             .await?;
-        let action = if suspended {
-            "org.suspended"
-        } else {
-            "org.resumed"
-        };
+        let action = if suspended { "org.suspended" } else { "org.resumed" };
         record(&mut tx, actor, &org_id, action, &name, None, client_ip).await?;
         super::keys::notify_org_change(&mut tx, db::Engine::of(db), instance, &org_id).await?;
     }
@@ -320,10 +297,7 @@ pub async fn rename(
     name: &OrgName,
     client_ip: Option<&str>,
 ) -> Result<OrgOverview, AppError> {
-    let renaming = OrgChange {
-        name: Some(name),
-        suspended: None,
-    };
+    let renaming = OrgChange { name: Some(name), suspended: None };
     change(db, "", actor, slug, renaming, client_ip).await?;
     find(db, slug).await?.ok_or(AppError::NotFound)
 }
@@ -338,10 +312,7 @@ pub async fn set_suspended(
     suspended: bool,
     client_ip: Option<&str>,
 ) -> Result<(String, bool), AppError> {
-    let suspending = OrgChange {
-        name: None,
-        suspended: Some(suspended),
-    };
+    let suspending = OrgChange { name: None, suspended: Some(suspended) };
     change(db, instance, actor, slug, suspending, client_ip).await
 }
 

@@ -84,7 +84,7 @@ pub async fn redeem(db: &Db, token: &str, client_ip: Option<&str>) -> Result<Red
     }
     let hash = secret::sha256_hex(token);
     let now = db::now();
-    let mut tx = db.begin().await?;
+    let mut tx = db::begin(db).await?;
     let used = sqlx::query(
         "UPDATE portal_sessions SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
          AND expires_at > $1",
@@ -135,10 +135,7 @@ pub async fn redeem(db: &Db, token: &str, client_ip: Option<&str>) -> Result<Red
         }
         None => {
             orgs::add_member(&mut tx, &org_id, &user_id, role).await?;
-            (
-                "member.joined",
-                Some(serde_json::json!({ "role": { "after": role.as_str() } })),
-            )
+            ("member.joined", Some(serde_json::json!({ "role": { "after": role.as_str() } })))
         }
     };
     audit::record(
@@ -157,11 +154,7 @@ pub async fn redeem(db: &Db, token: &str, client_ip: Option<&str>) -> Result<Red
     )
     .await?;
     tx.commit().await?;
-    Ok(Redeemed {
-        user_id,
-        org_slug,
-        return_url,
-    })
+    Ok(Redeemed { user_id, org_slug, return_url })
 }
 
 #[cfg(test)]

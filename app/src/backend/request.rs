@@ -24,17 +24,13 @@ fn parts() -> Result<Parts, AppError> {
 
 /// The session token the request presents, if any.
 pub fn presented_session() -> Option<SessionToken> {
-    parts()
-        .ok()
-        .and_then(|p| SessionToken::from_headers(&p.headers))
+    parts().ok().and_then(|p| SessionToken::from_headers(&p.headers))
 }
 
 /// The signed-in user, or `Unauthenticated`.
 pub async fn signed_in(state: &AppState) -> Result<SessionUser, AppError> {
     let token = presented_session().ok_or(AppError::Unauthenticated)?;
-    session::lookup(&state.db, &token)
-        .await?
-        .ok_or(AppError::Unauthenticated)
+    session::lookup(&state.db, &token).await?.ok_or(AppError::Unauthenticated)
 }
 
 /// The signed-in user and their membership in `slug`. An org the user does
@@ -44,9 +40,8 @@ pub async fn member_of(
     slug: &str,
 ) -> Result<(SessionUser, Membership), AppError> {
     let user = signed_in(state).await?;
-    let membership = orgs::membership(&state.db, &user.id, slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let membership =
+        orgs::membership(&state.db, &user.id, slug).await?.ok_or(AppError::NotFound)?;
     Ok((user, membership))
 }
 
@@ -71,10 +66,7 @@ pub fn client_addr(parts: &Parts, trust_proxy_headers: bool) -> Option<String> {
     {
         return Some(last.to_string());
     }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
 /// Whether the browser reached us over HTTPS, so cookies must be `Secure`.
@@ -112,11 +104,7 @@ pub fn origin_of(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
-    let scheme = if https(state, headers, uri) {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = if https(state, headers, uri) { "https" } else { "http" };
     format!("{scheme}://{host}")
 }
 
@@ -185,18 +173,10 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 /// `NotFound`, as if the console did not exist.
 pub async fn instance_admin(state: &AppState) -> Result<SessionUser, AppError> {
     let user = signed_in(state).await?;
-    if user.is_admin {
-        Ok(user)
-    } else {
-        Err(AppError::NotFound)
-    }
+    if user.is_admin { Ok(user) } else { Err(AppError::NotFound) }
 }
 
 /// Refuses unless `allowed`.
 pub fn require(allowed: bool) -> Result<(), AppError> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
+    if allowed { Ok(()) } else { Err(AppError::Forbidden) }
 }

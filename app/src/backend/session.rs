@@ -120,10 +120,7 @@ pub async fn lookup(db: &Db, token: &SessionToken) -> Result<Option<SessionUser>
 
 /// Ends a session; unknown tokens are ignored.
 pub async fn destroy(db: &Db, token: &SessionToken) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(token.hash())
-        .execute(db)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(token.hash()).execute(db).await?;
     Ok(())
 }
 
@@ -162,13 +159,7 @@ mod tests {
         for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=60"] {
             assert!(set.contains(flag), "{set} lacks {flag}");
         }
-        assert!(
-            !token
-                .set_cookie(false, 60)
-                .to_str()
-                .unwrap()
-                .contains("Secure")
-        );
+        assert!(!token.set_cookie(false, 60).to_str().unwrap().contains("Secure"));
     }
 
     #[test]

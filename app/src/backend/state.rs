@@ -126,9 +126,8 @@ impl AppState {
         if self.setup_done.load(Ordering::Relaxed) {
             return Ok(true);
         }
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.db)
-            .await?;
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&self.db).await?;
         if count > 0 {
             self.setup_done.store(true, Ordering::Relaxed);
         }

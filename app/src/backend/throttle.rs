@@ -24,11 +24,7 @@ pub struct ThrottleLimits {
 
 impl Default for ThrottleLimits {
     fn default() -> Self {
-        ThrottleLimits {
-            per_account: 5,
-            per_ip: 20,
-            window: Duration::from_secs(15 * 60),
-        }
+        ThrottleLimits { per_account: 5, per_ip: 20, window: Duration::from_secs(15 * 60) }
     }
 }
 
@@ -49,10 +45,7 @@ const SWEEP_AT: usize = 10_000;
 
 impl LoginThrottle {
     pub fn new(limits: ThrottleLimits) -> Self {
-        LoginThrottle {
-            limits,
-            windows: Mutex::new(HashMap::new()),
-        }
+        LoginThrottle { limits, windows: Mutex::new(HashMap::new()) }
     }
 
     /// Reserves one attempt for the account and the address, counting it
@@ -97,15 +90,9 @@ impl LoginThrottle {
             return Err(wait);
         }
         for (slot, _) in slots {
-            let w = windows.entry(slot).or_insert(Window {
-                started: now,
-                failures: 0,
-            });
+            let w = windows.entry(slot).or_insert(Window { started: now, failures: 0 });
             if now.saturating_duration_since(w.started) >= self.limits.window {
-                *w = Window {
-                    started: now,
-                    failures: 0,
-                };
+                *w = Window { started: now, failures: 0 };
             }
             w.failures += 1;
         }
@@ -127,10 +114,7 @@ impl LoginThrottle {
 type Slot = [u8; 16];
 
 fn slot(kind: &[u8], value: &str) -> Slot {
-    let digest = Sha256::new()
-        .chain_update(kind)
-        .chain_update(value)
-        .finalize();
+    let digest = Sha256::new().chain_update(kind).chain_update(value).finalize();
     let mut slot = [0; 16];
     slot.copy_from_slice(&digest[..16]);
     slot
@@ -163,18 +147,10 @@ mod tests {
         for _ in 0..3 {
             assert!(t.reserve_at("a@x.io", None, start).is_ok());
         }
-        let wait = t
-            .reserve_at("A@X.io ", None, start + Duration::from_secs(10))
-            .unwrap_err();
+        let wait = t.reserve_at("A@X.io ", None, start + Duration::from_secs(10)).unwrap_err();
         assert_eq!(wait, Duration::from_secs(50));
-        assert!(
-            t.reserve_at("b@x.io", None, start).is_ok(),
-            "other accounts unaffected"
-        );
-        assert!(
-            t.reserve_at("a@x.io", None, start + Duration::from_secs(61))
-                .is_ok()
-        );
+        assert!(t.reserve_at("b@x.io", None, start).is_ok(), "other accounts unaffected");
+        assert!(t.reserve_at("a@x.io", None, start + Duration::from_secs(61)).is_ok());
     }
 
     #[test]
@@ -182,10 +158,7 @@ mod tests {
         let t = throttle();
         let now = Instant::now();
         for i in 0..5 {
-            assert!(
-                t.reserve_at(&format!("user{i}@x.io"), Some("10.0.0.1"), now)
-                    .is_ok()
-            );
+            assert!(t.reserve_at(&format!("user{i}@x.io"), Some("10.0.0.1"), now).is_ok());
         }
         assert!(t.reserve_at("fresh@x.io", Some("10.0.0.1"), now).is_err());
         assert!(t.reserve_at("fresh@x.io", Some("10.0.0.2"), now).is_ok());
@@ -214,10 +187,7 @@ mod tests {
                     s.spawn(move || t.reserve("a@x.io", None).is_ok())
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| usize::from(h.join().unwrap()))
-                .sum()
+            handles.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
         });
         assert_eq!(passed, 3);
     }

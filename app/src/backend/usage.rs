@@ -36,11 +36,7 @@ pub async fn recent_requests(
         "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
          WHERE r.org_id = $1 AND r.key_id = $2 ORDER BY r.at_ms DESC, r.id DESC LIMIT {limit}"
     );
-    Ok(sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(key_id)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&sql).bind(org_id).bind(key_id).fetch_all(db).await?)
 }
 
 /// Which request-log entries to list.
@@ -61,9 +57,8 @@ pub async fn log_page(
     page: u32,
     per_page: u32,
 ) -> Result<(Vec<RequestView>, i64), AppError> {
-    let mut where_ = Filter::default()
-        .text("r.org_id = ?", filter.org_id)
-        .int("r.at_ms >= ?", filter.from_ms);
+    let mut where_ =
+        Filter::default().text("r.org_id = ?", filter.org_id).int("r.at_ms >= ?", filter.from_ms);
     if let Some(key_id) = filter.key_id {
         where_ = where_.text("r.key_id = ?", key_id);
     }
@@ -78,10 +73,7 @@ pub async fn log_page(
     );
     let count_sql = format!("SELECT COUNT(*) FROM request_log r WHERE {}", where_.sql());
     let entries = where_.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
-    let (total,): (i64,) = where_
-        .bind(sqlx::query_as(&count_sql))
-        .fetch_one(db)
-        .await?;
+    let (total,): (i64,) = where_.bind(sqlx::query_as(&count_sql)).fetch_one(db).await?;
     Ok((entries, total))
 }
 

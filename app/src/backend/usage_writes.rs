@@ -21,10 +21,7 @@ struct LogIds {
 
 impl LogIds {
     fn new() -> Self {
-        LogIds {
-            tag: rand::random(),
-            counter: 0,
-        }
+        LogIds { tag: rand::random(), counter: 0 }
     }
 
     fn next(&mut self, at_ms: i64) -> String {
@@ -49,11 +46,7 @@ fn json_rows(postgres: bool, columns: &[(&str, &str)]) -> String {
             }
         })
         .collect();
-    let source = if postgres {
-        "json_array_elements($1::json) AS e"
-    } else {
-        "json_each($1)"
-    };
+    let source = if postgres { "json_array_elements($1::json) AS e" } else { "json_each($1)" };
     format!("SELECT {} FROM {source}", fields.join(", "))
 }
 
@@ -82,7 +75,7 @@ pub async fn write(
 ) -> Result<usize, sqlx::Error> {
     let mut ids = LogIds::new();
     let pg = Engine::of(db) == Engine::Postgres;
-    let mut tx = db.begin().await?;
+    let mut tx = db::begin(db).await?;
 
     // Counts and last use per key; a deleted key simply matches no row.
     let rows = json_rows(pg, &[("id", "text"), ("n", "bigint"), ("t", "bigint")]);
@@ -96,15 +89,8 @@ pub async fn write(
     .await?;
 
     // Counts per key, hour and outcome (unique within a batch).
-    let rows = json_rows(
-        pg,
-        &[
-            ("key_id", "text"),
-            ("hour", "bigint"),
-            ("code", "text"),
-            ("n", "bigint"),
-        ],
-    );
+    let rows =
+        json_rows(pg, &[("key_id", "text"), ("hour", "bigint"), ("code", "text"), ("n", "bigint")]);
     sqlx::query(&format!(
         "INSERT INTO key_usage (key_id, hour, code, count) \
          SELECT key_id, hour, code, n FROM ({rows}) AS j WHERE true \
@@ -190,10 +176,8 @@ fn refuses_content(e: &dyn sqlx::error::DatabaseError) -> bool {
 /// returns how many log entries went.
 pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
     let cutoff_ms = db::now_ms() - i64::from(days) * 86_400_000;
-    let done = sqlx::query("DELETE FROM request_log WHERE at_ms < $1")
-        .bind(cutoff_ms)
-        .execute(db)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM request_log WHERE at_ms < $1").bind(cutoff_ms).execute(db).await?;
     sqlx::query("DELETE FROM key_usage WHERE hour < $1")
         .bind(cutoff_ms / 1000 - 3600)
         .execute(db)

@@ -19,11 +19,7 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<UserCredential
             .bind(email.trim().to_lowercase())
             .fetch_optional(db)
             .await?;
-    Ok(row.map(|(id, email, password_hash)| UserCredentials {
-        id,
-        email,
-        password_hash,
-    }))
+    Ok(row.map(|(id, email, password_hash)| UserCredentials { id, email, password_hash }))
 }
 
 /// Creates a user inside the caller's transaction; returns the new id.
@@ -62,9 +58,8 @@ pub async fn claim_setup(conn: &mut AnyConnection) -> Result<bool, AppError> {
     {
         return Ok(false);
     }
-    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-        .fetch_one(&mut *conn)
-        .await?;
+    let (users,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await?;
     Ok(users == 0)
 }
 
@@ -86,9 +81,6 @@ pub async fn set_password(
 /// Makes a user an instance admin inside the caller's transaction (the
 /// first user, made at `/setup`).
 pub async fn make_admin(conn: &mut AnyConnection, user_id: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE users SET is_admin = 1 WHERE id = $1")
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE id = $1").bind(user_id).execute(conn).await?;
     Ok(())
 }

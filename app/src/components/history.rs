@@ -58,11 +58,9 @@ fn value(field: &str, v: &Value) -> String {
         }
         (_, Value::String(s)) => s.clone(),
         (_, Value::Array(items)) if items.is_empty() => "none".into(),
-        (_, Value::Array(items)) => items
-            .iter()
-            .map(|i| value(field, i))
-            .collect::<Vec<_>>()
-            .join(", "),
+        (_, Value::Array(items)) => {
+            items.iter().map(|i| value(field, i)).collect::<Vec<_>>().join(", ")
+        }
         (_, Value::Null) => "none".into(),
         (_, other) => other.to_string(),
     }
@@ -70,44 +68,31 @@ fn value(field: &str, v: &Value) -> String {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
 /// One field's change in words.
 fn line(field: &str, change: &Value) -> String {
     let name = label(field);
-    let Some(obj) = change
-        .as_object()
-        .filter(|o| o.contains_key("before") || o.contains_key("after"))
+    let Some(obj) =
+        change.as_object().filter(|o| o.contains_key("before") || o.contains_key("after"))
     else {
         return format!("{name}: {}", value(field, change));
     };
     match (obj.get("before"), obj.get("after")) {
         (Some(before), Some(after)) if field == "permissions" => {
             let (before, after) = (strings(Some(before)), strings(Some(after)));
-            let mut parts: Vec<String> = after
-                .iter()
-                .filter(|p| !before.contains(p))
-                .map(|p| format!("+ {p}"))
-                .collect();
+            let mut parts: Vec<String> =
+                after.iter().filter(|p| !before.contains(p)).map(|p| format!("+ {p}")).collect();
             parts.extend(
-                before
-                    .iter()
-                    .filter(|p| !after.contains(p))
-                    .map(|p| format!("\u{2212} {p}")),
+                before.iter().filter(|p| !after.contains(p)).map(|p| format!("\u{2212} {p}")),
             );
             format!("{name}: {}", parts.join(", "))
         }
-        (Some(before), Some(after)) => format!(
-            "{name}: {} \u{2192} {}",
-            value(field, before),
-            value(field, after)
-        ),
+        (Some(before), Some(after)) => {
+            format!("{name}: {} \u{2192} {}", value(field, before), value(field, after))
+        }
         (None, Some(after)) => format!("{name}: {}", value(field, after)),
         (Some(before), None) => format!("{name}: was {}", value(field, before)),
         (None, None) => name,
@@ -176,15 +161,10 @@ mod tests {
             ["Old secret works until: 1 Jan 2026"]
         );
         assert_eq!(
-            describe(Some(
-                r#"{"start":"kw_live_5Gf0","environment":"production"}"#
-            )),
+            describe(Some(r#"{"start":"kw_live_5Gf0","environment":"production"}"#)),
             ["Environment: Production", "Prefix: kw_live_5Gf0"]
         );
-        assert_eq!(
-            describe(Some(r#"{"role":{"after":"member"}}"#)),
-            ["Role: Member"]
-        );
+        assert_eq!(describe(Some(r#"{"role":{"after":"member"}}"#)), ["Role: Member"]);
         assert_eq!(
             describe(Some(r#"{"role":{"before":"member","after":"admin"}}"#)),
             ["Role: Member \u{2192} Admin"]

@@ -3,11 +3,13 @@
 mod copy;
 mod history;
 mod modal;
+mod table;
 mod time;
 
 pub use copy::CopyButton;
 pub use history::describe as describe_changes;
 pub use modal::Modal;
+pub use table::{DataTable, Pager, page_count, page_link};
 pub use time::{format_date, format_datetime, format_timestamp, relative};
 
 use crate::error::AppError;
@@ -31,10 +33,9 @@ pub fn ErrorText(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     let (title, text) = match &error {
-        AppError::NotFound => (
-            "Not found",
-            "There is nothing here, or you do not have access to it.".to_string(),
-        ),
+        AppError::NotFound => {
+            ("Not found", "There is nothing here, or you do not have access to it.".to_string())
+        }
         AppError::Forbidden => ("No access", error.to_string()),
         _ => ("Something went wrong", error.to_string()),
     };

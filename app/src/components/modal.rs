@@ -22,9 +22,8 @@ pub fn Modal(
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        let opener = document()
-            .active_element()
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        let opener =
+            document().active_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
         Effect::new(move |_| {
             if let Some(el) = dialog.get()
                 && let Some(first) = focusables(&el).first()
@@ -102,13 +101,9 @@ fn trap_tab(root: &web_sys::HtmlDivElement, ev: &leptos::ev::KeyboardEvent) {
     };
     let active = document().active_element();
     let is = |el: &web_sys::HtmlElement| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == el.as_ref() as &web_sys::Element)
+        active.as_ref().is_some_and(|a| a == el.as_ref() as &web_sys::Element)
     };
-    let inside = active
-        .as_ref()
-        .is_some_and(|a| root.contains(Some(a.as_ref())));
+    let inside = active.as_ref().is_some_and(|a| root.contains(Some(a.as_ref())));
     if !inside {
         ev.prevent_default();
         let _ = first.focus();

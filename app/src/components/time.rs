@@ -1,8 +1,7 @@
 use crate::domain::UnixTime;
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// A Unix time as a UTC date, e.g. `22 Nov 2026`. Formatted identically on
 /// the server and in the browser, so hydration sees the same text.
@@ -15,11 +14,7 @@ pub fn format_date(t: UnixTime) -> String {
 pub fn format_datetime(t: UnixTime) -> String {
     let (y, m, d) = civil_from_days(t.div_euclid(86_400));
     let secs = t.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
 /// A Unix time to the second, without the zone, e.g. `2026-11-22 21:55:07`
@@ -27,12 +22,7 @@ pub fn format_datetime(t: UnixTime) -> String {
 pub fn format_timestamp(t: UnixTime) -> String {
     let (y, m, d) = civil_from_days(t.div_euclid(86_400));
     let secs = t.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// `t` relative to `now`: "just now", "5 minutes ago", "in 3 days".
@@ -40,11 +30,7 @@ pub fn relative(t: UnixTime, now: UnixTime) -> String {
     let delta = now - t;
     let (amount, future) = (delta.abs(), delta < 0);
     if amount < 60 {
-        return if future {
-            "in under a minute".into()
-        } else {
-            "just now".into()
-        };
+        return if future { "in under a minute".into() } else { "just now".into() };
     }
     let (n, unit) = match amount {
         a if a < 3600 => (a / 60, "minute"),
@@ -54,11 +40,7 @@ pub fn relative(t: UnixTime, now: UnixTime) -> String {
         a => (a / (365 * 86_400), "year"),
     };
     let plural = if n == 1 { "" } else { "s" };
-    if future {
-        format!("in {n} {unit}{plural}")
-    } else {
-        format!("{n} {unit}{plural} ago")
-    }
+    if future { format!("in {n} {unit}{plural}") } else { format!("{n} {unit}{plural} ago") }
 }
 
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's

@@ -27,10 +27,7 @@ pub struct Catalog {
 
 impl Default for Catalog {
     fn default() -> Self {
-        let per_minute = |limit| RateLimit {
-            limit,
-            window_secs: 60,
-        };
+        let per_minute = |limit| RateLimit { limit, window_secs: 60 };
         let names = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect();
         Catalog {
             permissions: names(&["data:read", "events:write", "keys:read", "keys:write"]),
@@ -64,6 +61,12 @@ impl Catalog {
         self.key_types.iter().find(|t| t.name == name)
     }
 
+    /// The rate limit a new key of type `type_name` gets unless one is
+    /// asked for: its preset's, or 600 a minute for a custom key.
+    pub fn default_rate_limit(&self, type_name: &str) -> RateLimit {
+        self.key_type(type_name).map_or(RateLimit { limit: 600, window_secs: 60 }, |t| t.rate_limit)
+    }
+
     /// The permissions of a key of type `type_name`; for [`CUSTOM_TYPE`], the
     /// `custom` selection, which must be a non-empty subset of the catalog.
     pub fn resolve(&self, type_name: &str, custom: &[String]) -> Result<Vec<String>, String> {
@@ -75,12 +78,7 @@ impl Catalog {
                 return Err(format!("Unknown permission \u{201c}{unknown}\u{201d}."));
             }
             // Catalog order, no duplicates.
-            return Ok(self
-                .permissions
-                .iter()
-                .filter(|p| custom.contains(p))
-                .cloned()
-                .collect());
+            return Ok(self.permissions.iter().filter(|p| custom.contains(p)).cloned().collect());
         }
         self.key_type(type_name)
             .map(|t| t.permissions.clone())
@@ -90,9 +88,7 @@ impl Catalog {
     /// Whether a key with these permissions needs the Admin-key rights to
     /// create (it can manage keys).
     pub fn is_admin_grade(permissions: &[String]) -> bool {
-        permissions
-            .iter()
-            .any(|p| p == "keys:write" || p == "keys:read")
+        permissions.iter().any(|p| p == "keys:write" || p == "keys:read")
     }
 
     /// Checks an operator's catalog: presets use only known permissions.
@@ -145,28 +141,17 @@ mod tests {
         let c = Catalog::default();
         let pick = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            c.resolve(
-                CUSTOM_TYPE,
-                &pick(&["events:write", "data:read", "data:read"])
-            )
-            .unwrap(),
+            c.resolve(CUSTOM_TYPE, &pick(&["events:write", "data:read", "data:read"])).unwrap(),
             ["data:read", "events:write"]
         );
         assert!(c.resolve(CUSTOM_TYPE, &[]).is_err());
-        assert!(
-            c.resolve(CUSTOM_TYPE, &pick(&["root:all"]))
-                .unwrap_err()
-                .contains("root:all")
-        );
+        assert!(c.resolve(CUSTOM_TYPE, &pick(&["root:all"])).unwrap_err().contains("root:all"));
         assert!(c.resolve("Superuser", &[]).is_err());
     }
 
     #[test]
     fn keys_that_manage_keys_are_admin_grade() {
         assert!(Catalog::is_admin_grade(&["keys:read".into()]));
-        assert!(!Catalog::is_admin_grade(&[
-            "data:read".into(),
-            "events:write".into()
-        ]));
+        assert!(!Catalog::is_admin_grade(&["data:read".into(), "events:write".into()]));
     }
 }

@@ -27,12 +27,8 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// The windows people choose from, with their names.
-    pub const WINDOWS: [(u32, &'static str); 4] = [
-        (1, "second"),
-        (60, "minute"),
-        (3600, "hour"),
-        (86_400, "day"),
-    ];
+    pub const WINDOWS: [(u32, &'static str); 4] =
+        [(1, "second"), (60, "minute"), (3600, "hour"), (86_400, "day")];
 
     /// Parses the form's two fields.
     pub fn parse(limit: &str, window_secs: &str) -> Result<Self, String> {
@@ -56,10 +52,7 @@ impl RateLimit {
         let window = Self::WINDOWS
             .iter()
             .find(|(s, _)| *s == self.window_secs)
-            .map_or_else(
-                || format!("{} s", self.window_secs),
-                |(_, name)| name.to_string(),
-            );
+            .map_or_else(|| format!("{} s", self.window_secs), |(_, name)| name.to_string());
         format!("{} / {window}", self.limit)
     }
 }
@@ -78,9 +71,9 @@ impl Expiry {
     pub fn parse(choice: &str, date: &str) -> Result<Self, String> {
         match choice.trim() {
             "" | "never" => Ok(Expiry::Never),
-            "30" | "90" | "365" => Ok(Expiry::InDays(
-                choice.trim().parse().expect("matched digits"),
-            )),
+            "30" | "90" | "365" => {
+                Ok(Expiry::InDays(choice.trim().parse().expect("matched digits")))
+            }
             "date" => Ok(Expiry::OnDate(date.trim().to_string())),
             other => Err(format!("Unknown expiry choice \u{201c}{other}\u{201d}.")),
         }
@@ -112,20 +105,7 @@ fn parse_date(s: &str) -> Option<i64> {
     }
     let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
         return None;
     }
@@ -150,12 +130,8 @@ pub enum KeyStatus {
 }
 
 impl KeyStatus {
-    pub const ALL: [KeyStatus; 4] = [
-        KeyStatus::Active,
-        KeyStatus::Disabled,
-        KeyStatus::Expired,
-        KeyStatus::Revoked,
-    ];
+    pub const ALL: [KeyStatus; 4] =
+        [KeyStatus::Active, KeyStatus::Disabled, KeyStatus::Expired, KeyStatus::Revoked];
 
     /// Revoked is final; an expired key shows as expired even if disabled.
     pub fn of(
@@ -201,10 +177,7 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(
-            KeyName::parse("  Production Web SDK ").unwrap().as_str(),
-            "Production Web SDK"
-        );
+        assert_eq!(KeyName::parse("  Production Web SDK ").unwrap().as_str(), "Production Web SDK");
         assert!(KeyName::parse("").is_err());
         assert!(KeyName::parse("   ").is_err());
         assert!(KeyName::parse(&"n".repeat(100)).is_ok());
@@ -216,45 +189,26 @@ mod tests {
     fn status_is_computed_in_one_order() {
         let now = 1_000;
         assert_eq!(KeyStatus::of(None, false, None, now), KeyStatus::Active);
-        assert_eq!(
-            KeyStatus::of(None, false, Some(now + 1), now),
-            KeyStatus::Active
-        );
+        assert_eq!(KeyStatus::of(None, false, Some(now + 1), now), KeyStatus::Active);
         assert_eq!(KeyStatus::of(None, true, None, now), KeyStatus::Disabled);
-        assert_eq!(
-            KeyStatus::of(None, true, Some(now), now),
-            KeyStatus::Expired
-        );
-        assert_eq!(
-            KeyStatus::of(Some(5), true, Some(now), now),
-            KeyStatus::Revoked
-        );
+        assert_eq!(KeyStatus::of(None, true, Some(now), now), KeyStatus::Expired);
+        assert_eq!(KeyStatus::of(Some(5), true, Some(now), now), KeyStatus::Revoked);
     }
 
     #[test]
     fn expiry_choices_resolve() {
         let now = 1_795_392_000; // 2026-11-23T00:00:00Z
         assert_eq!(Expiry::parse("never", "").unwrap().resolve(now), Ok(None));
-        assert_eq!(
-            Expiry::parse("30", "").unwrap().resolve(now),
-            Ok(Some(now + 30 * 86_400))
-        );
+        assert_eq!(Expiry::parse("30", "").unwrap().resolve(now), Ok(Some(now + 30 * 86_400)));
         assert_eq!(
             Expiry::parse("date", "2026-11-23").unwrap().resolve(now),
             Ok(Some(now + 86_399))
         );
         assert!(
-            Expiry::parse("date", "2026-11-22")
-                .unwrap()
-                .resolve(now)
-                .unwrap_err()
-                .contains("past")
+            Expiry::parse("date", "2026-11-22").unwrap().resolve(now).unwrap_err().contains("past")
         );
         for bad in ["2026-02-29", "2026-13-01", "26-01-01", "tomorrow", ""] {
-            assert!(
-                Expiry::parse("date", bad).unwrap().resolve(now).is_err(),
-                "{bad}"
-            );
+            assert!(Expiry::parse("date", bad).unwrap().resolve(now).is_err(), "{bad}");
         }
         assert!(Expiry::parse("7", "").is_err());
         assert_eq!(parse_date("2000-02-29"), Some(11_016));
@@ -263,28 +217,9 @@ mod tests {
 
     #[test]
     fn rate_limits_parse_within_bounds() {
-        assert_eq!(
-            RateLimit::parse("100", "60"),
-            Ok(RateLimit {
-                limit: 100,
-                window_secs: 60
-            })
-        );
-        assert_eq!(
-            RateLimit {
-                limit: 100,
-                window_secs: 60
-            }
-            .label(),
-            "100 / minute"
-        );
-        for (l, w) in [
-            ("0", "60"),
-            ("1000001", "60"),
-            ("ten", "60"),
-            ("10", "7"),
-            ("10", ""),
-        ] {
+        assert_eq!(RateLimit::parse("100", "60"), Ok(RateLimit { limit: 100, window_secs: 60 }));
+        assert_eq!(RateLimit { limit: 100, window_secs: 60 }.label(), "100 / minute");
+        for (l, w) in [("0", "60"), ("1000001", "60"), ("ten", "60"), ("10", "7"), ("10", "")] {
             assert!(RateLimit::parse(l, w).is_err(), "{l} {w}");
         }
     }

@@ -45,11 +45,7 @@ pub struct OrgOverview {
 impl OrgOverview {
     /// `"Suspended"` or `"Active"`.
     pub fn status(&self) -> &'static str {
-        if self.suspended_at.is_some() {
-            "Suspended"
-        } else {
-            "Active"
-        }
+        if self.suspended_at.is_some() { "Suspended" } else { "Active" }
     }
 }
 
@@ -105,10 +101,7 @@ mod tests {
     #[test]
     fn a_new_org_is_parsed_whole_or_refused_with_the_first_problem() {
         let ok = NewOwnedOrg::parse("Acme", "acme", "Owner@Acme.test", "long enough pw").unwrap();
-        assert_eq!(
-            (ok.slug.as_str(), ok.email.as_str()),
-            ("acme", "owner@acme.test")
-        );
+        assert_eq!((ok.slug.as_str(), ok.email.as_str()), ("acme", "owner@acme.test"));
         assert!(NewOwnedOrg::parse("", "acme", "o@acme.test", "long enough pw").is_err());
         assert!(NewOwnedOrg::parse("Acme", "Bad Slug", "o@acme.test", "long enough pw").is_err());
         assert!(NewOwnedOrg::parse("Acme", "acme", "nope", "long enough pw").is_err());

@@ -92,10 +92,7 @@ impl Role {
 
     /// The roles this role may hand out in an invitation.
     pub fn invitable_roles(self) -> Vec<Role> {
-        Role::ALL
-            .into_iter()
-            .filter(|r| self.can_invite(*r))
-            .collect()
+        Role::ALL.into_iter().filter(|r| self.can_invite(*r)).collect()
     }
 }
 
@@ -144,10 +141,7 @@ mod tests {
     #[test]
     fn admins_invite_only_members_and_viewers() {
         assert_eq!(Role::Owner.invitable_roles(), Role::ALL.to_vec());
-        assert_eq!(
-            Role::Admin.invitable_roles(),
-            vec![Role::Member, Role::Viewer]
-        );
+        assert_eq!(Role::Admin.invitable_roles(), vec![Role::Member, Role::Viewer]);
         assert!(Role::Member.invitable_roles().is_empty());
         assert!(Role::Viewer.invitable_roles().is_empty());
     }

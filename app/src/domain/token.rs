@@ -30,11 +30,8 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub const ALL: [Environment; 3] = [
-        Environment::Production,
-        Environment::Staging,
-        Environment::Development,
-    ];
+    pub const ALL: [Environment; 3] =
+        [Environment::Production, Environment::Staging, Environment::Development];
 
     /// The tag inside tokens: `live`, `stg`, `dev`.
     pub fn tag(self) -> &'static str {
@@ -86,15 +83,11 @@ pub struct KeyPrefix(String);
 impl KeyPrefix {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let ok = (2..=8).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         if ok {
             Ok(KeyPrefix(raw.to_string()))
         } else {
-            Err(format!(
-                "key prefix {raw:?} must be 2–8 characters of a–z and 0–9"
-            ))
+            Err(format!("key prefix {raw:?} must be 2–8 characters of a–z and 0–9"))
         }
     }
 
@@ -214,11 +207,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -286,17 +275,10 @@ mod tests {
 
     #[test]
     fn a_known_token_round_trips() {
-        let t = ApiToken::assemble(
-            &KeyPrefix::default(),
-            Environment::Production,
-            &"a".repeat(32),
-        );
+        let t = ApiToken::assemble(&KeyPrefix::default(), Environment::Production, &"a".repeat(32));
         assert!(t.expose().starts_with("kw_live_aaaa"));
         assert_eq!(t.expose().len(), 8 + 32 + 6);
-        assert_eq!(
-            ApiToken::parse(t.expose()),
-            Ok((t.clone(), Environment::Production))
-        );
+        assert_eq!(ApiToken::parse(t.expose()), Ok((t.clone(), Environment::Production)));
         assert_eq!(t.start(), "kw_live_aaaa");
         assert_eq!(format!("{t:?}"), "ApiToken(kw_live_aaaa…)");
         assert_eq!(t.to_string(), "kw_live_aaaa••••");
@@ -338,11 +320,7 @@ mod tests {
             &huge,
             "kw_live_\u{0}",
         ] {
-            assert_eq!(
-                ApiToken::parse(bad).map(|_| ()),
-                Err(Malformed::Shape),
-                "{bad:.20}"
-            );
+            assert_eq!(ApiToken::parse(bad).map(|_| ()), Err(Malformed::Shape), "{bad:.20}");
         }
         let other = ApiToken::assemble(
             &KeyPrefix::parse("acme").unwrap(),
@@ -388,11 +366,7 @@ mod tests {
         let expected = 320_000.0 / 62.0;
         for (i, n) in counts.iter().enumerate() {
             let ratio = *n as f64 / expected;
-            assert!(
-                (0.93..1.07).contains(&ratio),
-                "char {} drawn {n} times",
-                BASE62[i] as char
-            );
+            assert!((0.93..1.07).contains(&ratio), "char {} drawn {n} times", BASE62[i] as char);
         }
     }
 }

@@ -3,7 +3,9 @@
 //! rename, suspend and resume. Anyone else gets "not found".
 
 use crate::api::platform::{AdminCreateOrg, AdminRenameOrg, AdminSuspendOrg, admin_orgs};
-use crate::components::{CopyButton, ErrorPanel, ErrorText, Modal, format_date};
+use crate::components::{
+    CopyButton, DataTable, ErrorPanel, ErrorText, Modal, Pager, format_date, page_link,
+};
 use crate::domain::OrgOverview;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -26,9 +28,7 @@ pub fn AdminPage() -> impl IntoView {
         let q = query.read();
         (
             q.get("q").unwrap_or_default(),
-            q.get("page")
-                .and_then(|p| p.parse::<u32>().ok())
-                .unwrap_or(1),
+            q.get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1),
         )
     });
     let create = ServerAction::<AdminCreateOrg>::new();
@@ -36,12 +36,7 @@ pub fn AdminPage() -> impl IntoView {
     let rename = ServerAction::<AdminRenameOrg>::new();
     let orgs = Resource::new(
         move || {
-            (
-                filters.get(),
-                create.version().get(),
-                suspend.version().get(),
-                rename.version().get(),
-            )
+            (filters.get(), create.version().get(), suspend.version().get(), rename.version().get())
         },
         |((search, page), ..)| admin_orgs(search, page),
     );
@@ -80,11 +75,7 @@ pub fn AdminPage() -> impl IntoView {
 fn CreateOrg(create: ServerAction<AdminCreateOrg>) -> impl IntoView {
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let link = Signal::derive(move || {
-        create
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .and_then(|c| c.invitation_link)
+        create.value().get().and_then(Result::ok).and_then(|c| c.invitation_link)
     });
     view! {
         <section class="panel" aria-labelledby="create-org-title">
@@ -144,10 +135,9 @@ fn OrgTable(
     rename: ServerAction<AdminRenameOrg>,
 ) -> impl IntoView {
     let (search, _) = filters.get_untracked();
-    let pages = (page.total as u32).div_ceil(page.per_page).max(1);
     let link = {
         let search = search.clone();
-        move |n: u32| format!("?q={}&page={n}", crate::pages::urlencode(&search))
+        move |n| page_link(n, &[("q", Some(&search))])
     };
     let renaming = RwSignal::new(None::<String>);
     Effect::new(move |_| {
@@ -167,31 +157,10 @@ fn OrgTable(
                 <button type="submit" class="secondary">"Search"</button>
             </form>
             <ErrorText error=rename_error />
-            <div class="table-wrap">
-                <table class="table" aria-label="Organisations">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Slug"</th>
-                            <th scope="col">"Members"</th>
-                            <th scope="col">"Keys (active / total)"</th>
-                            <th scope="col">"Verifications (24 h)"</th>
-                            <th scope="col">"Created"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Actions"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
+            <DataTable label="Organisations" names=vec!["Name", "Slug", "Members", "Keys (active / total)", "Verifications (24 h)", "Created", "Status", "Actions"]>
                         {page.orgs.into_iter().map(|org| view! { <OrgRow org pending renaming rename /> }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-            <nav class="pager" aria-label="Pages">
-                <span>{format!("{} organisations", page.total)}</span>
-                {(page.page > 1).then(|| view! { <a href=link(page.page - 1)>"Previous page"</a> })}
-                <span>{format!("Page {} of {pages}", page.page)}</span>
-                {(page.page < pages).then(|| view! { <a href=link(page.page + 1)>"Next page"</a> })}
-            </nav>
+                    </DataTable>
+            <Pager summary=format!("{} organisations", page.total) page=page.page total=page.total per_page=page.per_page link />
         </section>
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::api::key_types::AuditView;
 use crate::api::keys::audit_log;
-use crate::components::{ErrorPanel, describe_changes, format_datetime};
+use crate::components::{
+    DataTable, ErrorPanel, Pager, describe_changes, format_datetime, page_link,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -16,11 +18,7 @@ pub fn AuditLogPage() -> impl IntoView {
     let filters = Signal::derive(move || {
         let q = query.read();
         let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-        (
-            q.get("action").filter(|a| !a.is_empty()),
-            q.get("key").filter(|k| !k.is_empty()),
-            page,
-        )
+        (q.get("action").filter(|a| !a.is_empty()), q.get("key").filter(|k| !k.is_empty()), page)
     });
     let log = Resource::new(
         move || (slug.get(), filters.get()),
@@ -35,19 +33,9 @@ pub fn AuditLogPage() -> impl IntoView {
                 let (action, key, _) = filters.get_untracked();
                 match log.await {
                     Ok(p) => {
-                        let pages = (p.total as u32).div_ceil(p.per_page).max(1);
                         let link = {
                             let (action, key) = (action.clone(), key.clone());
-                            move |page: u32| {
-                                let mut parts = vec![format!("page={page}")];
-                                if let Some(a) = &action {
-                                    parts.push(format!("action={a}"));
-                                }
-                                if let Some(k) = &key {
-                                    parts.push(format!("key={k}"));
-                                }
-                                format!("?{}", parts.join("&"))
-                            }
+                            move |page| page_link(page, &[("action", action.as_deref()), ("key", key.as_deref())])
                         };
                         view! {
                             <form method="get" class="filters" role="search">
@@ -63,12 +51,7 @@ pub fn AuditLogPage() -> impl IntoView {
                                 {key.is_some().then(|| view! { <a href="?">"Show all keys"</a> })}
                             </form>
                             <AuditTable entries=p.entries show_target=true />
-                            <nav class="pager" aria-label="Pages">
-                                <span>{format!("{} entries", p.total)}</span>
-                                {(p.page > 1).then(|| view! { <a href=link(p.page - 1)>"Previous page"</a> })}
-                                <span>{format!("Page {} of {pages}", p.page)}</span>
-                                {(p.page < pages).then(|| view! { <a href=link(p.page + 1)>"Next page"</a> })}
-                            </nav>
+                            <Pager summary=format!("{} entries", p.total) page=p.page total=p.total per_page=p.per_page link />
                         }
                             .into_any()
                     }
@@ -86,19 +69,7 @@ pub fn AuditTable(entries: Vec<AuditView>, show_target: bool) -> impl IntoView {
         return view! { <p class="panel empty-state">"Nothing recorded yet."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
-            <table class="table" aria-label="Audit entries">
-                <thead>
-                    <tr>
-                        <th scope="col">"Time (UTC)"</th>
-                        <th scope="col">"Actor"</th>
-                        <th scope="col">"Action"</th>
-                        {show_target.then(|| view! { <th scope="col">"Target"</th> })}
-                        <th scope="col">"Changes"</th>
-                        <th scope="col">"IP"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label="Audit entries" names=[&["Time (UTC)", "Actor", "Action"][..], if show_target { &["Target"] } else { &[] }, &["Changes", "IP"]].concat()>
                     {entries
                         .into_iter()
                         .map(|e| {
@@ -129,9 +100,7 @@ pub fn AuditTable(entries: Vec<AuditView>, show_target: bool) -> impl IntoView {
                             }
                         })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }

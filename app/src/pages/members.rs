@@ -2,7 +2,7 @@
 
 use crate::api::members::{ChangeRole, InviteMember, RemoveMember, RevokeInvitation, org_members};
 use crate::api::types::{InvitationView, MemberView, MembersPage as Page};
-use crate::components::{CopyButton, ErrorPanel, ErrorText, Modal, format_date};
+use crate::components::{CopyButton, DataTable, ErrorPanel, ErrorText, Modal, format_date};
 use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,21 +19,11 @@ pub fn MembersPage() -> impl IntoView {
     let page = Resource::new(
         move || {
             let versions = (invite.version().get(), change.version().get());
-            (
-                slug.get(),
-                versions,
-                remove.version().get(),
-                revoke.version().get(),
-            )
+            (slug.get(), versions, remove.version().get(), revoke.version().get())
         },
         |(slug, ..)| org_members(slug),
     );
-    let actions = Actions {
-        slug,
-        change,
-        remove,
-        revoke,
-    };
+    let actions = Actions { slug, change, remove, revoke };
     view! {
         <Title text="Members" />
         <h1>"Members"</h1>
@@ -68,23 +58,13 @@ fn MembersBody(page: Page, invite: ServerAction<InviteMember>, actions: Actions)
         {can_invite.then(|| view! { <InviteForm slug=actions.slug roles=page.invitable_roles.clone() invite /> })}
         <ErrorText error=change_error />
         <ErrorText error=remove_error />
-        <table class="table" aria-label="Members">
-            <thead>
-                <tr>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Joined"</th>
-                    {can_manage.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
-                </tr>
-            </thead>
-            <tbody>
+        <DataTable label="Members" names=vec!["Email", "Role", "Joined"] actions=can_manage>
                 {page
                     .members
                     .into_iter()
                     .map(|m| view! { <MemberRow member=m can_manage actions /> })
                     .collect_view()}
-            </tbody>
-        </table>
+            </DataTable>
         {(can_invite && !page.invitations.is_empty())
             .then(|| view! { <Invitations list=page.invitations.clone() actions /> })}
     }
@@ -93,13 +73,7 @@ fn MembersBody(page: Page, invite: ServerAction<InviteMember>, actions: Actions)
 #[component]
 fn MemberRow(member: MemberView, can_manage: bool, actions: Actions) -> impl IntoView {
     let confirming = RwSignal::new(false);
-    let MemberView {
-        user_id,
-        email,
-        role,
-        joined_at,
-        is_you,
-    } = member;
+    let MemberView { user_id, email, role, joined_at, is_you } = member;
     let manage = can_manage.then(|| {
         let label = format!("Role for {email}");
         let remove_label = format!("Remove {email}");
@@ -224,17 +198,7 @@ fn InviteForm(
 fn Invitations(list: Vec<InvitationView>, actions: Actions) -> impl IntoView {
     view! {
         <h2 id="pending-invitations">"Pending invitations"</h2>
-        <table class="table" aria-labelledby="pending-invitations">
-            <thead>
-                <tr>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Invited by"</th>
-                    <th scope="col">"Expires"</th>
-                    <th scope="col"><span class="sr-only">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
+        <DataTable label="Pending invitations" names=vec!["Email", "Role", "Invited by", "Expires"] actions=true>
                 {list
                     .into_iter()
                     .map(|inv| {
@@ -256,7 +220,6 @@ fn Invitations(list: Vec<InvitationView>, actions: Actions) -> impl IntoView {
                         }
                     })
                     .collect_view()}
-            </tbody>
-        </table>
+            </DataTable>
     }
 }

@@ -3,7 +3,7 @@
 //! admins and members. Plain GET forms and links: works without JavaScript.
 
 use crate::api::usage::{LOG_PERIODS, LogQuery, RequestView, request_log};
-use crate::components::{ErrorPanel, format_timestamp};
+use crate::components::{DataTable, ErrorPanel, Pager, format_timestamp, page_link};
 use crate::domain::{OUTCOMES, outcome_label};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,10 +23,7 @@ pub fn RequestLogPage() -> impl IntoView {
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
         }
     });
-    let log = Resource::new(
-        move || (slug.get(), filters.get()),
-        |(slug, q)| request_log(slug, q),
-    );
+    let log = Resource::new(move || (slug.get(), filters.get()), |(slug, q)| request_log(slug, q));
     view! {
         <Title text="Request log" />
         <h1>"Request log"</h1>
@@ -36,20 +33,11 @@ pub fn RequestLogPage() -> impl IntoView {
                 let q = filters.get_untracked();
                 match log.await {
                     Ok(p) => {
-                        let pages = (p.total as u32).div_ceil(p.per_page).max(1);
                         let since = q.since.clone().unwrap_or_else(|| "24h".into());
                         let link = {
-                            let q = q.clone();
-                            let since = since.clone();
-                            move |page: u32| {
-                                let mut parts = vec![format!("page={page}"), format!("since={since}")];
-                                if let Some(k) = &q.key {
-                                    parts.push(format!("key={k}"));
-                                }
-                                if let Some(o) = &q.outcome {
-                                    parts.push(format!("outcome={o}"));
-                                }
-                                format!("?{}", parts.join("&"))
+                            let (q, since) = (q.clone(), since.clone());
+                            move |page| {
+                                page_link(page, &[("since", Some(&since)), ("key", q.key.as_deref()), ("outcome", q.outcome.as_deref())])
                             }
                         };
                         let key = q.key.clone();
@@ -80,12 +68,13 @@ pub fn RequestLogPage() -> impl IntoView {
                                 <button type="submit" class="secondary">"Apply"</button>
                             </form>
                             <RequestTable entries=p.entries show_key=true slug=slug.get_untracked() />
-                            <nav class="pager" aria-label="Pages">
-                                <span>{if p.total == 1 { "1 request".to_string() } else { format!("{} requests", p.total) }}</span>
-                                {(p.page > 1).then(|| view! { <a href=link(p.page - 1)>"Previous page"</a> })}
-                                <span>{format!("Page {} of {pages}", p.page)}</span>
-                                {(p.page < pages).then(|| view! { <a href=link(p.page + 1)>"Next page"</a> })}
-                            </nav>
+                            <Pager
+                                summary=if p.total == 1 { "1 request".to_string() } else { format!("{} requests", p.total) }
+                                page=p.page
+                                total=p.total
+                                per_page=p.per_page
+                                link
+                            />
                         }
                             .into_any()
                     }
@@ -103,19 +92,7 @@ pub fn RequestTable(entries: Vec<RequestView>, show_key: bool, slug: String) -> 
         return view! { <p class="panel empty-state">"No requests in this period."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
-            <table class="table" aria-label="Requests">
-                <thead>
-                    <tr>
-                        <th scope="col">"Time (UTC)"</th>
-                        {show_key.then(|| view! { <th scope="col">"Key"</th> })}
-                        <th scope="col">"Outcome"</th>
-                        <th scope="col">"Path"</th>
-                        <th scope="col">"IP"</th>
-                        <th scope="col">"User agent"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label="Requests" names=[&["Time (UTC)"][..], if show_key { &["Key"] } else { &[] }, &["Outcome", "Path", "IP", "User agent"]].concat()>
                     {entries
                         .into_iter()
                         .map(|e| {
@@ -139,9 +116,7 @@ pub fn RequestTable(entries: Vec<RequestView>, show_key: bool, slug: String) -> 
                             }
                         })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }

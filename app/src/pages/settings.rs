@@ -52,12 +52,7 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
         }
     };
     let logout = ServerAction::<Logout>::new();
-    let others: Vec<_> = ctx
-        .orgs
-        .iter()
-        .filter(|o| o.slug != ctx.slug)
-        .cloned()
-        .collect();
+    let others: Vec<_> = ctx.orgs.iter().filter(|o| o.slug != ctx.slug).cloned().collect();
     view! {
         <div class="app">
             <aside class="sidebar">

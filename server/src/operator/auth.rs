@@ -32,9 +32,7 @@ impl OperatorTokens {
             .filter(|t| !t.is_empty())
             .map(|t| {
                 if t.len() < MIN_LEN {
-                    Err(format!(
-                        "an operator token needs at least {MIN_LEN} characters"
-                    ))
+                    Err(format!("an operator token needs at least {MIN_LEN} characters"))
                 } else {
                     Ok(TokenHash::of(t))
                 }
@@ -50,9 +48,7 @@ impl OperatorTokens {
     /// Whether `presented` is one of the tokens (every one is compared).
     pub fn accepts(&self, presented: &str) -> bool {
         let presented = TokenHash::of(presented);
-        self.0
-            .iter()
-            .fold(false, |found, t| found | t.matches(&presented))
+        self.0.iter().fold(false, |found, t| found | t.matches(&presented))
     }
 }
 

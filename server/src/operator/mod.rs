@@ -25,9 +25,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: OperatorState) -> Router<
     Router::new()
         .route("/v1/orgs", get(orgs::list).post(orgs::create))
         .route("/v1/orgs/{slug}", get(orgs::get).patch(orgs::update))
-        .route(
-            "/v1/orgs/{slug}/portal-sessions",
-            post(orgs::portal_session),
-        )
+        .route("/v1/orgs/{slug}/portal-sessions", post(orgs::portal_session))
         .with_state(state)
 }

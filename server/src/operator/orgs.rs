@@ -142,12 +142,7 @@ pub async fn create(
 ) -> Result<Response, RestError> {
     let slug = Slug::parse(&body.slug).map_err(invalid)?;
     let name = OrgName::parse(&body.name).map_err(invalid)?;
-    let owner = body
-        .owner_email
-        .as_deref()
-        .map(Email::parse)
-        .transpose()
-        .map_err(invalid)?;
+    let owner = body.owner_email.as_deref().map(Email::parse).transpose().map_err(invalid)?;
     let (org, token) = platform::create(
         &state.app.db,
         PlatformActor::Operator,
@@ -194,9 +189,7 @@ pub async fn get(
     _operator: Operator,
     Path(slug): Path<String>,
 ) -> Result<Json<OrgResource>, RestError> {
-    let org = platform::find(&state.app.db, &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let org = platform::find(&state.app.db, &slug).await?.ok_or(AppError::NotFound)?;
     Ok(Json(org.into()))
 }
 
@@ -215,33 +208,17 @@ pub async fn update(
 ) -> Result<Json<OrgResource>, RestError> {
     let app = &state.app;
     let ip = operator.ip.as_deref();
-    let name = body
-        .name
-        .as_deref()
-        .map(OrgName::parse)
-        .transpose()
-        .map_err(invalid)?;
+    let name = body.name.as_deref().map(OrgName::parse).transpose().map_err(invalid)?;
     // Both in one transaction: a rename never lands without the suspension
     // asked for with it.
-    let change = platform::OrgChange {
-        name: name.as_ref(),
-        suspended: body.suspended,
-    };
-    let (org_id, suspension_changed) = platform::change(
-        &app.db,
-        &app.instance,
-        PlatformActor::Operator,
-        &slug,
-        change,
-        ip,
-    )
-    .await?;
+    let change = platform::OrgChange { name: name.as_ref(), suspended: body.suspended };
+    let (org_id, suspension_changed) =
+        platform::change(&app.db, &app.instance, PlatformActor::Operator, &slug, change, ip)
+            .await?;
     if suspension_changed {
         app.org_changed(&org_id);
     }
-    let org = platform::find(&app.db, &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let org = platform::find(&app.db, &slug).await?.ok_or(AppError::NotFound)?;
     Ok(Json(org.into()))
 }
 
@@ -263,22 +240,13 @@ pub async fn portal_session(
     let email = Email::parse(&body.email).map_err(invalid)?;
     let role: Role = body.role.parse().map_err(invalid)?;
     let role = portal::portal_role(role).map_err(invalid)?;
-    let return_url = body
-        .return_url
-        .as_deref()
-        .map(ReturnUrl::parse)
-        .transpose()
-        .map_err(invalid)?;
-    let org_id = platform::org_id(&state.app.db, &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let return_url =
+        body.return_url.as_deref().map(ReturnUrl::parse).transpose().map_err(invalid)?;
+    let org_id = platform::org_id(&state.app.db, &slug).await?.ok_or(AppError::NotFound)?;
     let (token, expires_at) =
         portal::create(&state.app.db, &org_id, &email, role, return_url.as_ref()).await?;
     let origin = request::origin_of(&state.app, &headers, &uri);
-    let body = PortalSession {
-        url: format!("{origin}/portal/{token}"),
-        expires_at,
-    };
+    let body = PortalSession { url: format!("{origin}/portal/{token}"), expires_at };
     let mut res = (StatusCode::CREATED, Json(body)).into_response();
     res.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,

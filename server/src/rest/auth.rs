@@ -73,26 +73,17 @@ impl<S: Scope> FromRequestParts<RestState> for Caller<S> {
             environment: None,
             path: Some(parts.uri.path()),
             ip: ip.as_deref(),
-            user_agent: parts
-                .headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok()),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
         };
         let decision = state.verifier.decide(&ask).await.map_err(|e| {
             tracing::error!(error = %e, "API key lookup failed");
             RestError::Unavailable
         })?;
         match (decision.code, decision.key) {
-            (Code::Valid, Some(key)) => Ok(Caller {
-                key,
-                ip,
-                scope: PhantomData,
-            }),
+            (Code::Valid, Some(key)) => Ok(Caller { key, ip, scope: PhantomData }),
             (Code::InsufficientPermissions, _) => Err(RestError::MissingScope(S::PERMISSION)),
             (Code::RateLimited, _) => Err(RestError::RateLimited(
-                decision
-                    .ratelimit
-                    .map_or(1, |r| r.reset_ms.div_ceil(1000).max(1)),
+                decision.ratelimit.map_or(1, |r| r.reset_ms.div_ceil(1000).max(1)),
             )),
             (code, _) => Err(RestError::Unauthorized(code)),
         }

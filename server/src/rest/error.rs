@@ -95,8 +95,7 @@ impl IntoResponse for RestError {
         };
         let mut res = json_error(status, code, &message);
         if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(secs) = retry_after {
             res.headers_mut().insert(header::RETRY_AFTER, secs.into());

@@ -92,10 +92,7 @@ pub struct RevealedKeyBody {
 
 impl std::fmt::Debug for RevealedKeyBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevealedKeyBody")
-            .field("key", &self.key)
-            .field("token", &"…")
-            .finish()
+        f.debug_struct("RevealedKeyBody").field("key", &self.key).field("token", &"…").finish()
     }
 }
 
@@ -186,9 +183,7 @@ fn view(state: &AppState, row: &KeyRow) -> Result<KeyResource, RestError> {
 
 fn rate_limit(body: RateLimitBody) -> Result<RateLimit, RestError> {
     if ![1, 60, 3600, 86_400].contains(&body.window_secs) {
-        return Err(invalid(
-            "rate_limit.window_secs must be 1, 60, 3600 or 86400.",
-        ));
+        return Err(invalid("rate_limit.window_secs must be 1, 60, 3600 or 86400."));
     }
     RateLimit::parse(&body.limit.to_string(), &body.window_secs.to_string()).map_err(invalid)
 }
@@ -219,13 +214,9 @@ fn reveal(
     (row, token): (KeyRow, ApiToken),
     status: StatusCode,
 ) -> Result<Response, RestError> {
-    let body = RevealedKeyBody {
-        key: view(state, &row)?,
-        token: token.expose().to_string(),
-    };
+    let body = RevealedKeyBody { key: view(state, &row)?, token: token.expose().to_string() };
     let mut res = (status, Json(body)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
 
@@ -256,10 +247,7 @@ pub async fn list(
     };
     let (rows, total) = keys::list(&state.db, &caller.key.org_id, &query, db::now()).await?;
     Ok(Json(KeyList {
-        keys: rows
-            .iter()
-            .map(|r| view(&state, r))
-            .collect::<Result<_, _>>()?,
+        keys: rows.iter().map(|r| view(&state, r)).collect::<Result<_, _>>()?,
         total,
         page: query.page,
         per_page: keys::PER_PAGE,
@@ -295,26 +283,14 @@ pub async fn create(
     };
     let name = KeyName::parse(&body.name).map_err(invalid)?;
     let catalog = &state.settings.catalog;
-    let permissions = catalog
-        .resolve(&body.key_type, &body.permissions)
-        .map_err(invalid)?;
-    let default = catalog.key_type(&body.key_type).map_or(
-        RateLimit {
-            limit: 600,
-            window_secs: 60,
-        },
-        |t| t.rate_limit,
-    );
+    let permissions = catalog.resolve(&body.key_type, &body.permissions).map_err(invalid)?;
+    let default = catalog.default_rate_limit(&body.key_type);
     let spec = NewKeySpec {
         name,
         environment,
         key_type: body.key_type,
         permissions,
-        rate_limit: body
-            .rate_limit
-            .map(rate_limit)
-            .transpose()?
-            .unwrap_or(default),
+        rate_limit: body.rate_limit.map(rate_limit).transpose()?.unwrap_or(default),
         expires_at: future(body.expires_at)?,
     };
     let created = service::create(&state, caller.actor(), caller.ip.as_deref(), spec).await?;
@@ -336,25 +312,14 @@ pub async fn update(
         // The type and permissions not sent are the key's current ones.
         let current = reachable(&state, &caller, &id).await?;
         let key_type = body.key_type.unwrap_or_else(|| current.key_type.clone());
-        let asked = body
-            .permissions
-            .unwrap_or_else(|| current.permission_list());
-        let permissions = state
-            .settings
-            .catalog
-            .resolve(&key_type, &asked)
-            .map_err(invalid)?;
+        let asked = body.permissions.unwrap_or_else(|| current.permission_list());
+        let permissions = state.settings.catalog.resolve(&key_type, &asked).map_err(invalid)?;
         Some((key_type, permissions))
     } else {
         None
     };
     let edit = KeyEdit {
-        name: body
-            .name
-            .as_deref()
-            .map(KeyName::parse)
-            .transpose()
-            .map_err(invalid)?,
+        name: body.name.as_deref().map(KeyName::parse).transpose().map_err(invalid)?,
         grants,
         rate_limit: body.rate_limit.map(rate_limit).transpose()?,
         expires_at: body.expires_at.map(future).transpose()?,

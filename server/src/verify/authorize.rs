@@ -43,11 +43,7 @@ pub struct Routes {
 impl Default for Routes {
     fn default() -> Self {
         Routes {
-            rules: vec![RouteRule {
-                method: "*".into(),
-                prefix: "/".into(),
-                permissions: vec![],
-            }],
+            rules: vec![RouteRule { method: "*".into(), prefix: "/".into(), permissions: vec![] }],
             case_insensitive: false,
         }
     }
@@ -66,10 +62,7 @@ impl Routes {
             }
             rule.method = rule.method.to_ascii_uppercase();
             if rule.method != "*" && !rule.method.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(format!(
-                    "route method {:?} is not a method or *",
-                    rule.method
-                ));
+                return Err(format!("route method {:?} is not a method or *", rule.method));
             }
         }
         rules.sort_by(|a, b| {
@@ -78,10 +71,7 @@ impl Routes {
                 .cmp(&a.prefix.len())
                 .then_with(|| (a.method == "*").cmp(&(b.method == "*")))
         });
-        Ok(Routes {
-            rules,
-            case_insensitive: false,
-        })
+        Ok(Routes { rules, case_insensitive: false })
     }
 
     /// The same rules, matched ignoring ASCII case when `yes`
@@ -167,11 +157,7 @@ pub struct Authorizer {
 /// The customer's key: `Authorization: Bearer …` or `X-API-Key`.
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
     let value = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+        headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
     };
     value("authorization")
         .and_then(|v| v.strip_prefix("Bearer ").map(str::trim))
@@ -193,23 +179,14 @@ fn rate_limit_headers(res: &mut Response, info: RateLimitInfo, window_secs: u32)
     let value = |s: String| HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("0"));
     h.insert(
         HeaderName::from_static("ratelimit"),
-        value(format!(
-            "limit={}, remaining={}, reset={reset}",
-            info.limit, info.remaining
-        )),
+        value(format!("limit={}, remaining={}, reset={reset}", info.limit, info.remaining)),
     );
     h.insert(
         HeaderName::from_static("ratelimit-policy"),
         value(format!("{};w={window_secs}", info.limit)),
     );
-    h.insert(
-        HeaderName::from_static("ratelimit-limit"),
-        info.limit.into(),
-    );
-    h.insert(
-        HeaderName::from_static("ratelimit-remaining"),
-        info.remaining.into(),
-    );
+    h.insert(HeaderName::from_static("ratelimit-limit"), info.limit.into());
+    h.insert(HeaderName::from_static("ratelimit-remaining"), info.remaining.into());
     h.insert(HeaderName::from_static("ratelimit-reset"), reset.into());
 }
 
@@ -251,10 +228,8 @@ pub async fn authorize(
 ) -> Response {
     // Envoy's form carries the client's own path and query: the environment
     // then comes from the operator's setting only, never from the client.
-    let embedded = request_uri
-        .path()
-        .strip_prefix("/v1/authorize/")
-        .map(|rest| match request_uri.query() {
+    let embedded =
+        request_uri.path().strip_prefix("/v1/authorize/").map(|rest| match request_uri.query() {
             Some(q) => format!("/{rest}?{q}"),
             None => format!("/{rest}"),
         });
@@ -275,10 +250,7 @@ pub async fn authorize(
             );
         }
     };
-    let original = match auth
-        .proxy
-        .original(&headers, &request_method, embedded.as_deref())
-    {
+    let original = match auth.proxy.original(&headers, &request_method, embedded.as_deref()) {
         Ok(original) => original,
         Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
@@ -288,8 +260,7 @@ pub async fn authorize(
             Code::Malformed,
             "An API key is required (Authorization: Bearer … or X-API-Key).",
         );
-        res.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return res;
     };
     let path = match path::normalise(original.uri) {
@@ -310,18 +281,13 @@ pub async fn authorize(
         environment: Some(environment),
         path: Some(&path),
         ip,
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
     };
     let decision = match auth.verifier.decide(&ask).await {
         Ok(d) => d,
         Err(e) => return unavailable(&e),
     };
-    let window = decision
-        .key
-        .as_ref()
-        .map_or(0, |k| k.rate_limit.window_secs);
+    let window = decision.key.as_ref().map_or(0, |k| k.rate_limit.window_secs);
     let mut res = match decision.code {
         Code::Valid => {
             let key = decision.key.as_deref();
@@ -348,9 +314,7 @@ pub async fn authorize(
                 Code::RateLimited,
                 "Rate limit exceeded; retry later.",
             );
-            let wait = decision
-                .ratelimit
-                .map_or(1, |r| r.reset_ms.div_ceil(1000).max(1));
+            let wait = decision.ratelimit.map_or(1, |r| r.reset_ms.div_ceil(1000).max(1));
             res.headers_mut().insert(header::RETRY_AFTER, wait.into());
             res
         }
@@ -362,8 +326,7 @@ pub async fn authorize(
                 _ => "This API key is not valid here.",
             };
             let mut res = refusal(StatusCode::UNAUTHORIZED, code, message);
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             res
         }
     };
@@ -387,24 +350,11 @@ mod tests {
             Some(&["events:write".to_string()][..])
         );
         assert_eq!(routes.required("get", "/v1/events"), Some(&[][..]));
-        assert_eq!(
-            routes.required("DELETE", "/v1/events"),
-            Some(&["data:read".to_string()][..])
-        );
-        assert_eq!(
-            routes.required("GET", "/v1"),
-            Some(&["data:read".to_string()][..])
-        );
-        assert_eq!(
-            routes.required("GET", "/v10"),
-            None,
-            "prefixes end at a segment"
-        );
+        assert_eq!(routes.required("DELETE", "/v1/events"), Some(&["data:read".to_string()][..]));
+        assert_eq!(routes.required("GET", "/v1"), Some(&["data:read".to_string()][..]));
+        assert_eq!(routes.required("GET", "/v10"), None, "prefixes end at a segment");
         assert_eq!(routes.required("GET", "/admin"), None);
-        assert_eq!(
-            Routes::default().required("PUT", "/anything"),
-            Some(&[][..])
-        );
+        assert_eq!(Routes::default().required("PUT", "/anything"), Some(&[][..]));
         assert!(Routes::parse("/v1=x").is_err());
         assert!(Routes::parse("GET v1=x").is_err());
     }

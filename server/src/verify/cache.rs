@@ -108,11 +108,7 @@ impl KeyCache {
         if let Some((key, at)) = maps.keys.get(hash) {
             return (at.elapsed() < KEY_TTL).then(|| Entry::Key(key.clone()));
         }
-        let at = maps
-            .missing
-            .current
-            .get(hash)
-            .or_else(|| maps.missing.previous.get(hash))?;
+        let at = maps.missing.current.get(hash).or_else(|| maps.missing.previous.get(hash))?;
         (at.elapsed() < MISSING_TTL).then_some(Entry::Missing)
     }
 
@@ -213,10 +209,7 @@ mod tests {
             disabled: false,
             org_suspended: false,
             revoked: false,
-            rate_limit: RateLimit {
-                limit: 1,
-                window_secs: 1,
-            },
+            rate_limit: RateLimit { limit: 1, window_secs: 1 },
             grace_until: None,
         }))
     }

@@ -60,14 +60,8 @@ mod tests {
     fn codes_serialise_as_in_the_design_and_index_their_position() {
         for (i, code) in Code::ALL.into_iter().enumerate() {
             assert_eq!(code.index(), i);
-            assert_eq!(
-                serde_json::to_value(code).unwrap(),
-                serde_json::json!(code.as_str())
-            );
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
         }
-        assert_eq!(
-            Code::InsufficientPermissions.as_str(),
-            "INSUFFICIENT_PERMISSIONS"
-        );
+        assert_eq!(Code::InsufficientPermissions.as_str(), "INSUFFICIENT_PERMISSIONS");
     }
 }

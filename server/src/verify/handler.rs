@@ -85,11 +85,7 @@ pub use crate::rest::error::json_error as error;
 /// The answer when the database cannot be read (detail to the log only).
 pub fn unavailable(e: &sqlx::Error) -> Response {
     tracing::error!(error = %e, "verification lookup failed");
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "UNAVAILABLE",
-        "Verification is unavailable; try again.",
-    )
+    error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "Verification is unavailable; try again.")
 }
 
 /// Verifies a key.
@@ -180,19 +176,10 @@ pub async fn metrics(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) 
         (
             "keywarden_request_log_dropped",
             "Request-log entries dropped because the database fell behind.",
-            verifier
-                .usage
-                .dropped
-                .load(std::sync::atomic::Ordering::Relaxed) as f64,
+            verifier.usage.dropped.load(std::sync::atomic::Ordering::Relaxed) as f64,
         ),
-        (
-            "keywarden_db_connections",
-            "Open database connections.",
-            f64::from(verifier.db.size()),
-        ),
+        ("keywarden_db_connections", "Open database connections.", f64::from(verifier.db.size())),
     ];
-    let text = verifier
-        .metrics
-        .render(app::backend::db::now_ms(), verifier.started_ms, &gauges);
+    let text = verifier.metrics.render(app::backend::db::now_ms(), verifier.started_ms, &gauges);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: [f64; 10] = [
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05, 0.25,
-];
+const BUCKETS: [f64; 10] =
+    [0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.05, 0.25];
 
 /// Counters for one process.
 #[derive(Default)]
@@ -33,13 +32,9 @@ impl Metrics {
     pub fn observe(&self, code: Code, took: Duration) {
         self.by_code[code.index()].fetch_add(1, Ordering::Relaxed);
         let secs = took.as_secs_f64();
-        let bucket = BUCKETS
-            .iter()
-            .position(|&le| secs <= le)
-            .unwrap_or(BUCKETS.len());
+        let bucket = BUCKETS.iter().position(|&le| secs <= le).unwrap_or(BUCKETS.len());
         self.latency[bucket].fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_ns
-            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        self.latency_sum_ns.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
     }
 
     /// How many answers carried `code`.
@@ -69,9 +64,7 @@ impl Metrics {
         let mut cumulative = 0;
         for (i, counter) in self.latency.iter().enumerate() {
             cumulative += counter.load(Ordering::Relaxed);
-            let le = BUCKETS
-                .get(i)
-                .map_or_else(|| "+Inf".to_string(), |b| b.to_string());
+            let le = BUCKETS.get(i).map_or_else(|| "+Inf".to_string(), |b| b.to_string());
             let _ = writeln!(
                 out,
                 "keywarden_verification_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
@@ -79,10 +72,7 @@ impl Metrics {
         }
         let sum = self.latency_sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
         let _ = writeln!(out, "keywarden_verification_duration_seconds_sum {sum}");
-        let _ = writeln!(
-            out,
-            "keywarden_verification_duration_seconds_count {cumulative}"
-        );
+        let _ = writeln!(out, "keywarden_verification_duration_seconds_count {cumulative}");
         let last = self.last_flush_ms.load(Ordering::Relaxed);
         let lag = (now_ms - if last == 0 { started_ms } else { last }).max(0) as f64 / 1000.0;
         let counters = [
@@ -113,10 +103,7 @@ impl Metrics {
             ),
         ];
         for (name, help, value) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         }
         let lag_gauge = (
             "keywarden_usage_flush_lag_seconds",
@@ -124,10 +111,7 @@ impl Metrics {
             lag,
         );
         for (name, help, value) in std::iter::once(lag_gauge).chain(gauges.iter().copied()) {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
         out
     }

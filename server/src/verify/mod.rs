@@ -87,11 +87,7 @@ pub struct Decision {
 
 impl Decision {
     fn bare(code: Code) -> Self {
-        Decision {
-            code,
-            key: None,
-            ratelimit: None,
-        }
+        Decision { code, key: None, ratelimit: None }
     }
 }
 
@@ -132,10 +128,7 @@ impl Verifier {
                 code: decision.code,
                 at_ms: app::backend::db::now_ms(),
                 // Without the query, where clients sometimes put secrets.
-                path: loggable(
-                    ask.path.map(|p| p.split(['?', '#']).next().unwrap_or("")),
-                    512,
-                ),
+                path: loggable(ask.path.map(|p| p.split(['?', '#']).next().unwrap_or("")), 512),
                 ip: loggable(ask.ip, 64),
                 user_agent: loggable(ask.user_agent, 256),
             });
@@ -173,11 +166,7 @@ impl Verifier {
             // The previous secret of a regenerated key, past its grace period.
             return Ok(Decision::bare(Code::NotFound));
         }
-        let about = |code| Decision {
-            code,
-            key: Some(key.clone()),
-            ratelimit: None,
-        };
+        let about = |code| Decision { code, key: Some(key.clone()), ratelimit: None };
         if ask.environment.is_some_and(|env| env != key.environment) {
             // Counted for the key's org, but nothing is told to the asker.
             return Ok(about(Code::WrongEnvironment));
@@ -193,15 +182,9 @@ impl Verifier {
         } else {
             let RateLimit { limit, window_secs } = key.rate_limit;
             let window = Duration::from_secs(u64::from(window_secs));
-            let d = self
-                .limiter
-                .check(&key.id, limit, window, self.epoch.elapsed());
+            let d = self.limiter.check(&key.id, limit, window, self.epoch.elapsed());
             return Ok(Decision {
-                code: if d.allowed {
-                    Code::Valid
-                } else {
-                    Code::RateLimited
-                },
+                code: if d.allowed { Code::Valid } else { Code::RateLimited },
                 key: Some(key.clone()),
                 ratelimit: Some(RateLimitInfo {
                     limit: d.limit,
@@ -222,9 +205,7 @@ impl Verifier {
     pub async fn flush(&self) -> Result<usage::Flushed, sqlx::Error> {
         match self.usage.flush(&self.db).await {
             Ok(done) => {
-                self.metrics
-                    .last_flush_ms
-                    .store(app::backend::db::now_ms(), Ordering::Relaxed);
+                self.metrics.last_flush_ms.store(app::backend::db::now_ms(), Ordering::Relaxed);
                 self.metrics
                     .log_entries_written
                     .fetch_add(done.log_entries as u64, Ordering::Relaxed);

@@ -191,11 +191,7 @@ mod tests {
             ("?x", Err(Empty)),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                normalise(input).as_deref().map_err(|e| *e),
-                *want,
-                "{input:?}"
-            );
+            assert_eq!(normalise(input).as_deref().map_err(|e| *e), *want, "{input:?}");
         }
         let long = format!("/{}", "a".repeat(MAX_PATH_BYTES));
         assert_eq!(normalise(&long), Err(TooLong));

@@ -48,10 +48,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, &'s
     if values.next().is_some() {
         return Err("A forwarded header was sent more than once.");
     }
-    let value = value
-        .to_str()
-        .map_err(|_| "A forwarded header is not readable text.")?
-        .trim();
+    let value = value.to_str().map_err(|_| "A forwarded header is not readable text.")?.trim();
     Ok((!value.is_empty()).then_some(value))
 }
 
@@ -120,11 +117,7 @@ impl ForwardAuthProxy {
             ForwardAuthProxy::Nginx => address(single(headers, "x-real-ip")?),
             _ => last_forwarded_for(headers),
         };
-        Ok(Original {
-            method,
-            uri,
-            client_ip,
-        })
+        Ok(Original { method, uri, client_ip })
     }
 }
 
@@ -155,11 +148,7 @@ mod tests {
         ]);
         assert_eq!(
             Nginx.original(&nginx, &get, None),
-            Ok(Original {
-                method: "POST",
-                uri: "/v1/events",
-                client_ip: Some("203.0.113.7")
-            })
+            Ok(Original { method: "POST", uri: "/v1/events", client_ip: Some("203.0.113.7") })
         );
         assert!(Traefik.original(&nginx, &get, None).is_err());
         assert!(Envoy.original(&nginx, &get, Some("/v1/events")).is_err());
@@ -171,19 +160,13 @@ mod tests {
             ("x-real-ip", "1.2.3.4"),
         ]);
         let o = Traefik.original(&traefik, &get, None).unwrap();
-        assert_eq!(
-            (o.method, o.uri, o.client_ip),
-            ("GET", "/v1/data", Some("203.0.113.9"))
-        );
+        assert_eq!((o.method, o.uri, o.client_ip), ("GET", "/v1/data", Some("203.0.113.9")));
         assert!(Nginx.original(&traefik, &get, None).is_err());
 
         let post = Method::POST;
         let envoy = headers(&[("x-forwarded-for", "203.0.113.5")]);
         let o = Envoy.original(&envoy, &post, Some("/v1/events")).unwrap();
-        assert_eq!(
-            (o.method, o.uri, o.client_ip),
-            ("POST", "/v1/events", Some("203.0.113.5"))
-        );
+        assert_eq!((o.method, o.uri, o.client_ip), ("POST", "/v1/events", Some("203.0.113.5")));
         assert!(Envoy.original(&envoy, &post, None).is_err());
         assert!(Nginx.original(&envoy, &post, Some("/v1/events")).is_err());
     }
@@ -211,10 +194,7 @@ mod tests {
             ("x-original-uri", "/v1/data"),
             ("x-real-ip", "<script>"),
         ]);
-        assert_eq!(
-            Nginx.original(&not_an_ip, &get, None).unwrap().client_ip,
-            None
-        );
+        assert_eq!(Nginx.original(&not_an_ip, &get, None).unwrap().client_ip, None);
         assert!(Nginx.original(&headers(&[]), &get, None).is_err());
     }
 }

@@ -28,9 +28,7 @@ pub struct RateLimiter {
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-        }
+        RateLimiter { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
     }
 }
 
@@ -46,40 +44,24 @@ impl RateLimiter {
         let new_tat = tat + interval;
         if new_tat - now_ns > window_ns {
             let retry = (tat + interval - window_ns).saturating_sub(now_ns);
-            return Decision {
-                allowed: false,
-                limit,
-                remaining: 0,
-                reset_ms: ceil_ms(retry),
-            };
+            return Decision { allowed: false, limit, remaining: 0, reset_ms: ceil_ms(retry) };
         }
         shard.insert(key.to_string(), new_tat);
         let used = new_tat - now_ns;
         let remaining = ((window_ns - used) / interval) as u32;
-        Decision {
-            allowed: true,
-            limit,
-            remaining,
-            reset_ms: ceil_ms(used),
-        }
+        Decision { allowed: true, limit, remaining, reset_ms: ceil_ms(used) }
     }
 
     /// Forgets a key (after it is deleted or its limit changes).
     pub fn forget(&self, key: &str) {
-        self.shard(key)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.shard(key).lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 
     /// Drops keys whose allowance is full again at `now`, to bound memory.
     pub fn sweep(&self, now: Duration) {
         let now_ns = now.as_nanos();
         for shard in &self.shards {
-            shard
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|_, tat| *tat > now_ns);
+            shard.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, tat| *tat > now_ns);
         }
     }
 
@@ -114,18 +96,9 @@ mod tests {
         assert_eq!((refused.allowed, refused.remaining), (false, 0));
         assert_eq!(refused.reset_ms, 100, "one slot frees every 100 ms");
         // A refusal costs nothing: the next slot opens on time.
-        assert!(
-            !rl.check("k", 10, SEC, t0 + Duration::from_millis(99))
-                .allowed
-        );
-        assert!(
-            rl.check("k", 10, SEC, t0 + Duration::from_millis(100))
-                .allowed
-        );
-        assert!(
-            !rl.check("k", 10, SEC, t0 + Duration::from_millis(100))
-                .allowed
-        );
+        assert!(!rl.check("k", 10, SEC, t0 + Duration::from_millis(99)).allowed);
+        assert!(rl.check("k", 10, SEC, t0 + Duration::from_millis(100)).allowed);
+        assert!(!rl.check("k", 10, SEC, t0 + Duration::from_millis(100)).allowed);
     }
 
     #[test]
@@ -136,10 +109,7 @@ mod tests {
             assert!(rl.check("a", 3, Duration::from_secs(60), t0).allowed);
         }
         assert!(!rl.check("a", 3, Duration::from_secs(60), t0).allowed);
-        assert!(
-            rl.check("b", 3, Duration::from_secs(60), t0).allowed,
-            "another key"
-        );
+        assert!(rl.check("b", 3, Duration::from_secs(60), t0).allowed, "another key");
         let later = t0 + Duration::from_secs(60);
         let d = rl.check("a", 3, Duration::from_secs(60), later);
         assert_eq!((d.allowed, d.remaining), (true, 2));
@@ -160,10 +130,7 @@ mod tests {
         rl.check("a", 1, SEC, SEC);
         rl.check("b", 1, SEC, SEC);
         rl.forget("a");
-        assert!(
-            rl.check("a", 1, SEC, SEC).allowed,
-            "forgotten keys start afresh"
-        );
+        assert!(rl.check("a", 1, SEC, SEC).allowed, "forgotten keys start afresh");
         rl.sweep(Duration::from_secs(10));
         let total: usize = rl.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert_eq!(total, 0);

@@ -28,9 +28,7 @@ impl ServiceTokens {
                 .ok_or("service tokens are written environment:token, separated by commas")?;
             let env: Environment = env.trim().parse()?;
             if token.len() < MIN_LEN {
-                return Err(format!(
-                    "a service token needs at least {MIN_LEN} characters"
-                ));
+                return Err(format!("a service token needs at least {MIN_LEN} characters"));
             }
             tokens.push((TokenHash::of(token), env));
         }
@@ -75,9 +73,7 @@ impl MetricsToken {
     /// A token of at least [`MIN_LEN`] characters.
     pub fn parse(token: &str) -> Result<Self, String> {
         if token.trim().len() < MIN_LEN {
-            return Err(format!(
-                "the metrics token needs at least {MIN_LEN} characters"
-            ));
+            return Err(format!("the metrics token needs at least {MIN_LEN} characters"));
         }
         Ok(MetricsToken(TokenHash::of(token.trim())))
     }
@@ -98,14 +94,8 @@ mod tests {
             "production:prod-token-0123456789abcdef, staging:stg-token-0123456789abcdefgh",
         )
         .unwrap();
-        assert_eq!(
-            t.authenticate("prod-token-0123456789abcdef"),
-            Some(Environment::Production)
-        );
-        assert_eq!(
-            t.authenticate("stg-token-0123456789abcdefgh"),
-            Some(Environment::Staging)
-        );
+        assert_eq!(t.authenticate("prod-token-0123456789abcdef"), Some(Environment::Production));
+        assert_eq!(t.authenticate("stg-token-0123456789abcdefgh"), Some(Environment::Staging));
         assert_eq!(t.authenticate("prod-token-0123456789abcdeX"), None);
         assert_eq!(t.authenticate(""), None);
         assert!(!format!("{t:?}").contains("prod-token"));

@@ -67,10 +67,7 @@ impl UsageBuffer {
         let usage = pending.usage.entry(hit.key_id.clone()).or_default();
         usage.requests += 1;
         usage.last_used = usage.last_used.max(now);
-        *pending
-            .outcomes
-            .entry((hit.key_id.clone(), hour, hit.code))
-            .or_default() += 1;
+        *pending.outcomes.entry((hit.key_id.clone(), hour, hit.code)).or_default() += 1;
         if pending.log.len() < MAX_PENDING_ENTRIES {
             pending.log.push(hit);
         } else {
@@ -80,11 +77,7 @@ impl UsageBuffer {
 
     /// Request-log entries waiting to be written.
     pub fn pending_entries(&self) -> usize {
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .log
-            .len()
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).log.len()
     }
 
     /// Writes everything recorded so far in one transaction. Request-log
@@ -127,11 +120,8 @@ impl UsageBuffer {
 }
 
 async fn write(db: &Db, batch: &Pending) -> Result<usize, sqlx::Error> {
-    let usage: Vec<(&str, i64, i64)> = batch
-        .usage
-        .iter()
-        .map(|(id, u)| (&**id, u.requests, u.last_used))
-        .collect();
+    let usage: Vec<(&str, i64, i64)> =
+        batch.usage.iter().map(|(id, u)| (&**id, u.requests, u.last_used)).collect();
     let outcomes: Vec<(&str, i64, &str, i64)> = batch
         .outcomes
         .iter()

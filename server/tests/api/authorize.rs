@@ -24,15 +24,11 @@ async fn authorize(
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
-    app.send(req.body(Body::empty()).unwrap(), [10, 0, 0, 2])
-        .await
+    app.send(req.body(Body::empty()).unwrap(), [10, 0, 0, 2]).await
 }
 
 fn code(reply: &Reply) -> String {
-    reply.json()["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    reply.json()["error"]["code"].as_str().unwrap_or_default().to_string()
 }
 
 async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
@@ -41,23 +37,11 @@ async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
     let (id, write) = create(&mut admin, "Ingest", "production", "Write", "").await;
     let bearer = format!("Bearer {write}");
 
-    let ok = authorize(
-        &app,
-        "",
-        "POST",
-        "/v1/events?batch=1",
-        &[("authorization", &bearer)],
-    )
-    .await;
+    let ok = authorize(&app, "", "POST", "/v1/events?batch=1", &[("authorization", &bearer)]).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(ok.headers["x-keywarden-key-id"], id.as_str());
     assert_eq!(ok.headers["x-keywarden-org"], "acme");
-    assert!(
-        ok.headers["ratelimit"]
-            .to_str()
-            .unwrap()
-            .starts_with("limit=")
-    );
+    assert!(ok.headers["ratelimit"].to_str().unwrap().starts_with("limit="));
 
     // X-API-Key works the same.
     let r = authorize(&app, "", "POST", "/v1/events", &[("x-api-key", &write)]).await;
@@ -66,10 +50,7 @@ async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
     // 403: a permission the key lacks, and a path no rule covers (also
     // when dressed up to look covered).
     let r = authorize(&app, "", "GET", "/v1/data", &[("authorization", &bearer)]).await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS".into())
-    );
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS".into()));
     assert_eq!(r.headers["x-keywarden-code"], "INSUFFICIENT_PERMISSIONS");
     for uri in ["/admin", "/public/../admin", "/publicity"] {
         let r = authorize(&app, "", "GET", uri, &[("authorization", &bearer)]).await;
@@ -83,78 +64,33 @@ async fn forward_auth_answers_as_proxies_expect(engine: Engine) {
     let r = authorize(&app, "", "POST", "/v1/events", &[]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers["www-authenticate"], "Bearer");
-    let r = authorize(
-        &app,
-        "",
-        "POST",
-        "/v1/events",
-        &[("x-api-key", "kw_live_nope")],
-    )
-    .await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::UNAUTHORIZED, "MALFORMED".into())
-    );
+    let r = authorize(&app, "", "POST", "/v1/events", &[("x-api-key", "kw_live_nope")]).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::UNAUTHORIZED, "MALFORMED".into()));
     let (_, staging) = create(&mut admin, "Staging ingest", "staging", "Write", "").await;
     let r = authorize(&app, "", "POST", "/v1/events", &[("x-api-key", &staging)]).await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::UNAUTHORIZED, "WRONG_ENVIRONMENT".into())
-    );
-    let r = authorize(
-        &app,
-        "?environment=staging",
-        "POST",
-        "/v1/events",
-        &[("x-api-key", &staging)],
-    )
-    .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::UNAUTHORIZED, "WRONG_ENVIRONMENT".into()));
+    let r =
+        authorize(&app, "?environment=staging", "POST", "/v1/events", &[("x-api-key", &staging)])
+            .await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = authorize(
-        &app,
-        "?environment=moon",
-        "POST",
-        "/v1/events",
-        &[("x-api-key", &staging)],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
+    let r = authorize(&app, "?environment=moon", "POST", "/v1/events", &[("x-api-key", &staging)])
         .await;
-    let r = authorize(
-        &app,
-        "",
-        "POST",
-        "/v1/events",
-        &[("authorization", &bearer)],
-    )
-    .await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::UNAUTHORIZED, "REVOKED".into())
-    );
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    admin.call_fn(RevokeKey { slug: "acme".into(), id: id.to_string() }).await;
+    let r = authorize(&app, "", "POST", "/v1/events", &[("authorization", &bearer)]).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::UNAUTHORIZED, "REVOKED".into()));
 
     // A proxy that forgets the original request is told so.
     let req = Request::get("/v1/authorize")
         .header("x-api-key", write.as_str())
         .body(Body::empty())
         .unwrap();
-    assert_eq!(
-        app.send(req, [10, 0, 0, 2]).await.status,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(app.send(req, [10, 0, 0, 2]).await.status, StatusCode::BAD_REQUEST);
 }
 
 /// An instance behind `proxy`.
 async fn behind(engine: &Engine, proxy: ForwardAuthProxy) -> TestApp {
-    let gateway = VerifierSettings {
-        forward_auth_headers: proxy,
-        ..crate::common::test_gateway()
-    };
+    let gateway = VerifierSettings { forward_auth_headers: proxy, ..crate::common::test_gateway() };
     TestApp::demo_behind(engine, Default::default(), gateway).await
 }
 
@@ -173,40 +109,21 @@ async fn envoy_sends_the_original_request_in_its_own(engine: Engine) {
             .body(Body::empty())
             .unwrap()
     };
-    let r = app
-        .send(
-            envoy("POST", "/v1/events?environment=staging", &fresh),
-            [10, 0, 0, 3],
-        )
-        .await;
+    let r = app.send(envoy("POST", "/v1/events?environment=staging", &fresh), [10, 0, 0, 3]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = app
-        .send(
-            envoy("POST", "/v1/events?environment=staging", &staging),
-            [10, 0, 0, 3],
-        )
-        .await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::UNAUTHORIZED, "WRONG_ENVIRONMENT".into())
-    );
-    let r = app
-        .send(envoy("GET", "/v1/data", &fresh), [10, 0, 0, 3])
-        .await;
+    let r =
+        app.send(envoy("POST", "/v1/events?environment=staging", &staging), [10, 0, 0, 3]).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::UNAUTHORIZED, "WRONG_ENVIRONMENT".into()));
+    let r = app.send(envoy("GET", "/v1/data", &fresh), [10, 0, 0, 3]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app
-        .send(envoy("DELETE", "/public/../admin", &fresh), [10, 0, 0, 3])
-        .await;
+    let r = app.send(envoy("DELETE", "/public/../admin", &fresh), [10, 0, 0, 3]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
-    let r = app
-        .send(envoy("GET", "/v1/data/%2e%2e/admin", &fresh), [10, 0, 0, 3])
-        .await;
+    let r = app.send(envoy("GET", "/v1/data/%2e%2e/admin", &fresh), [10, 0, 0, 3]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // The client address is Envoy's last X-Forwarded-For hop.
     let mut req = envoy("POST", "/v1/events", &fresh);
-    req.headers_mut()
-        .insert("x-forwarded-for", "10.9.9.9, 203.0.113.77".parse().unwrap());
+    req.headers_mut().insert("x-forwarded-for", "10.9.9.9, 203.0.113.77".parse().unwrap());
     assert_eq!(app.send(req, [10, 0, 0, 3]).await.status, StatusCode::OK);
     app.verifier.flush().await.unwrap();
     let ips: Vec<(Option<String>,)> =
@@ -217,17 +134,10 @@ async fn envoy_sends_the_original_request_in_its_own(engine: Engine) {
     assert_eq!(ips.len(), 1);
 
     // Headers of the other proxies, or the bare form, are refused.
-    for (name, value) in [
-        ("x-original-uri", "/v1/events"),
-        ("x-forwarded-uri", "/v1/events"),
-    ] {
+    for (name, value) in [("x-original-uri", "/v1/events"), ("x-forwarded-uri", "/v1/events")] {
         let mut req = envoy("GET", "/v1/data", &fresh);
         req.headers_mut().insert(name, value.parse().unwrap());
-        assert_eq!(
-            app.send(req, [10, 0, 0, 3]).await.status,
-            StatusCode::BAD_REQUEST,
-            "{name}"
-        );
+        assert_eq!(app.send(req, [10, 0, 0, 3]).await.status, StatusCode::BAD_REQUEST, "{name}");
     }
     let r = authorize(&app, "", "POST", "/v1/events", &[("x-api-key", &fresh)]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -254,23 +164,13 @@ async fn a_client_cannot_choose_the_path_it_is_judged_for(engine: Engine) {
     let smuggled = traefik(
         "GET",
         "/v1/data/export",
-        &[
-            ("x-api-key", &write),
-            ("x-original-method", "POST"),
-            ("x-original-uri", "/v1/events"),
-        ],
+        &[("x-api-key", &write), ("x-original-method", "POST"), ("x-original-uri", "/v1/events")],
     );
     let r = app.send(smuggled, [10, 0, 0, 2]).await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::BAD_REQUEST, "BAD_REQUEST".into())
-    );
+    assert_eq!((r.status, code(&r)), (StatusCode::BAD_REQUEST, "BAD_REQUEST".into()));
     // Without the smuggled pair: judged for what it asks, and refused.
     let honest = traefik("GET", "/v1/data/export", &[("x-api-key", &write)]);
-    assert_eq!(
-        app.send(honest, [10, 0, 0, 2]).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.send(honest, [10, 0, 0, 2]).await.status, StatusCode::FORBIDDEN);
     let allowed = traefik(
         "POST",
         "/v1/events",
@@ -280,10 +180,7 @@ async fn a_client_cannot_choose_the_path_it_is_judged_for(engine: Engine) {
             ("x-real-ip", "6.6.6.6"),
         ],
     );
-    assert_eq!(
-        app.send(allowed, [10, 0, 0, 2]).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.send(allowed, [10, 0, 0, 2]).await.status, StatusCode::OK);
     app.verifier.flush().await.unwrap();
     let ips: Vec<(Option<String>,)> = sqlx::query_as("SELECT ip FROM request_log ORDER BY at_ms")
         .fetch_all(&app.state.db)
@@ -304,11 +201,7 @@ async fn a_client_cannot_choose_the_path_it_is_judged_for(engine: Engine) {
         "",
         "POST",
         "/v1/events",
-        &[
-            ("x-api-key", &write),
-            ("x-forwarded-method", "GET"),
-            ("x-forwarded-uri", "/v1/data"),
-        ],
+        &[("x-api-key", &write), ("x-forwarded-method", "GET"), ("x-forwarded-uri", "/v1/data")],
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -317,11 +210,7 @@ async fn a_client_cannot_choose_the_path_it_is_judged_for(engine: Engine) {
         "",
         "POST",
         "/v1/events",
-        &[
-            ("x-api-key", &write),
-            ("x-forwarded-for", "6.6.6.6"),
-            ("x-real-ip", "198.51.100.30"),
-        ],
+        &[("x-api-key", &write), ("x-forwarded-for", "6.6.6.6"), ("x-real-ip", "198.51.100.30")],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -330,20 +219,11 @@ async fn a_client_cannot_choose_the_path_it_is_judged_for(engine: Engine) {
         .header("x-api-key", write.as_str())
         .body(Body::empty())
         .unwrap();
-    assert_eq!(
-        app.send(req, [10, 0, 0, 2]).await.status,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(app.send(req, [10, 0, 0, 2]).await.status, StatusCode::BAD_REQUEST);
     app.verifier.flush().await.unwrap();
-    let ips: Vec<(Option<String>,)> = sqlx::query_as("SELECT ip FROM request_log")
-        .fetch_all(&app.state.db)
-        .await
-        .unwrap();
-    assert_eq!(
-        ips,
-        vec![(Some("198.51.100.30".to_string()),)],
-        "X-Real-IP only"
-    );
+    let ips: Vec<(Option<String>,)> =
+        sqlx::query_as("SELECT ip FROM request_log").fetch_all(&app.state.db).await.unwrap();
+    assert_eq!(ips, vec![(Some("198.51.100.30".to_string()),)], "X-Real-IP only");
 }
 
 async fn paths_are_judged_as_the_upstream_routes_them(engine: Engine) {
@@ -389,10 +269,8 @@ async fn paths_are_judged_as_the_upstream_routes_them(engine: Engine) {
     }
     // Nothing refused as a path reached the request log.
     app.verifier.flush().await.unwrap();
-    let paths: Vec<(Option<String>,)> = sqlx::query_as("SELECT path FROM request_log")
-        .fetch_all(&app.state.db)
-        .await
-        .unwrap();
+    let paths: Vec<(Option<String>,)> =
+        sqlx::query_as("SELECT path FROM request_log").fetch_all(&app.state.db).await.unwrap();
     assert!(!paths.is_empty());
     for (path,) in paths {
         let path = path.unwrap();
@@ -413,11 +291,7 @@ async fn paths_are_judged_as_the_upstream_routes_them(engine: Engine) {
     let mut admin = app.signed_in("admin@acme.test").await;
     let (_, write) = create(&mut admin, "Writer", "production", "Write", "").await;
     let r = authorize(&app, "", "GET", "/V1/DATA", &[("x-api-key", &write)]).await;
-    assert_eq!(
-        code(&r),
-        "INSUFFICIENT_PERMISSIONS",
-        "needs data:read like /v1/data"
-    );
+    assert_eq!(code(&r), "INSUFFICIENT_PERMISSIONS", "needs data:read like /v1/data");
     let r = authorize(&app, "", "POST", "/V1/Events", &[("x-api-key", &write)]).await;
     assert_eq!(r.status, StatusCode::OK);
     let _ = read;
@@ -437,15 +311,9 @@ async fn the_metrics_token_guards_metrics(engine: Engine) {
         }
         req.body(Body::empty()).unwrap()
     };
-    assert_eq!(
-        app.send(get(None), [127, 0, 0, 1]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.send(get(None), [127, 0, 0, 1]).await.status, StatusCode::UNAUTHORIZED);
     let wrong = format!("Bearer {token}x");
-    assert_eq!(
-        app.send(get(Some(&wrong)), [127, 0, 0, 1]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.send(get(Some(&wrong)), [127, 0, 0, 1]).await.status, StatusCode::UNAUTHORIZED);
     let right = format!("Bearer {token}");
     let r = app.send(get(Some(&right)), [127, 0, 0, 1]).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -467,15 +335,9 @@ async fn over_the_limit_is_429_with_retry_after(engine: Engine) {
         assert_eq!(r.headers["ratelimit-remaining"], remaining);
     }
     let r = authorize(&app, "", "GET", "/v1/data/7", &headers).await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED".into())
-    );
+    assert_eq!((r.status, code(&r)), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED".into()));
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!(
-        (29..=30).contains(&retry),
-        "one of 2 a minute frees within 30 s: {retry}"
-    );
+    assert!((29..=30).contains(&retry), "one of 2 a minute frees within 30 s: {retry}");
     assert_eq!(
         r.headers["ratelimit"].to_str().unwrap(),
         format!("limit=2, remaining=0, reset={retry}")
@@ -512,12 +374,7 @@ async fn metrics_count_answers_by_code(engine: Engine) {
     let req = Request::get("/metrics").body(Body::empty()).unwrap();
     let reply = app.send(req, [127, 0, 0, 1]).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(
-        reply.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(reply.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = reply.body;
     for line in [
         "keywarden_verifications_total{code=\"VALID\"} 3\n",

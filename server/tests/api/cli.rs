@@ -46,20 +46,9 @@ async fn the_command_line_manages_organisations(engine: Engine) {
 
     // Bad input: a clear message and a non-zero exit, nothing created.
     for (args, message) in [
-        (
-            vec!["org", "create", "--slug", "initech", "--name", "Again"],
-            "is taken",
-        ),
-        (
-            vec!["org", "create", "--slug", "Bad Slug", "--name", "X"],
-            "lowercase letters",
-        ),
-        (
-            vec![
-                "org", "create", "--slug", "fine", "--name", "X", "--owner", "nope",
-            ],
-            "valid email",
-        ),
+        (vec!["org", "create", "--slug", "initech", "--name", "Again"], "is taken"),
+        (vec!["org", "create", "--slug", "Bad Slug", "--name", "X"], "lowercase letters"),
+        (vec!["org", "create", "--slug", "fine", "--name", "X", "--owner", "nope"], "valid email"),
         (vec!["org", "suspend", "nope"], "no such organisation"),
         (vec!["admin", "grant", "nobody@nowhere.test"], "no user"),
         (vec!["admin", "grant", "not an email"], "valid email"),
@@ -86,20 +75,14 @@ async fn the_command_line_manages_organisations(engine: Engine) {
     assert!(out.status.success());
     let table = text(&out.stdout);
     let lines: Vec<&str> = table.lines().collect();
-    assert!(
-        lines[0].starts_with("SLUG") && lines[0].contains("STATUS"),
-        "{table}"
-    );
+    assert!(lines[0].starts_with("SLUG") && lines[0].contains("STATUS"), "{table}");
     assert!(
         lines[1].starts_with("acme ")
             && lines[1].contains("Acme Inc.")
             && lines[1].ends_with("Active"),
         "{table}"
     );
-    assert!(
-        lines[3].starts_with("initech") && lines[3].ends_with("Suspended"),
-        "{table}"
-    );
+    assert!(lines[3].starts_with("initech") && lines[3].ends_with("Suspended"), "{table}");
     assert_eq!(lines.last(), Some(&"3 organisations"));
     let out = keywarden(&url, &["org", "list", "--search", "glob"]);
     assert!(text(&out.stdout).contains("1 organisations"));
@@ -122,10 +105,7 @@ async fn the_command_line_manages_organisations(engine: Engine) {
             .unwrap();
     assert_eq!(admin, 1);
     let out = keywarden(&url, &["admin", "revoke", "viewer@acme.test"]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "viewer@acme.test is no longer an instance admin."
-    );
+    assert_eq!(text(&out.stdout).trim(), "viewer@acme.test is no longer an instance admin.");
 
     let actions: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT a.action, a.actor_email FROM audit_log a JOIN orgs o ON o.id = a.org_id \
@@ -135,20 +115,8 @@ async fn the_command_line_manages_organisations(engine: Engine) {
     .await
     .unwrap();
     let names: Vec<&str> = actions.iter().map(|(a, _)| a.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "org.created",
-            "member.invited",
-            "org.suspended",
-            "org.resumed"
-        ]
-    );
-    assert!(
-        actions
-            .iter()
-            .all(|(_, actor)| actor.as_deref() == Some("operator (command line)"))
-    );
+    assert_eq!(names, ["org.created", "member.invited", "org.suspended", "org.resumed"]);
+    assert!(actions.iter().all(|(_, actor)| actor.as_deref() == Some("operator (command line)")));
 }
 
 on_both_engines!(the_command_line_manages_organisations);

@@ -64,10 +64,7 @@ async fn send_raw(
     for (name, value) in extra {
         req = req.header(*name, *value);
     }
-    client
-        .app
-        .send(req.body(Body::from(body)).unwrap(), client.ip)
-        .await
+    client.app.send(req.body(Body::from(body)).unwrap(), client.ip).await
 }
 
 async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
@@ -96,15 +93,8 @@ async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
         for client in [&owner, &anonymous] {
             for content_type in ["application/json", "application/x-www-form-urlencoded"] {
                 for body in &bodies {
-                    let r = send_raw(
-                        client,
-                        method.clone(),
-                        path,
-                        content_type,
-                        body.clone(),
-                        &[],
-                    )
-                    .await;
+                    let r = send_raw(client, method.clone(), path, content_type, body.clone(), &[])
+                        .await;
                     assert!(
                         is_acceptable(r.status),
                         "{method} {path} ({content_type}): {} {}",
@@ -119,32 +109,19 @@ async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
 
     // Every path of the OpenAPI document, with real and hostile ids.
     let doc = app
-        .send(
-            Request::get("/v1/openapi.json")
-                .body(Body::empty())
-                .unwrap(),
-            [127, 0, 0, 1],
-        )
+        .send(Request::get("/v1/openapi.json").body(Body::empty()).unwrap(), [127, 0, 0, 1])
         .await
         .json();
     let bearer = format!("Bearer {admin_key}");
     let operator_bearer = format!("Bearer {operator}");
     for (template, operations) in doc["paths"].as_object().unwrap() {
-        for id in [
-            key_id.as_str(),
-            "%00",
-            "..%2F..%2Fetc",
-            "%FF%FE",
-            &"9".repeat(5000),
-        ] {
+        for id in [key_id.as_str(), "%00", "..%2F..%2Fetc", "%FF%FE", &"9".repeat(5000)] {
             let path = template.replace("{id}", id).replace("{slug}", id);
             for method in operations.as_object().unwrap().keys() {
                 let method: Method = method.to_uppercase().parse().unwrap();
-                for query in [
-                    "",
-                    "?page=-1&status=%00&search=%FF",
-                    "?page=99999999999999999999&customer=",
-                ] {
+                for query in
+                    ["", "?page=-1&status=%00&search=%FF", "?page=99999999999999999999&customer="]
+                {
                     for body in &bodies {
                         let r = send_raw(
                             &anonymous,
@@ -203,19 +180,10 @@ async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
             "/v1/authorize",
             "text/plain",
             Vec::new(),
-            &[
-                ("x-original-method", "GET"),
-                ("x-original-uri", "/v1/data"),
-                (name, value),
-            ],
+            &[("x-original-method", "GET"), ("x-original-uri", "/v1/data"), (name, value)],
         )
         .await;
-        assert!(
-            is_acceptable(r.status),
-            "authorize {name}: {} {}",
-            r.status,
-            r.body
-        );
+        assert!(is_acceptable(r.status), "authorize {name}: {} {}", r.status, r.body);
     }
 
     // Pages with hostile paths and queries, signed in and not.
@@ -252,12 +220,8 @@ async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
     eprintln!("{sent} hostile requests answered");
 
     // Still serving, still counting.
-    let health = app
-        .send(
-            Request::get("/healthz").body(Body::empty()).unwrap(),
-            [127, 0, 0, 1],
-        )
-        .await;
+    let health =
+        app.send(Request::get("/healthz").body(Body::empty()).unwrap(), [127, 0, 0, 1]).await;
     assert_eq!(health.status, StatusCode::OK);
     let (_, write) = create(&mut owner, "After the storm", "production", "Write", "").await;
     assert_eq!(code(&app, &write, &[]).await, "VALID");

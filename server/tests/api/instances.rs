@@ -15,12 +15,7 @@ async fn create(admin: &mut Client, name: &str) -> (String, String) {
 }
 
 async fn revoke(admin: &mut Client, id: &str) {
-    let reply = admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
-        .await;
+    let reply = admin.call_fn(RevokeKey { slug: "acme".into(), id: id.to_string() }).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
@@ -50,11 +45,7 @@ async fn until(
 /// lookup), which must happen within a few tries: the notice of the key's
 /// creation may still be on its way and drop the first cached answer.
 async fn cached_on(app: &TestApp, key: &str) {
-    let lookups = || {
-        app.verifier
-            .lookups
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let lookups = || app.verifier.lookups.load(std::sync::atomic::Ordering::Relaxed);
     for _ in 0..20 {
         let before = lookups();
         assert_eq!(code(app, key, &[]).await, "VALID");
@@ -88,27 +79,13 @@ async fn a_change_on_one_instance_is_seen_by_the_other_within_limit() {
 
     // An edit of permissions through A is what B answers with.
     let (id, token) = create(&mut admin, "Edited").await;
-    assert_eq!(
-        code(&b, &token, &["data:read"]).await,
-        "INSUFFICIENT_PERMISSIONS"
-    );
+    assert_eq!(code(&b, &token, &["data:read"]).await, "INSUFFICIENT_PERMISSIONS");
     let edit = json!({ "name": "Edited", "key_type": "Read", "permissions": [], "expiry": "keep",
         "expiry_date": "", "rate_limit": "", "rate_window_secs": "" });
-    let reply = admin
-        .call_json(
-            "keys/update",
-            json!({ "slug": "acme", "id": id, "input": edit }),
-        )
-        .await;
+    let reply =
+        admin.call_json("keys/update", json!({ "slug": "acme", "id": id, "input": edit })).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    until(
-        &b,
-        &token,
-        &["data:read"],
-        "VALID",
-        Duration::from_millis(100),
-    )
-    .await;
+    until(&b, &token, &["data:read"], "VALID", Duration::from_millis(100)).await;
 }
 
 #[tokio::test]
@@ -143,10 +120,7 @@ async fn a_cut_listener_reconnects_and_misses_nothing_within_limit() {
     // And B listens (and caches) again.
     let started = Instant::now();
     while b.verifier.cache.is_deaf() || started.elapsed() < Duration::from_millis(50) {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "B never listened again"
-        );
+        assert!(started.elapsed() < Duration::from_secs(10), "B never listened again");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (_, other) = create(&mut admin, "After the cut").await;

@@ -21,21 +21,14 @@ fn input(name: &str, key_type: &str) -> Value {
 }
 
 async fn create(client: &mut Client, input: Value) -> (String, String) {
-    let reply = client
-        .call_json("keys/create", json!({ "slug": "acme", "input": input }))
-        .await;
+    let reply = client.call_json("keys/create", json!({ "slug": "acme", "input": input })).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().to_string(),
-        body["token"].as_str().unwrap().to_string(),
-    )
+    (body["key"]["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())
 }
 
 async fn list(client: &mut Client, query: Value) -> Value {
-    let reply = client
-        .call_json("keys/list", json!({ "slug": "acme", "query": query }))
-        .await;
+    let reply = client.call_json("keys/list", json!({ "slug": "acme", "query": query })).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json()
 }
@@ -65,25 +58,14 @@ async fn creating_reveals_a_well_formed_token_once(engine: Engine) {
     let token = body["token"].as_str().unwrap();
     let (parsed, env) = ApiToken::parse(token).expect("a valid token");
     assert_eq!(env, app::domain::Environment::Production);
-    assert!(
-        token.starts_with("kw_live_") && token.len() == 46,
-        "{token}"
-    );
+    assert!(token.starts_with("kw_live_") && token.len() == 46, "{token}");
     assert_eq!(body["key"]["start"], parsed.start());
     assert_eq!(body["key"]["permissions"], json!(["events:write"]));
     assert_eq!(body["key"]["status"], "Active");
-    assert_eq!(
-        body["key"]["rate_limit"],
-        json!({ "limit": 6000, "window_secs": 60 })
-    );
+    assert_eq!(body["key"]["rate_limit"], json!({ "limit": 6000, "window_secs": 60 }));
 
     // The list never carries the secret.
-    let listed = admin
-        .call_fn(ListKeys {
-            slug: "acme".into(),
-            query: Default::default(),
-        })
-        .await;
+    let listed = admin.call_fn(ListKeys { slug: "acme".into(), query: Default::default() }).await;
     assert!(!listed.body.contains(token));
     assert!(listed.body.contains(&parsed.start()));
 }
@@ -95,11 +77,7 @@ async fn every_key_action_follows_the_roles(engine: Engine) {
         let mut client = as_role(&app, role).await;
         let manages = matches!(role, "owner" | "admin");
         let expect = |allowed: bool| {
-            if allowed {
-                StatusCode::OK
-            } else {
-                StatusCode::FORBIDDEN
-            }
+            if allowed { StatusCode::OK } else { StatusCode::FORBIDDEN }
         };
         assert_eq!(list(&mut client, json!({})).await["can_manage"], manages);
 
@@ -121,46 +99,19 @@ async fn every_key_action_follows_the_roles(engine: Engine) {
         let mut edited = input(&format!("For {role} (edited)"), "Read");
         edited["expiry"] = json!("keep");
         let calls = [
-            (
-                "keys/update",
-                json!({ "slug": "acme", "id": id, "input": edited }),
-            ),
-            (
-                "keys/regenerate",
-                json!({ "slug": "acme", "id": id, "grace": "none" }),
-            ),
-            (
-                "keys/set_enabled",
-                json!({ "slug": "acme", "id": id, "enabled": false }),
-            ),
-            (
-                "keys/set_enabled",
-                json!({ "slug": "acme", "id": id, "enabled": true }),
-            ),
+            ("keys/update", json!({ "slug": "acme", "id": id, "input": edited })),
+            ("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "none" })),
+            ("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": false })),
+            ("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": true })),
             ("keys/revoke", json!({ "slug": "acme", "id": id })),
         ];
         for (endpoint, body) in calls {
             let reply = client.call_json(endpoint, body).await;
-            assert_eq!(
-                reply.status,
-                expect(manages),
-                "{role} {endpoint}: {}",
-                reply.body
-            );
+            assert_eq!(reply.status, expect(manages), "{role} {endpoint}: {}", reply.body);
         }
-        let delete = client
-            .call_fn(DeleteKey {
-                slug: "acme".into(),
-                id: id.to_string(),
-            })
-            .await;
+        let delete = client.call_fn(DeleteKey { slug: "acme".into(), id: id.to_string() }).await;
         assert_eq!(delete.status, expect(role == "owner"), "{role} delete");
-        let detail = client
-            .call_fn(GetKeyDetail {
-                slug: "acme".into(),
-                id: id.to_string(),
-            })
-            .await;
+        let detail = client.call_fn(GetKeyDetail { slug: "acme".into(), id: id.to_string() }).await;
         let expected_detail = match role {
             "owner" => StatusCode::NOT_FOUND, // deleted just now
             "viewer" => StatusCode::FORBIDDEN,
@@ -177,10 +128,7 @@ async fn every_key_action_follows_the_roles(engine: Engine) {
     }
     assert_eq!(
         app.client()
-            .call_fn(ListKeys {
-                slug: "acme".into(),
-                query: Default::default()
-            })
+            .call_fn(ListKeys { slug: "acme".into(), query: Default::default() })
             .await
             .status,
         StatusCode::UNAUTHORIZED
@@ -193,21 +141,14 @@ async fn another_orgs_key_is_not_found(engine: Engine) {
     let (id, _) = create(&mut owner, input("Acme only", "Read")).await;
     // A second org with its own owner, who tries acme's key id.
     let mut founder = app.client();
-    app.add_org("initech", "Globex", "boss@globex.test", "globex-password")
-        .await;
+    app.add_org("initech", "Globex", "boss@globex.test", "globex-password").await;
     founder.sign_in("boss@globex.test", "globex-password").await;
     for (endpoint, body) in [
         ("keys/detail", json!({ "slug": "initech", "id": id })),
-        (
-            "keys/regenerate",
-            json!({ "slug": "initech", "id": id, "grace": "none" }),
-        ),
+        ("keys/regenerate", json!({ "slug": "initech", "id": id, "grace": "none" })),
         ("keys/revoke", json!({ "slug": "initech", "id": id })),
         ("keys/delete", json!({ "slug": "initech", "id": id })),
-        (
-            "keys/set_enabled",
-            json!({ "slug": "initech", "id": id, "enabled": false }),
-        ),
+        ("keys/set_enabled", json!({ "slug": "initech", "id": id, "enabled": false })),
     ] {
         assert_eq!(
             founder.call_json(endpoint, body).await.status,
@@ -217,13 +158,7 @@ async fn another_orgs_key_is_not_found(engine: Engine) {
     }
     // And acme's slug is not theirs at all.
     assert_eq!(
-        founder
-            .call_fn(ListKeys {
-                slug: "acme".into(),
-                query: Default::default()
-            })
-            .await
-            .status,
+        founder.call_fn(ListKeys { slug: "acme".into(), query: Default::default() }).await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(stored_hashes(&app, &id).await.1, None, "untouched");
@@ -235,16 +170,8 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
     let attempt = |input: Value| json!({ "slug": "acme", "input": input });
     let cases: Vec<(Value, StatusCode, &str)> = vec![
         (input("", "Read"), StatusCode::BAD_REQUEST, "Enter a name"),
-        (
-            input(&"n".repeat(101), "Read"),
-            StatusCode::BAD_REQUEST,
-            "at most 100",
-        ),
-        (
-            input("Production Web SDK", "Read"),
-            StatusCode::CONFLICT,
-            "already exists",
-        ),
+        (input(&"n".repeat(101), "Read"), StatusCode::BAD_REQUEST, "at most 100"),
+        (input("Production Web SDK", "Read"), StatusCode::CONFLICT, "already exists"),
         (
             {
                 let mut i = input("Custom", "Custom");
@@ -254,11 +181,7 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
             StatusCode::BAD_REQUEST,
             "Unknown permission",
         ),
-        (
-            input("Typo", "Superuser"),
-            StatusCode::BAD_REQUEST,
-            "Unknown key type",
-        ),
+        (input("Typo", "Superuser"), StatusCode::BAD_REQUEST, "Unknown key type"),
         (
             {
                 let mut i = input("Past", "Read");
@@ -292,23 +215,14 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
     for (body, status, message) in cases {
         let reply = admin.call_json("keys/create", attempt(body.clone())).await;
         assert_eq!(reply.status, status, "{body}: {}", reply.body);
-        assert!(
-            reply.body.contains(message),
-            "{message:?} not in {}",
-            reply.body
-        );
+        assert!(reply.body.contains(message), "{message:?} not in {}", reply.body);
     }
     // A custom key with a known subset is fine; a revoked key's name is free again.
     let mut custom = input("Custom", "Custom");
     custom["permissions"] = json!(["events:write", "data:read"]);
     let (custom_id, _) = create(&mut admin, custom).await;
     let (old, _) = create(&mut admin, input("Reusable", "Read")).await;
-    admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: old.to_string(),
-        })
-        .await;
+    admin.call_fn(RevokeKey { slug: "acme".into(), id: old.to_string() }).await;
     create(&mut admin, input("Reusable", "Read")).await;
 
     // A grace period may not outlive the key.
@@ -316,10 +230,7 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
     soon["expiry"] = json!("30");
     let (id, _) = create(&mut admin, soon).await;
     let ok = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "seven_days" }),
-        )
+        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "seven_days" }))
         .await;
     assert_eq!(ok.status, StatusCode::OK);
     sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
@@ -329,10 +240,7 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
         .await
         .unwrap();
     let too_long = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "one_day" }),
-        )
+        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "one_day" }))
         .await;
     assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
     assert!(too_long.body.contains("outlive"));
@@ -341,17 +249,11 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
     rename["permissions"] = json!(["data:read"]);
     rename["expiry"] = json!("keep");
     let clash = admin
-        .call_json(
-            "keys/update",
-            json!({ "slug": "acme", "id": custom_id, "input": rename }),
-        )
+        .call_json("keys/update", json!({ "slug": "acme", "id": custom_id, "input": rename }))
         .await;
     assert_eq!(clash.status, StatusCode::CONFLICT);
     let revoked_edit = admin
-        .call_json(
-            "keys/update",
-            json!({ "slug": "acme", "id": old, "input": input("x", "Read") }),
-        )
+        .call_json("keys/update", json!({ "slug": "acme", "id": old, "input": input("x", "Read") }))
         .await;
     assert_eq!(revoked_edit.status, StatusCode::CONFLICT);
 }
@@ -361,10 +263,7 @@ async fn the_database_never_holds_a_plain_token(engine: Engine) {
     let mut owner = as_role(&app, "owner").await;
     let (id, first) = create(&mut owner, input("Scanned", "Admin")).await;
     let second = owner
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "one_hour" }),
-        )
+        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "one_hour" }))
         .await
         .json()["token"]
         .as_str()
@@ -387,10 +286,7 @@ async fn the_database_never_holds_a_plain_token(engine: Engine) {
         let body = &token[8..token.len() - 6];
         assert!(!everything.contains(body), "a token body is stored");
     }
-    assert!(
-        everything.contains(&sha256_hex(&second)),
-        "the hash is what is stored"
-    );
+    assert!(everything.contains(&sha256_hex(&second)), "the hash is what is stored");
 }
 
 async fn regenerate_replaces_the_hash_with_or_without_grace(engine: Engine) {
@@ -398,28 +294,18 @@ async fn regenerate_replaces_the_hash_with_or_without_grace(engine: Engine) {
     let mut admin = as_role(&app, "admin").await;
     let (id, old) = create(&mut admin, input("Rotating", "Write")).await;
     let reply = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "none" }),
-        )
+        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "none" }))
         .await;
     assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
     let new = reply.json()["token"].as_str().unwrap().to_string();
     assert_ne!(new, old);
     let (hash, previous, until) = stored_hashes(&app, &id).await;
     assert_eq!(hash, sha256_hex(&new));
-    assert_eq!(
-        (previous, until),
-        (None, None),
-        "without grace the old secret is gone at once"
-    );
+    assert_eq!((previous, until), (None, None), "without grace the old secret is gone at once");
 
     let now = app::backend::db::now();
     let graced = admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "one_day" }),
-        )
+        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "one_day" }))
         .await
         .json();
     let newest = graced["token"].as_str().unwrap();
@@ -436,20 +322,10 @@ async fn regenerate_replaces_the_hash_with_or_without_grace(engine: Engine) {
     assert_eq!(graced["key"]["id"], id, "same key, same id");
 
     // Revoking ends the grace secret too.
-    admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
-        .await;
+    admin.call_fn(RevokeKey { slug: "acme".into(), id: id.to_string() }).await;
     assert_eq!(stored_hashes(&app, &id).await.1, None);
-    let detail = admin
-        .call_fn(GetKeyDetail {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
-        .await
-        .json();
+    let detail =
+        admin.call_fn(GetKeyDetail { slug: "acme".into(), id: id.to_string() }).await.json();
     assert_eq!(detail["key"]["status"], "Revoked");
 }
 
@@ -461,55 +337,20 @@ async fn every_change_is_audited(engine: Engine) {
     edit["expiry"] = json!("keep");
     edit["rate_limit"] = json!("10");
     edit["rate_window_secs"] = json!("1");
+    owner.call_json("keys/update", json!({ "slug": "acme", "id": id, "input": edit })).await;
+    owner.call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "none" })).await;
     owner
-        .call_json(
-            "keys/update",
-            json!({ "slug": "acme", "id": id, "input": edit }),
-        )
+        .call_json("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": false }))
         .await;
-    owner
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "none" }),
-        )
-        .await;
-    owner
-        .call_json(
-            "keys/set_enabled",
-            json!({ "slug": "acme", "id": id, "enabled": false }),
-        )
-        .await;
-    owner
-        .call_json(
-            "keys/set_enabled",
-            json!({ "slug": "acme", "id": id, "enabled": true }),
-        )
-        .await;
-    owner
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
-        .await;
-    owner
-        .call_fn(DeleteKey {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
-        .await;
+    owner.call_json("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": true })).await;
+    owner.call_fn(RevokeKey { slug: "acme".into(), id: id.to_string() }).await;
+    owner.call_fn(DeleteKey { slug: "acme".into(), id: id.to_string() }).await;
     let log = owner
-        .call_json(
-            "audit",
-            json!({ "slug": "acme", "action": null, "key_id": id, "page": 1 }),
-        )
+        .call_json("audit", json!({ "slug": "acme", "action": null, "key_id": id, "page": 1 }))
         .await
         .json();
-    let actions: Vec<_> = log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<_> =
+        log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
         [
@@ -526,14 +367,8 @@ async fn every_change_is_audited(engine: Engine) {
     assert_eq!(updated["actor"], "owner@acme.test");
     assert_eq!(updated["client_ip"], "127.0.0.1");
     let changes: Value = serde_json::from_str(updated["changes"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        changes["name"],
-        json!({ "before": "Audited", "after": "Audited v2" })
-    );
-    assert_eq!(
-        changes["rate_limit"],
-        json!({ "before": "600 / minute", "after": "10 / second" })
-    );
+    assert_eq!(changes["name"], json!({ "before": "Audited", "after": "Audited v2" }));
+    assert_eq!(changes["rate_limit"], json!({ "before": "600 / minute", "after": "10 / second" }));
     let only = owner
         .call_json(
             "audit",
@@ -542,13 +377,7 @@ async fn every_change_is_audited(engine: Engine) {
         .await
         .json();
     assert_eq!(only["total"], 1);
-    assert!(
-        only["actions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a == "key.created")
-    );
+    assert!(only["actions"].as_array().unwrap().iter().any(|a| a == "key.created"));
     // The deleted key is gone from the list.
     let listed = list(&mut owner, json!({ "search": "Audited" })).await;
     assert_eq!(listed["total"], 0);
@@ -559,10 +388,7 @@ async fn the_list_filters_searches_sorts_and_pages(engine: Engine) {
     let mut admin = as_role(&app, "admin").await;
     let mut ids = Vec::new();
     for i in 0..60 {
-        let mut key = input(
-            &format!("Batch {i:02}"),
-            if i % 2 == 0 { "Read" } else { "Write" },
-        );
+        let mut key = input(&format!("Batch {i:02}"), if i % 2 == 0 { "Read" } else { "Write" });
         key["environment"] = json!(["production", "staging", "development"][i % 3]);
         let id = create(&mut admin, key).await.0;
         // Distinct creation times (a batch like this lands within a second).
@@ -575,17 +401,9 @@ async fn the_list_filters_searches_sorts_and_pages(engine: Engine) {
         ids.push(id);
     }
     admin
-        .call_json(
-            "keys/set_enabled",
-            json!({ "slug": "acme", "id": ids[0], "enabled": false }),
-        )
+        .call_json("keys/set_enabled", json!({ "slug": "acme", "id": ids[0], "enabled": false }))
         .await;
-    admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: ids[1].to_string(),
-        })
-        .await;
+    admin.call_fn(RevokeKey { slug: "acme".into(), id: ids[1].to_string() }).await;
     sqlx::query("UPDATE api_keys SET expires_at = 1 WHERE id = $1")
         .bind(&ids[2])
         .execute(&app.state.db)
@@ -610,33 +428,17 @@ async fn the_list_filters_searches_sorts_and_pages(engine: Engine) {
     let wildcard = list(&mut admin, json!({ "search": "%" })).await;
     assert_eq!(wildcard["total"], 0, "wildcards are literal");
 
-    let staging = list(
-        &mut admin,
-        json!({ "environment": "staging", "search": "Batch" }),
-    )
-    .await;
+    let staging = list(&mut admin, json!({ "environment": "staging", "search": "Batch" })).await;
     assert_eq!(staging["total"], 20);
-    for (status, expected) in [
-        ("Disabled", 1),
-        ("Revoked", 1),
-        ("Expired", 1),
-        ("Active", 60),
-    ] {
+    for (status, expected) in [("Disabled", 1), ("Revoked", 1), ("Expired", 1), ("Active", 60)] {
         let page = list(&mut admin, json!({ "status": status })).await;
         assert_eq!(page["total"], expected, "{status}");
         for key in page["keys"].as_array().unwrap() {
-            assert_eq!(
-                key["status"], status,
-                "the filter and the computed status agree"
-            );
+            assert_eq!(key["status"], status, "the filter and the computed status agree");
         }
     }
     let used = list(&mut admin, json!({ "sort": "last_used" })).await;
-    assert_eq!(
-        used["keys"][0]["id"],
-        ids[3].as_str(),
-        "recently used first, never-used after"
-    );
+    assert_eq!(used["keys"][0]["id"], ids[3].as_str(), "recently used first, never-used after");
 }
 
 async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
@@ -647,10 +449,9 @@ async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
     let (fresh, _) = create(&mut admin, input("Fresh", "Read")).await;
     let day = 86_400;
     let now = app::backend::db::now();
-    for (id, created, last_used) in [
-        (&old, now - 91 * day, None),
-        (&used, now - 91 * day, Some(now - day)),
-    ] {
+    for (id, created, last_used) in
+        [(&old, now - 91 * day, None), (&used, now - 91 * day, Some(now - day))]
+    {
         sqlx::query("UPDATE api_keys SET created_at = $1, last_used_at = $2 WHERE id = $3")
             .bind(created)
             .bind(last_used)
@@ -660,17 +461,8 @@ async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
             .unwrap();
     }
     let hints = |page: &Value, id: &str| {
-        let key = page["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["id"] == id)
-            .unwrap()
-            .clone();
-        (
-            key["stale"].as_bool().unwrap(),
-            key["rotation_due"].as_bool().unwrap(),
-        )
+        let key = page["keys"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
+        (key["stale"].as_bool().unwrap(), key["rotation_due"].as_bool().unwrap())
     };
     let page = list(&mut admin, json!({})).await;
     assert_eq!(hints(&page, &old), (true, true));
@@ -678,17 +470,9 @@ async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
     assert_eq!(hints(&page, &fresh), (false, false));
     // Regenerating resets the rotation clock; a revoked key needs no hints.
     admin
-        .call_json(
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": used, "grace": "none" }),
-        )
+        .call_json("keys/regenerate", json!({ "slug": "acme", "id": used, "grace": "none" }))
         .await;
-    admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: old.to_string(),
-        })
-        .await;
+    admin.call_fn(RevokeKey { slug: "acme".into(), id: old.to_string() }).await;
     let page = list(&mut admin, json!({})).await;
     assert_eq!(hints(&page, &used), (false, false));
     assert_eq!(hints(&page, &old), (false, false));

@@ -13,8 +13,7 @@ async fn as_role(app: &TestApp, role: &str) -> Client {
 
 /// Creates the org `initech` with its own owner, for cross-org checks.
 async fn add_initech(app: &TestApp) -> String {
-    app.add_org("initech", "Globex", "boss@globex.test", "globex-password")
-        .await
+    app.add_org("initech", "Globex", "boss@globex.test", "globex-password").await
 }
 
 fn link_token(reply: &crate::common::Reply) -> String {
@@ -26,7 +25,7 @@ async fn every_member_sees_the_list(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     for role in ROLES {
         let mut client = as_role(&app, role).await;
-        let reply = client.call("members", &[("slug", "acme")]).await;
+        let reply = client.members("acme").await;
         assert_eq!(reply.status, StatusCode::OK, "{role}: {}", reply.body);
         let page = reply.json();
         let emails: Vec<_> = page["members"]
@@ -37,12 +36,7 @@ async fn every_member_sees_the_list(engine: Engine) {
             .collect();
         assert_eq!(
             emails,
-            [
-                "owner@acme.test",
-                "admin@acme.test",
-                "member@acme.test",
-                "viewer@acme.test"
-            ]
+            ["owner@acme.test", "admin@acme.test", "member@acme.test", "viewer@acme.test"]
         );
         let invitable: Vec<_> = page["invitable_roles"]
             .as_array()
@@ -66,33 +60,18 @@ async fn invitations_follow_the_roles(engine: Engine) {
         let mut client = as_role(&app, inviter).await;
         for invited in ROLES {
             let email = format!("{inviter}-invites-{invited}@example.test");
-            let reply = client
-                .call(
-                    "invite",
-                    &[("slug", "acme"), ("email", &email), ("role", invited)],
-                )
-                .await;
+            let reply = client.invite("acme", &email, invited).await;
             let allowed = match inviter {
                 "owner" => true,
                 "admin" => matches!(invited, "member" | "viewer"),
                 _ => false,
             };
-            let expected = if allowed {
-                StatusCode::OK
-            } else {
-                StatusCode::FORBIDDEN
-            };
-            assert_eq!(
-                reply.status, expected,
-                "{inviter} inviting {invited}: {}",
-                reply.body
-            );
+            let expected = if allowed { StatusCode::OK } else { StatusCode::FORBIDDEN };
+            assert_eq!(reply.status, expected, "{inviter} inviting {invited}: {}", reply.body);
         }
     }
-    let (pending,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM invitations")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (pending,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM invitations").fetch_one(&app.state.db).await.unwrap();
     assert_eq!(pending, 6, "4 by the owner, 2 by the admin");
 }
 
@@ -101,37 +80,15 @@ async fn role_changes_and_removals_are_for_owners(engine: Engine) {
     let viewer = app.user_id("viewer@acme.test").await;
     for role in ["admin", "member", "viewer"] {
         let mut client = as_role(&app, role).await;
-        let change = client
-            .call(
-                "change_role",
-                &[("slug", "acme"), ("user_id", &viewer), ("role", "member")],
-            )
-            .await;
-        assert_eq!(
-            change.status,
-            StatusCode::FORBIDDEN,
-            "{role} changing a role"
-        );
-        let remove = client
-            .call("remove_member", &[("slug", "acme"), ("user_id", &viewer)])
-            .await;
-        assert_eq!(
-            remove.status,
-            StatusCode::FORBIDDEN,
-            "{role} removing a member"
-        );
+        let change = client.change_role("acme", &viewer, "member").await;
+        assert_eq!(change.status, StatusCode::FORBIDDEN, "{role} changing a role");
+        let remove = client.remove_member("acme", &viewer).await;
+        assert_eq!(remove.status, StatusCode::FORBIDDEN, "{role} removing a member");
     }
     let mut owner = as_role(&app, "owner").await;
-    let change = owner
-        .call(
-            "change_role",
-            &[("slug", "acme"), ("user_id", &viewer), ("role", "member")],
-        )
-        .await;
+    let change = owner.change_role("acme", &viewer, "member").await;
     assert_eq!(change.status, StatusCode::OK, "{}", change.body);
-    let remove = owner
-        .call("remove_member", &[("slug", "acme"), ("user_id", &viewer)])
-        .await;
+    let remove = owner.remove_member("acme", &viewer).await;
     assert_eq!(remove.status, StatusCode::OK, "{}", remove.body);
     assert_eq!(
         app.audit_actions("acme").await,
@@ -150,112 +107,52 @@ async fn the_last_owner_stays(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut owner = as_role(&app, "owner").await;
     let me = app.user_id("owner@acme.test").await;
-    let demote = owner
-        .call(
-            "change_role",
-            &[("slug", "acme"), ("user_id", &me), ("role", "admin")],
-        )
-        .await;
+    let demote = owner.change_role("acme", &me, "admin").await;
     assert_eq!(demote.status, StatusCode::CONFLICT);
-    assert!(
-        demote.body.contains("at least one owner"),
-        "{}",
-        demote.body
-    );
-    let remove = owner
-        .call("remove_member", &[("slug", "acme"), ("user_id", &me)])
-        .await;
+    assert!(demote.body.contains("at least one owner"), "{}", demote.body);
+    let remove = owner.remove_member("acme", &me).await;
     assert_eq!(remove.status, StatusCode::CONFLICT);
 
     // With a second owner, either may step down, but not both.
     let admin = app.user_id("admin@acme.test").await;
-    assert_eq!(
-        owner
-            .call(
-                "change_role",
-                &[("slug", "acme"), ("user_id", &admin), ("role", "owner")]
-            )
-            .await
-            .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        owner
-            .call(
-                "change_role",
-                &[("slug", "acme"), ("user_id", &me), ("role", "admin")]
-            )
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(owner.change_role("acme", &admin, "owner").await.status, StatusCode::OK);
+    assert_eq!(owner.change_role("acme", &me, "admin").await.status, StatusCode::OK);
     let mut new_owner = as_role(&app, "admin").await;
-    let last = new_owner
-        .call("remove_member", &[("slug", "acme"), ("user_id", &admin)])
-        .await;
+    let last = new_owner.remove_member("acme", &admin).await;
     assert_eq!(last.status, StatusCode::CONFLICT);
 }
 
 async fn a_removed_member_is_refused_at_once(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut member = as_role(&app, "member").await;
-    assert_eq!(
-        member.call("members", &[("slug", "acme")]).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(member.members("acme").await.status, StatusCode::OK);
     let id = app.user_id("member@acme.test").await;
     let mut owner = as_role(&app, "owner").await;
-    assert_eq!(
-        owner
-            .call("remove_member", &[("slug", "acme"), ("user_id", &id)])
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(owner.remove_member("acme", &id).await.status, StatusCode::OK);
     // Same session, very next request.
-    assert_eq!(
-        member.call("members", &[("slug", "acme")]).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        member.call("org_context", &[("slug", "acme")]).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(member.members("acme").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(member.org_context("acme").await.status, StatusCode::NOT_FOUND);
 }
 
 async fn other_orgs_are_invisible(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let boss = add_initech(&app).await;
     let mut owner = as_role(&app, "owner").await;
-    for (endpoint, extra) in [
-        ("members", None),
-        ("org_context", None),
-        ("invite", Some(("email", "x@example.test"))),
-    ] {
+    for (endpoint, extra) in
+        [("members", None), ("org_context", None), ("invite", Some(("email", "x@example.test")))]
+    {
         let mut form = vec![("slug", "initech")];
         if let Some(pair) = extra {
             form.push(pair);
             form.push(("role", "viewer"));
         }
         let reply = owner.call(endpoint, &form).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::NOT_FOUND,
-            "{endpoint}: {}",
-            reply.body
-        );
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{endpoint}: {}", reply.body);
     }
     // An initech member's id through acme's slug is not found either.
-    let change = owner
-        .call(
-            "change_role",
-            &[("slug", "acme"), ("user_id", &boss), ("role", "viewer")],
-        )
-        .await;
+    let change = owner.change_role("acme", &boss, "viewer").await;
     assert_eq!(change.status, StatusCode::NOT_FOUND);
-    let remove = owner
-        .call("remove_member", &[("slug", "acme"), ("user_id", &boss)])
-        .await;
+    let remove = owner.remove_member("acme", &boss).await;
     assert_eq!(remove.status, StatusCode::NOT_FOUND);
     let (role,): (String,) = sqlx::query_as("SELECT role FROM memberships WHERE user_id = $1")
         .bind(&boss)
@@ -264,37 +161,17 @@ async fn other_orgs_are_invisible(engine: Engine) {
         .unwrap();
     assert_eq!(role, "owner");
     // Signed out, nothing at all.
-    assert_eq!(
-        app.client()
-            .call("members", &[("slug", "acme")])
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.client().members("acme").await.status, StatusCode::UNAUTHORIZED);
 }
 
 async fn an_invitation_is_accepted_once(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = as_role(&app, "admin").await;
-    let invite = admin
-        .call(
-            "invite",
-            &[
-                ("slug", "acme"),
-                ("email", "New@Example.test"),
-                ("role", "viewer"),
-            ],
-        )
-        .await;
+    let invite = admin.invite("acme", "New@Example.test", "viewer").await;
     assert_eq!(invite.status, StatusCode::OK, "{}", invite.body);
     assert_eq!(invite.json()["email"], "new@example.test");
     let token = link_token(&invite);
-    assert!(
-        invite.json()["link"]
-            .as_str()
-            .unwrap()
-            .starts_with("http://127.0.0.1:3000/invite/")
-    );
+    assert!(invite.json()["link"].as_str().unwrap().starts_with("http://127.0.0.1:3000/invite/"));
 
     let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM invitations")
         .fetch_one(&app.state.db)
@@ -303,229 +180,79 @@ async fn an_invitation_is_accepted_once(engine: Engine) {
     assert_ne!(stored, token, "only the hash is stored");
 
     let mut invitee = app.client();
-    let details = invitee
-        .call("invitation", &[("token", &token)])
-        .await
-        .json();
+    let details = invitee.invitation(&token).await.json();
     assert_eq!(
         (details["org_name"].as_str(), details["role"].as_str()),
         (Some("Acme Inc."), Some("viewer"))
     );
     assert_eq!(details["account_exists"], false);
-    let short = invitee
-        .call(
-            "accept_invitation",
-            &[("token", &token), ("password", "short")],
-        )
-        .await;
-    assert_eq!(
-        short.status,
-        StatusCode::BAD_REQUEST,
-        "the invitation survives a bad password"
-    );
-    let joined = invitee
-        .call(
-            "accept_invitation",
-            &[("token", &token), ("password", "a-fine-password")],
-        )
-        .await;
+    let short = invitee.accept_invitation(&token, "short").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST, "the invitation survives a bad password");
+    let joined = invitee.accept_invitation(&token, "a-fine-password").await;
     assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
-    let me = invitee.call("session", &[]).await.json();
+    let me = invitee.session().await.json();
     assert_eq!(
         (me["email"].as_str(), me["orgs"][0]["role"].as_str()),
         (Some("new@example.test"), Some("viewer"))
     );
 
-    let again = app
-        .client()
-        .call(
-            "accept_invitation",
-            &[("token", &token), ("password", "another-password")],
-        )
-        .await;
+    let again = app.client().accept_invitation(&token, "another-password").await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        app.client()
-            .call("invitation", &[("token", &token)])
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.audit_actions("acme").await,
-        ["member.invited", "member.joined"]
-    );
+    assert_eq!(app.client().invitation(&token).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_actions("acme").await, ["member.invited", "member.joined"]);
 }
 
 async fn an_existing_account_joins_with_its_own_password(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     add_initech(&app).await;
     let mut owner = as_role(&app, "owner").await;
-    let invite = owner
-        .call(
-            "invite",
-            &[
-                ("slug", "acme"),
-                ("email", "boss@globex.test"),
-                ("role", "admin"),
-            ],
-        )
-        .await;
+    let invite = owner.invite("acme", "boss@globex.test", "admin").await;
     let token = link_token(&invite);
     let mut boss = app.client();
-    assert_eq!(
-        boss.call("invitation", &[("token", &token)]).await.json()["account_exists"],
-        true
-    );
-    let wrong = boss
-        .call(
-            "accept_invitation",
-            &[("token", &token), ("password", DEMO_PASSWORD)],
-        )
-        .await;
+    assert_eq!(boss.invitation(&token).await.json()["account_exists"], true);
+    let wrong = boss.accept_invitation(&token, DEMO_PASSWORD).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let ok = boss
-        .call(
-            "accept_invitation",
-            &[("token", &token), ("password", "globex-password")],
-        )
-        .await;
+    let ok = boss.accept_invitation(&token, "globex-password").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    let orgs = boss.call("session", &[]).await.json()["orgs"].clone();
-    let slugs: Vec<_> = orgs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["slug"].as_str().unwrap().to_string())
-        .collect();
+    let orgs = boss.session().await.json()["orgs"].clone();
+    let slugs: Vec<_> =
+        orgs.as_array().unwrap().iter().map(|o| o["slug"].as_str().unwrap().to_string()).collect();
     assert_eq!(slugs, ["acme", "initech"], "one account, two orgs");
 }
 
 async fn expired_withdrawn_and_duplicate_invitations_are_refused(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut owner = as_role(&app, "owner").await;
-    let existing = owner
-        .call(
-            "invite",
-            &[
-                ("slug", "acme"),
-                ("email", "member@acme.test"),
-                ("role", "viewer"),
-            ],
-        )
-        .await;
+    let existing = owner.invite("acme", "member@acme.test", "viewer").await;
     assert_eq!(existing.status, StatusCode::CONFLICT, "already a member");
-    let bad = owner
-        .call(
-            "invite",
-            &[("slug", "acme"), ("email", "nope"), ("role", "viewer")],
-        )
-        .await;
+    let bad = owner.invite("acme", "nope", "viewer").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 
-    let first = link_token(
-        &owner
-            .call(
-                "invite",
-                &[
-                    ("slug", "acme"),
-                    ("email", "a@example.test"),
-                    ("role", "viewer"),
-                ],
-            )
-            .await,
-    );
-    let second = link_token(
-        &owner
-            .call(
-                "invite",
-                &[
-                    ("slug", "acme"),
-                    ("email", "a@example.test"),
-                    ("role", "member"),
-                ],
-            )
-            .await,
-    );
-    assert_eq!(
-        app.client()
-            .call("invitation", &[("token", &first)])
-            .await
-            .status,
-        StatusCode::NOT_FOUND,
-        "replaced"
-    );
+    let first = link_token(&owner.invite("acme", "a@example.test", "viewer").await);
+    let second = link_token(&owner.invite("acme", "a@example.test", "member").await);
+    assert_eq!(app.client().invitation(&first).await.status, StatusCode::NOT_FOUND, "replaced");
     sqlx::query("UPDATE invitations SET expires_at = $1 WHERE email = 'a@example.test'")
         .bind(db::now() - 1)
         .execute(&app.state.db)
         .await
         .unwrap();
     assert_eq!(
-        app.client()
-            .call(
-                "accept_invitation",
-                &[("token", &second), ("password", "long-password")]
-            )
-            .await
-            .status,
+        app.client().accept_invitation(&second, "long-password").await.status,
         StatusCode::NOT_FOUND,
         "expired"
     );
 
-    let third = owner
-        .call(
-            "invite",
-            &[
-                ("slug", "acme"),
-                ("email", "b@example.test"),
-                ("role", "admin"),
-            ],
-        )
-        .await;
+    let third = owner.invite("acme", "b@example.test", "admin").await;
     let token = link_token(&third);
-    let listed = owner.call("members", &[("slug", "acme")]).await.json();
+    let listed = owner.members("acme").await.json();
     let id = listed["invitations"][0]["id"].as_str().unwrap().to_string();
     let mut admin = as_role(&app, "admin").await;
-    let refused = admin
-        .call(
-            "revoke_invitation",
-            &[("slug", "acme"), ("invitation_id", &id)],
-        )
-        .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::FORBIDDEN,
-        "admins cannot withdraw an admin invitation"
-    );
+    let refused = admin.revoke_invitation("acme", &id).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "admins cannot withdraw an admin invitation");
     let mut member = as_role(&app, "member").await;
-    assert_eq!(
-        member
-            .call(
-                "revoke_invitation",
-                &[("slug", "acme"), ("invitation_id", &id)]
-            )
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        owner
-            .call(
-                "revoke_invitation",
-                &[("slug", "acme"), ("invitation_id", &id)]
-            )
-            .await
-            .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.client()
-            .call("invitation", &[("token", &token)])
-            .await
-            .status,
-        StatusCode::NOT_FOUND,
-        "withdrawn"
-    );
+    assert_eq!(member.revoke_invitation("acme", &id).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(owner.revoke_invitation("acme", &id).await.status, StatusCode::OK);
+    assert_eq!(app.client().invitation(&token).await.status, StatusCode::NOT_FOUND, "withdrawn");
 }
 
 async fn no_secret_reaches_the_log(engine: Engine) {
@@ -536,38 +263,17 @@ async fn no_secret_reaches_the_log(engine: Engine) {
     owner.sign_in("owner@acme.test", "wrong-password-123").await;
     owner.sign_in("owner@acme.test", DEMO_PASSWORD).await;
     let session = owner.cookie.clone().unwrap();
-    let invite = owner
-        .call(
-            "invite",
-            &[
-                ("slug", "acme"),
-                ("email", "s@example.test"),
-                ("role", "viewer"),
-            ],
-        )
-        .await;
+    let invite = owner.invite("acme", "s@example.test", "viewer").await;
     let token = link_token(&invite);
     owner.page(&format!("/invite/{token}")).await;
-    app.client()
-        .call(
-            "accept_invitation",
-            &[("token", &token), ("password", "secret-new-password")],
-        )
-        .await;
+    app.client().accept_invitation(&token, "secret-new-password").await;
 
     let log = sink.text();
-    assert!(
-        log.contains("failed sign-in"),
-        "the log was captured:\n{log}"
-    );
+    assert!(log.contains("failed sign-in"), "the log was captured:\n{log}");
     let session_id = session.trim_start_matches("kw_session=");
-    for secret in [
-        DEMO_PASSWORD,
-        "wrong-password-123",
-        "secret-new-password",
-        session_id,
-        token.as_str(),
-    ] {
+    for secret in
+        [DEMO_PASSWORD, "wrong-password-123", "secret-new-password", session_id, token.as_str()]
+    {
         assert!(!log.contains(secret), "{secret:?} appears in the log");
     }
 }

@@ -34,10 +34,7 @@ fn start_nginx(dir: &Path, keywarden: &str, upstream: &str, listen: u16) -> Ngin
     )
     .expect("the shipped example");
     for placeholder in ["127.0.0.1:3000", "127.0.0.1:8080", "listen 8000;"] {
-        assert!(
-            example.contains(placeholder),
-            "{placeholder} in the example"
-        );
+        assert!(example.contains(placeholder), "{placeholder} in the example");
     }
     let site = example
         .replace("127.0.0.1:3000", keywarden)
@@ -60,10 +57,7 @@ fn start_nginx(dir: &Path, keywarden: &str, upstream: &str, listen: u16) -> Ngin
         .expect("start nginx");
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", listen)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "nginx did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
     Nginx(child)
@@ -73,13 +67,7 @@ fn start_nginx(dir: &Path, keywarden: &str, upstream: &str, listen: u16) -> Ngin
 /// itself reached it.
 async fn upstream() -> String {
     let app = Router::new().fallback(any(|headers: HeaderMap| async move {
-        let get = |n: &str| {
-            headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_string()
-        };
+        let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
         format!(
             "upstream saw key {} of org {}, x-api-key {:?}",
             get("x-keywarden-key-id"),
@@ -106,10 +94,7 @@ async fn nginx_asks_keywarden_for_every_request(engine: Engine) {
     let (id, ingest) = binary::insert_key(&pool, "Ingest", "Write", &["events:write"], 3).await;
     let keywarden = binary::start(
         &url,
-        &[(
-            "KEYWARDEN_ROUTES",
-            "POST /v1/events=events:write; GET /v1/data=data:read",
-        )],
+        &[("KEYWARDEN_ROUTES", "POST /v1/events=events:write; GET /v1/data=data:read")],
     );
     let upstream = upstream().await;
     let dir: PathBuf =
@@ -128,45 +113,24 @@ async fn nginx_asks_keywarden_for_every_request(engine: Engine) {
             http(&front, method, path, &headers, "")
         })
     };
-    let ok = call(
-        "POST",
-        "/v1/events",
-        vec![("Authorization", bearer.clone())],
-    )
-    .await
-    .unwrap();
+    let ok = call("POST", "/v1/events", vec![("Authorization", bearer.clone())]).await.unwrap();
     assert_eq!(status(&ok), 200, "{ok}");
-    assert!(
-        ok.contains(&format!("upstream saw key {id} of org acme")),
-        "{ok}"
-    );
+    assert!(ok.contains(&format!("upstream saw key {id} of org acme")), "{ok}");
 
-    let ok = call(
-        "POST",
-        "/v1/events?x=1",
-        vec![("X-API-Key", ingest.expose().to_string())],
-    )
-    .await
-    .unwrap();
+    let ok = call("POST", "/v1/events?x=1", vec![("X-API-Key", ingest.expose().to_string())])
+        .await
+        .unwrap();
     assert_eq!(status(&ok), 200, "{ok}");
-    assert!(
-        ok.contains("x-api-key \"-\""),
-        "the key is not passed on: {ok}"
-    );
+    assert!(ok.contains("x-api-key \"-\""), "the key is not passed on: {ok}");
 
     let none = call("POST", "/v1/events", vec![]).await.unwrap();
     assert_eq!(status(&none), 401, "{none}");
     assert!(none.contains("\"code\":\"MALFORMED\""), "{none}");
     assert!(!none.contains("upstream saw"));
 
-    let forbidden = call("GET", "/v1/data", vec![("Authorization", bearer.clone())])
-        .await
-        .unwrap();
+    let forbidden = call("GET", "/v1/data", vec![("Authorization", bearer.clone())]).await.unwrap();
     assert_eq!(status(&forbidden), 403, "{forbidden}");
-    assert!(
-        forbidden.contains("INSUFFICIENT_PERMISSIONS"),
-        "{forbidden}"
-    );
+    assert!(forbidden.contains("INSUFFICIENT_PERMISSIONS"), "{forbidden}");
 
     // A client sending Traefik's pair to pick its own path: nginx clears
     // it, and the request is judged for what it really asks.
@@ -185,50 +149,25 @@ async fn nginx_asks_keywarden_for_every_request(engine: Engine) {
     assert_eq!(status(&smuggled), 403, "{smuggled}");
     assert!(!smuggled.contains("upstream saw"));
     // Paths upstreams read differently are refused, not judged.
-    for path in [
-        "/v1/events/..;/data",
-        "/v1/events/%2e%2e/data",
-        "/v1/events%2F..%2Fdata",
-    ] {
-        let refused = call("GET", path, vec![("Authorization", bearer.clone())])
-            .await
-            .unwrap();
+    for path in ["/v1/events/..;/data", "/v1/events/%2e%2e/data", "/v1/events%2F..%2Fdata"] {
+        let refused = call("GET", path, vec![("Authorization", bearer.clone())]).await.unwrap();
         assert_eq!(status(&refused), 400, "{path}: {refused}");
         assert!(refused.contains("BAD_PATH") && !refused.contains("upstream saw"));
     }
 
     // The limit is 3 a minute and two were used.
-    let third = call(
-        "POST",
-        "/v1/events",
-        vec![("Authorization", bearer.clone())],
-    )
-    .await
-    .unwrap();
+    let third = call("POST", "/v1/events", vec![("Authorization", bearer.clone())]).await.unwrap();
     assert_eq!(status(&third), 200, "{third}");
-    let limited = call(
-        "POST",
-        "/v1/events",
-        vec![("Authorization", bearer.clone())],
-    )
-    .await
-    .unwrap();
+    let limited =
+        call("POST", "/v1/events", vec![("Authorization", bearer.clone())]).await.unwrap();
     assert_eq!(status(&limited), 429, "{limited}");
-    let retry: u64 = header(&limited, "retry-after")
-        .expect("Retry-After")
-        .parse()
-        .unwrap();
+    let retry: u64 = header(&limited, "retry-after").expect("Retry-After").parse().unwrap();
     assert!((1..=20).contains(&retry), "{limited}");
-    assert!(
-        header(&limited, "ratelimit").is_some_and(|v| v.contains("remaining=0")),
-        "{limited}"
-    );
+    assert!(header(&limited, "ratelimit").is_some_and(|v| v.contains("remaining=0")), "{limited}");
     assert!(limited.contains("RATE_LIMITED"));
 
     drop(keywarden);
-    let down = call("POST", "/v1/events", vec![("Authorization", bearer)])
-        .await
-        .unwrap();
+    let down = call("POST", "/v1/events", vec![("Authorization", bearer)]).await.unwrap();
     assert_eq!(status(&down), 503, "no Keywarden, no entry: {down}");
     let _ = std::fs::remove_dir_all(&dir);
 }

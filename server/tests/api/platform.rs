@@ -2,6 +2,7 @@
 //! PostgreSQL: the operator API, portal sessions, suspension, the admin
 //! console's server functions and open sign-up.
 
+use crate::common::calls::NewOrg;
 use crate::common::keys::{code, create};
 use crate::common::{Engine, PRODUCTION_VERIFIER, Reply, TestApp};
 use app::api::keys::ListKeys;
@@ -24,35 +25,13 @@ async fn platform_app(engine: &Engine, settings: Settings) -> TestApp {
 }
 
 /// An operator API call with `token` (`None`: no Authorization header).
-async fn operator(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "keys.example");
-    if let Some(token) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(b) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    app.send(req.body(body).unwrap(), [192, 0, 2, 20]).await
+/// The operator API, with the operator's token.
+async fn operator(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Reply {
+    app.bearer(method, path, Some(OPERATOR), body).await
 }
 
 fn error_code(reply: &Reply) -> String {
-    reply.json()["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    reply.json()["error"]["code"].as_str().unwrap_or_default().to_string()
 }
 
 async fn the_operator_api_provisions_organisations(engine: Engine) {
@@ -61,27 +40,23 @@ async fn the_operator_api_provisions_organisations(engine: Engine) {
     let (_, org_key) = create(&mut admin, "CI", "production", "Admin", "").await;
 
     // Only operator tokens open it: not a service token, not an org key.
-    for token in [
-        None,
-        Some("wrong-operator-token-0123456789"),
-        Some(PRODUCTION_VERIFIER),
-        Some(&org_key),
-    ] {
-        let r = operator(&app, "GET", "/v1/orgs", token, None).await;
+    for token in
+        [None, Some("wrong-operator-token-0123456789"), Some(PRODUCTION_VERIFIER), Some(&org_key)]
+    {
+        let r = app.bearer("GET", "/v1/orgs", token, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{token:?}");
         assert_eq!(error_code(&r), "UNAUTHORIZED");
     }
     // Nor does an operator token open the verify API or the keys API.
     let r = crate::common::keys::verify_as(&app, OPERATOR, json!({ "key": org_key })).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = operator(&app, "GET", "/v1/keys", Some(OPERATOR), None).await;
+    let r = operator(&app, "GET", "/v1/keys", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
     let r = operator(
         &app,
         "POST",
         "/v1/orgs",
-        Some(OPERATOR),
         Some(json!({ "slug": "initech", "name": "Initech", "owner_email": "Boss@Initech.test" })),
     )
     .await;
@@ -94,21 +69,9 @@ async fn the_operator_api_provisions_organisations(engine: Engine) {
     assert!(link.starts_with("http://keys.example/invite/"), "{link}");
 
     for (body, status, code) in [
-        (
-            json!({ "slug": "initech", "name": "Again" }),
-            StatusCode::CONFLICT,
-            "CONFLICT",
-        ),
-        (
-            json!({ "slug": "Bad Slug!", "name": "X" }),
-            StatusCode::BAD_REQUEST,
-            "INVALID",
-        ),
-        (
-            json!({ "slug": "ok-slug", "name": "" }),
-            StatusCode::BAD_REQUEST,
-            "INVALID",
-        ),
+        (json!({ "slug": "initech", "name": "Again" }), StatusCode::CONFLICT, "CONFLICT"),
+        (json!({ "slug": "Bad Slug!", "name": "X" }), StatusCode::BAD_REQUEST, "INVALID"),
+        (json!({ "slug": "ok-slug", "name": "" }), StatusCode::BAD_REQUEST, "INVALID"),
         (
             json!({ "slug": "ok-slug", "name": "X", "owner_email": "nope" }),
             StatusCode::BAD_REQUEST,
@@ -121,16 +84,11 @@ async fn the_operator_api_provisions_organisations(engine: Engine) {
         ),
         (json!([]), StatusCode::BAD_REQUEST, "INVALID"),
     ] {
-        let r = operator(&app, "POST", "/v1/orgs", Some(OPERATOR), Some(body.clone())).await;
-        assert_eq!(
-            (r.status, error_code(&r).as_str()),
-            (status, code),
-            "{body}: {}",
-            r.body
-        );
+        let r = operator(&app, "POST", "/v1/orgs", Some(body.clone())).await;
+        assert_eq!((r.status, error_code(&r).as_str()), (status, code), "{body}: {}", r.body);
     }
 
-    let r = operator(&app, "GET", "/v1/orgs", Some(OPERATOR), None).await;
+    let r = operator(&app, "GET", "/v1/orgs", None).await;
     assert_eq!(r.status, StatusCode::OK);
     let slugs: Vec<String> = r.json()["orgs"]
         .as_array()
@@ -139,74 +97,31 @@ async fn the_operator_api_provisions_organisations(engine: Engine) {
         .map(|o| o["slug"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(slugs, ["acme", "globex", "initech"], "by name");
-    let r = operator(
-        &app,
-        "GET",
-        "/v1/orgs?search=INIT&page=1",
-        Some(OPERATOR),
-        None,
-    )
-    .await;
+    let r = operator(&app, "GET", "/v1/orgs?search=INIT&page=1", None).await;
     assert_eq!(r.json()["total"], 1);
-    let r = operator(&app, "GET", "/v1/orgs/acme", Some(OPERATOR), None).await;
+    let r = operator(&app, "GET", "/v1/orgs/acme", None).await;
     assert_eq!(r.json()["members"], 4, "one per role");
-    let r = operator(&app, "GET", "/v1/orgs/nope", Some(OPERATOR), None).await;
+    let r = operator(&app, "GET", "/v1/orgs/nope", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
-    let r = operator(
-        &app,
-        "PATCH",
-        "/v1/orgs/initech",
-        Some(OPERATOR),
-        Some(json!({ "name": "Initech Corp." })),
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.json()["name"].clone()),
-        (StatusCode::OK, json!("Initech Corp."))
-    );
-    let r = operator(
-        &app,
-        "PATCH",
-        "/v1/orgs/initech",
-        Some(OPERATOR),
-        Some(json!({ "name": "" })),
-    )
-    .await;
+    let r =
+        operator(&app, "PATCH", "/v1/orgs/initech", Some(json!({ "name": "Initech Corp." }))).await;
+    assert_eq!((r.status, r.json()["name"].clone()), (StatusCode::OK, json!("Initech Corp.")));
+    let r = operator(&app, "PATCH", "/v1/orgs/initech", Some(json!({ "name": "" }))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = operator(
-        &app,
-        "PATCH",
-        "/v1/orgs/nope",
-        Some(OPERATOR),
-        Some(json!({ "suspended": true })),
-    )
-    .await;
+    let r = operator(&app, "PATCH", "/v1/orgs/nope", Some(json!({ "suspended": true }))).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // The owner's link works: they choose a password and own the org.
     let token = link.rsplit('/').next().unwrap();
     let mut boss = app.client();
-    let r = boss
-        .call(
-            "accept_invitation",
-            &[("token", token), ("password", "a good long password")],
-        )
-        .await;
+    let r = boss.accept_invitation(token, "a good long password").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = boss.call("org_context", &[("slug", "initech")]).await;
+    let r = boss.org_context("initech").await;
     assert_eq!(r.json()["role"], "owner", "{}", r.body);
 
     let actions = app.audit_actions("initech").await;
-    assert_eq!(
-        &actions[..4],
-        [
-            "org.created",
-            "member.invited",
-            "org.renamed",
-            "member.joined"
-        ]
-    );
+    assert_eq!(&actions[..4], ["org.created", "member.invited", "org.renamed", "member.joined"]);
     let (actor,): (Option<String>,) = sqlx::query_as(
         "SELECT a.actor_email FROM audit_log a JOIN orgs o ON o.id = a.org_id \
          WHERE o.slug = 'initech' AND a.action = 'org.created'",
@@ -218,13 +133,7 @@ async fn the_operator_api_provisions_organisations(engine: Engine) {
 }
 
 async fn portal_session(app: &TestApp, email: &str, role: &str) -> Reply {
-    operator(
-        app,
-        "POST",
-        "/v1/orgs/acme/portal-sessions",
-        Some(OPERATOR),
-        Some(json!({ "email": email, "role": role, "return_url": "https://platform.example/settings" })),
-    )
+    operator(app, "POST", "/v1/orgs/acme/portal-sessions", Some(json!({ "email": email, "role": role, "return_url": "https://platform.example/settings" })))
     .await
 }
 
@@ -241,10 +150,7 @@ async fn portal_links_sign_in_once(engine: Engine) {
     assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
     let expires_at = r.json()["expires_at"].as_i64().unwrap();
     let now = app::backend::db::now();
-    assert!(
-        (now + 295..=now + 301).contains(&expires_at),
-        "five minutes"
-    );
+    assert!((now + 295..=now + 301).contains(&expires_at), "five minutes");
     let token = token_of(&r);
     // Only the token's hash is stored.
     let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM portal_sessions")
@@ -259,10 +165,10 @@ async fn portal_links_sign_in_once(engine: Engine) {
     let page = jo.page(&format!("/portal/{token}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Acme Inc.") && page.body.contains("jo@customer.test"));
-    let r = jo.call("portal/enter", &[("token", &token)]).await;
+    let r = jo.portal_enter(&token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.headers[header::LOCATION], "/orgs/acme/settings/api-keys");
-    let ctx = jo.call("org_context", &[("slug", "acme")]).await.json();
+    let ctx = jo.org_context("acme").await.json();
     assert_eq!(ctx["role"], "admin");
     assert_eq!(ctx["return_url"], "https://platform.example/settings");
     let keys = jo.page("/orgs/acme/settings/api-keys").await;
@@ -276,62 +182,28 @@ async fn portal_links_sign_in_once(engine: Engine) {
     // whoever opens the link (here its sender, globex's owner) cannot take
     // the account over; only jo, signed in through the portal, accepts.
     let mut globex = app.signed_in("owner@globex.test").await;
-    let r = globex
-        .call(
-            "invite",
-            &[
-                ("slug", "globex"),
-                ("email", "jo@customer.test"),
-                ("role", "member"),
-            ],
-        )
-        .await;
+    let r = globex.invite("globex", "jo@customer.test", "member").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let invite = r.json()["link"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = globex
-        .call("invitation", &[("token", &invite)])
-        .await
-        .json();
+    let invite = r.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let r = globex.invitation(&invite).await.json();
     assert_eq!(r["portal_user"], true);
     let mut taker = app.client();
-    let r = taker
-        .call(
-            "accept_invitation",
-            &[("token", &invite), ("password", "attacker-password-1")],
-        )
-        .await;
+    let r = taker.accept_invitation(&invite, "attacker-password-1").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let r = app
-        .client()
-        .sign_in("jo@customer.test", "attacker-password-1")
-        .await;
+    let r = app.client().sign_in("jo@customer.test", "attacker-password-1").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // Signed in through the portal, jo accepts, choosing a password to
     // sign in directly from now on.
-    let r = jo
-        .call(
-            "accept_invitation",
-            &[("token", &invite), ("password", "jo-chose-this-one")],
-        )
-        .await;
+    let r = jo.accept_invitation(&invite, "jo-chose-this-one").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let ctx = jo.call("org_context", &[("slug", "globex")]).await.json();
+    let ctx = jo.org_context("globex").await.json();
     assert_eq!(ctx["role"], "member");
-    let r = app
-        .client()
-        .sign_in("jo@customer.test", "jo-chose-this-one")
-        .await;
+    let r = app.client().sign_in("jo@customer.test", "jo-chose-this-one").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // Once only; an unknown or expired token is refused, page and call.
     let mut again = app.client();
-    let r = again.call("portal/enter", &[("token", &token)]).await;
+    let r = again.portal_enter(&token).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(again.cookie.is_none());
     let page = again.page(&format!("/portal/{token}")).await;
@@ -342,9 +214,9 @@ async fn portal_links_sign_in_once(engine: Engine) {
         .execute(&app.state.db)
         .await
         .unwrap();
-    let r = app.client().call("portal/enter", &[("token", &late)]).await;
+    let r = app.client().portal_enter(&late).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = app.client().call("portal/enter", &[("token", "x")]).await;
+    let r = app.client().portal_enter("x").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // Role rules: never an owner; an owner stays owner; others follow.
@@ -352,28 +224,16 @@ async fn portal_links_sign_in_once(engine: Engine) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let owner = token_of(&portal_session(&app, "owner@acme.test", "viewer").await);
     let mut o = app.client();
-    assert_eq!(
-        o.call("portal/enter", &[("token", &owner)]).await.status,
-        StatusCode::OK
-    );
-    let ctx = o.call("org_context", &[("slug", "acme")]).await.json();
-    assert_eq!(
-        ctx["role"], "owner",
-        "a portal session never unmakes an owner"
-    );
+    assert_eq!(o.portal_enter(&owner).await.status, StatusCode::OK);
+    let ctx = o.org_context("acme").await.json();
+    assert_eq!(ctx["role"], "owner", "a portal session never unmakes an owner");
     let member = token_of(&portal_session(&app, "member@acme.test", "admin").await);
     let mut m = app.client();
-    assert_eq!(
-        m.call("portal/enter", &[("token", &member)]).await.status,
-        StatusCode::OK
-    );
-    let ctx = m.call("org_context", &[("slug", "acme")]).await.json();
+    assert_eq!(m.portal_enter(&member).await.status, StatusCode::OK);
+    let ctx = m.org_context("acme").await.json();
     assert_eq!(ctx["role"], "admin");
     let audit = app.audit_actions("acme").await;
-    assert!(
-        audit.contains(&"member.role_changed".to_string()),
-        "{audit:?}"
-    );
+    assert!(audit.contains(&"member.role_changed".to_string()), "{audit:?}");
 
     // Bad input.
     for (path, body, status) in [
@@ -398,17 +258,10 @@ async fn portal_links_sign_in_once(engine: Engine) {
             StatusCode::NOT_FOUND,
         ),
     ] {
-        let r = operator(&app, "POST", path, Some(OPERATOR), Some(body.clone())).await;
+        let r = operator(&app, "POST", path, Some(body.clone())).await;
         assert_eq!(r.status, status, "{body}");
     }
-    let r = operator(
-        &app,
-        "POST",
-        "/v1/orgs/acme/portal-sessions",
-        None,
-        Some(json!({})),
-    )
-    .await;
+    let r = app.bearer("POST", "/v1/orgs/acme/portal-sessions", None, Some(json!({}))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -419,18 +272,8 @@ async fn a_suspended_org_reads_but_changes_nothing(engine: Engine) {
     let (_, rest_key) = create(&mut owner, "CI", "production", "Admin", "").await;
     assert_eq!(code(&app, &key, &[]).await, "VALID");
 
-    let r = operator(
-        &app,
-        "PATCH",
-        "/v1/orgs/acme",
-        Some(OPERATOR),
-        Some(json!({ "suspended": true })),
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.json()["suspended"].clone()),
-        (StatusCode::OK, json!(true))
-    );
+    let r = operator(&app, "PATCH", "/v1/orgs/acme", Some(json!({ "suspended": true }))).await;
+    assert_eq!((r.status, r.json()["suspended"].clone()), (StatusCode::OK, json!(true)));
     // The very next verification, though the answer was cached.
     assert_eq!(code(&app, &key, &[]).await, "DISABLED");
     let auth = Request::get("/v1/authorize")
@@ -439,43 +282,25 @@ async fn a_suspended_org_reads_but_changes_nothing(engine: Engine) {
         .header("x-api-key", key.as_str())
         .body(Body::empty())
         .unwrap();
-    assert_eq!(
-        app.send(auth, [10, 0, 0, 2]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.send(auth, [10, 0, 0, 2]).await.status, StatusCode::UNAUTHORIZED);
     let rest = Request::get("/v1/keys")
         .header(header::AUTHORIZATION, format!("Bearer {rest_key}"))
         .body(Body::empty())
         .unwrap();
     let r = app.send(rest, [10, 0, 0, 2]).await;
-    assert_eq!(
-        (r.status, error_code(&r).as_str()),
-        (StatusCode::UNAUTHORIZED, "DISABLED")
-    );
+    assert_eq!((r.status, error_code(&r).as_str()), (StatusCode::UNAUTHORIZED, "DISABLED"));
 
     // Every role reads; no change goes through, with words that say why.
-    for who in [
-        "owner@acme.test",
-        "admin@acme.test",
-        "member@acme.test",
-        "viewer@acme.test",
-    ] {
+    for who in ["owner@acme.test", "admin@acme.test", "member@acme.test", "viewer@acme.test"] {
         let mut client = app.signed_in(who).await;
-        let list = client
-            .call_fn(ListKeys {
-                slug: "acme".into(),
-                query: Default::default(),
-            })
-            .await;
+        let list =
+            client.call_fn(ListKeys { slug: "acme".into(), query: Default::default() }).await;
         assert_eq!(list.status, StatusCode::OK, "{who}");
         assert_eq!(list.json()["can_manage"], false, "{who}");
-        let ctx = client.call("org_context", &[("slug", "acme")]).await.json();
+        let ctx = client.org_context("acme").await.json();
         assert_eq!(ctx["suspended"], true);
         let page = client.page("/orgs/acme/settings/api-keys").await;
-        assert!(
-            page.body.contains("This organisation is suspended"),
-            "{who}"
-        );
+        assert!(page.body.contains("This organisation is suspended"), "{who}");
     }
     let input = json!({ "name": "New", "environment": "production", "key_type": "Read", "permissions": [],
         "expiry": "never", "expiry_date": "", "rate_limit": "", "rate_window_secs": "" });
@@ -483,82 +308,39 @@ async fn a_suspended_org_reads_but_changes_nothing(engine: Engine) {
         ("keys/create", json!({ "slug": "acme", "input": input })),
         ("keys/revoke", json!({ "slug": "acme", "id": id })),
         ("keys/delete", json!({ "slug": "acme", "id": id })),
-        (
-            "keys/set_enabled",
-            json!({ "slug": "acme", "id": id, "enabled": false }),
-        ),
-        (
-            "keys/regenerate",
-            json!({ "slug": "acme", "id": id, "grace": "none" }),
-        ),
+        ("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": false })),
+        ("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "none" })),
     ] {
         let r = owner.call_json(endpoint, body).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{endpoint}: {}", r.body);
         assert!(r.body.contains("Suspended"), "{endpoint}: {}", r.body);
     }
-    let r = owner
-        .call(
-            "invite",
-            &[
-                ("slug", "acme"),
-                ("email", "new@acme.test"),
-                ("role", "member"),
-            ],
-        )
-        .await;
+    let r = owner.invite("acme", "new@acme.test", "member").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("Suspended"));
     let member_id = app.user_id("member@acme.test").await;
-    let r = owner
-        .call(
-            "remove_member",
-            &[("slug", "acme"), ("user_id", &member_id)],
-        )
-        .await;
+    let r = owner.remove_member("acme", &member_id).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // Resuming restores all of it at once.
-    let r = operator(
-        &app,
-        "PATCH",
-        "/v1/orgs/acme",
-        Some(OPERATOR),
-        Some(json!({ "suspended": false })),
-    )
-    .await;
+    let r = operator(&app, "PATCH", "/v1/orgs/acme", Some(json!({ "suspended": false }))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(code(&app, &key, &[]).await, "VALID");
-    let list = owner
-        .call_fn(ListKeys {
-            slug: "acme".into(),
-            query: Default::default(),
-        })
-        .await;
+    let list = owner.call_fn(ListKeys { slug: "acme".into(), query: Default::default() }).await;
     assert_eq!(list.json()["can_manage"], true);
     let actions = app.audit_actions("acme").await;
-    assert!(
-        actions.ends_with(&["org.suspended".into(), "org.resumed".into()]),
-        "{actions:?}"
-    );
+    assert!(actions.ends_with(&["org.suspended".into(), "org.resumed".into()]), "{actions:?}");
 }
 
 async fn the_console_is_for_instance_admins_only(engine: Engine) {
     let app = platform_app(&engine, Settings::default()).await;
     // Not an instance admin: the console does not exist for them.
     let mut admin = app.signed_in("admin@acme.test").await;
-    let r = admin
-        .call("admin/orgs", &[("search", ""), ("page", "1")])
-        .await;
+    let r = admin.admin_orgs("", 1).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     for (endpoint, form) in [
-        (
-            "admin/create_org",
-            vec![("name", "X"), ("slug", "xx"), ("owner_email", "")],
-        ),
-        (
-            "admin/suspend_org",
-            vec![("slug", "acme"), ("suspended", "true")],
-        ),
+        ("admin/create_org", vec![("name", "X"), ("slug", "xx"), ("owner_email", "")]),
+        ("admin/suspend_org", vec![("slug", "acme"), ("suspended", "true")]),
         ("admin/rename_org", vec![("slug", "acme"), ("name", "Mine")]),
     ] {
         let r = admin.call(endpoint, &form).await;
@@ -566,72 +348,30 @@ async fn the_console_is_for_instance_admins_only(engine: Engine) {
     }
     assert_eq!(admin.page("/admin").await.status, StatusCode::NOT_FOUND);
     let anonymous = app.client().page("/admin").await;
-    assert!(
-        anonymous.headers[header::LOCATION]
-            .to_str()
-            .unwrap()
-            .starts_with("/login")
-    );
+    assert!(anonymous.headers[header::LOCATION].to_str().unwrap().starts_with("/login"));
 
     // The demo's instance admin sees every org, with counts only.
     let mut root = app.signed_in("owner@acme.test").await;
-    let r = root
-        .call("admin/orgs", &[("search", ""), ("page", "1")])
-        .await;
+    let r = root.admin_orgs("", 1).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let page = r.json();
     assert_eq!(page["total"], 2);
     assert_eq!(page["orgs"][0]["slug"], "acme");
-    assert!(
-        !r.body.contains("kw_") && !r.body.contains("@acme.test"),
-        "no keys or members"
-    );
-    let r = root
-        .call(
-            "admin/create_org",
-            &[
-                ("name", "Initech"),
-                ("slug", "initech"),
-                ("owner_email", "boss@initech.test"),
-            ],
-        )
-        .await;
+    assert!(!r.body.contains("kw_") && !r.body.contains("@acme.test"), "no keys or members");
+    let r = root.admin_create_org("Initech", "initech", "boss@initech.test").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(
-        r.json()["invitation_link"]
-            .as_str()
-            .unwrap()
-            .contains("/invite/")
-    );
-    let r = root
-        .call(
-            "admin/create_org",
-            &[("name", "Again"), ("slug", "initech"), ("owner_email", "")],
-        )
-        .await;
+    assert!(r.json()["invitation_link"].as_str().unwrap().contains("/invite/"));
+    let r = root.admin_create_org("Again", "initech", "").await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    let r = root
-        .call(
-            "admin/rename_org",
-            &[("slug", "initech"), ("name", "Initech Corp.")],
-        )
-        .await;
+    let r = root.admin_rename_org("initech", "Initech Corp.").await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = root
-        .call(
-            "admin/suspend_org",
-            &[("slug", "initech"), ("suspended", "true")],
-        )
-        .await;
+    let r = root.admin_suspend_org("initech", true).await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = root
-        .call("admin/orgs", &[("search", "initech"), ("page", "1")])
-        .await
-        .json();
+    let r = root.admin_orgs("initech", 1).await.json();
     assert_eq!(r["orgs"][0]["name"], "Initech Corp.");
     assert!(r["orgs"][0]["suspended_at"].is_i64());
     // Not a member of initech: no way in through the console.
-    let r = root.call("org_context", &[("slug", "initech")]).await;
+    let r = root.org_context("initech").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let page = root.page("/admin?q=init").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -640,63 +380,24 @@ async fn the_console_is_for_instance_admins_only(engine: Engine) {
 
 async fn sign_up_is_open_only_when_configured(engine: Engine) {
     let app = platform_app(&engine, Settings::default()).await;
-    let form = [
-        ("org_name", "Hooli"),
-        ("slug", "hooli"),
-        ("email", "gavin@hooli.test"),
-        ("password", "a long enough password"),
-    ];
-    assert_eq!(
-        app.client().call("signup", &form).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.client().page("/signup").await.status,
-        StatusCode::NOT_FOUND
-    );
+    let hooli = || NewOrg("Hooli", "hooli", "gavin@hooli.test", "a long enough password");
+    assert_eq!(app.client().sign_up(hooli()).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.client().page("/signup").await.status, StatusCode::NOT_FOUND);
 
-    let open = Settings {
-        open_signup: true,
-        ..Settings::default()
-    };
+    let open = Settings { open_signup: true, ..Settings::default() };
     let app = platform_app(&engine, open).await;
     assert_eq!(app.client().page("/signup").await.status, StatusCode::OK);
     let mut gavin = app.client();
-    let r = gavin.call("signup", &form).await;
+    let r = gavin.sign_up(hooli()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.headers[header::LOCATION], "/orgs/hooli/settings/api-keys");
-    let ctx = gavin.call("org_context", &[("slug", "hooli")]).await.json();
+    let ctx = gavin.org_context("hooli").await.json();
     assert_eq!(ctx["role"], "owner");
-    assert_eq!(
-        ctx["is_admin"], false,
-        "only /setup makes an instance admin"
-    );
+    assert_eq!(ctx["is_admin"], false, "only /setup makes an instance admin");
     // The same validation as /setup.
-    let r = app
-        .client()
-        .call(
-            "signup",
-            &[
-                ("org_name", "X"),
-                ("slug", "hooli"),
-                ("email", "b@c.test"),
-                ("password", "a long enough password"),
-            ],
-        )
-        .await;
+    let r = app.client().sign_up(NewOrg("X", "hooli", "b@c.test", "a long enough password")).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    let r = app
-        .client()
-        .call(
-            "signup",
-            &[
-                ("org_name", "X"),
-                ("slug", "fine"),
-                ("email", "b@c.test"),
-                ("password", "short"),
-            ],
-        )
-        .await;
+    let r = app.client().sign_up(NewOrg("X", "fine", "b@c.test", "short")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
@@ -710,41 +411,21 @@ async fn a_suspension_reaches_every_instance_at_once(engine: Engine) {
     let (_, key) = create(&mut owner, "Ingest", "production", "Write", "").await;
     assert_eq!(code(&b, &key, &[]).await, "VALID");
     assert_eq!(code(&b, &key, &[]).await, "VALID", "cached on B");
-    let r = operator(
-        &a,
-        "PATCH",
-        "/v1/orgs/acme",
-        Some(OPERATOR),
-        Some(json!({ "suspended": true })),
-    )
-    .await;
+    let r = operator(&a, "PATCH", "/v1/orgs/acme", Some(json!({ "suspended": true }))).await;
     assert_eq!(r.status, StatusCode::OK);
     let committed = Instant::now();
     loop {
         if code(&b, &key, &[]).await == "DISABLED" {
             break;
         }
-        assert!(
-            committed.elapsed() < Duration::from_millis(100),
-            "B still accepts the key"
-        );
+        assert!(committed.elapsed() < Duration::from_millis(100), "B still accepts the key");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     eprintln!("suspension seen by B after {:?}", committed.elapsed());
-    operator(
-        &a,
-        "PATCH",
-        "/v1/orgs/acme",
-        Some(OPERATOR),
-        Some(json!({ "suspended": false })),
-    )
-    .await;
+    operator(&a, "PATCH", "/v1/orgs/acme", Some(json!({ "suspended": false }))).await;
     let resumed = Instant::now();
     while code(&b, &key, &[]).await != "VALID" {
-        assert!(
-            resumed.elapsed() < Duration::from_millis(100),
-            "B still refuses the key"
-        );
+        assert!(resumed.elapsed() < Duration::from_millis(100), "B still refuses the key");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }

@@ -29,40 +29,20 @@ async fn rest(
     key: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(key) = key {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
-    }
-    let body = match body {
-        Some(b) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    app.send(req.body(body).unwrap(), [192, 0, 2, 10]).await
+    app.bearer(method, path, key, body).await
 }
 
 async fn verify_code(app: &TestApp, key: &str) -> String {
     let req = Request::post("/v1/keys/verify")
         .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {PRODUCTION_VERIFIER}"),
-        )
+        .header(header::AUTHORIZATION, format!("Bearer {PRODUCTION_VERIFIER}"))
         .body(Body::from(json!({ "key": key }).to_string()))
         .unwrap();
-    app.send(req, [10, 1, 1, 1]).await.json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    app.send(req, [10, 1, 1, 1]).await.json()["code"].as_str().unwrap().to_string()
 }
 
 fn code(reply: &Reply) -> String {
-    reply.json()["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    reply.json()["error"]["code"].as_str().unwrap_or_default().to_string()
 }
 
 async fn scopes_and_the_environment_bound_hold(engine: Engine) {
@@ -75,17 +55,11 @@ async fn scopes_and_the_environment_bound_hold(engine: Engine) {
     let (staging_id, _) = create_on_page(&mut admin, "Staging CI", "staging", "Admin", &[]).await;
 
     let r = rest(&app, "GET", "/v1/keys", None, None).await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::UNAUTHORIZED, "MALFORMED".into())
-    );
+    assert_eq!((r.status, code(&r)), (StatusCode::UNAUTHORIZED, "MALFORMED".into()));
     let r = rest(&app, "GET", "/v1/keys", Some("kw_live_notakey"), None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = rest(&app, "GET", "/v1/keys", Some(&sdk), None).await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS".into())
-    );
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS".into()));
 
     // keys:read lists the production keys only, and reads one of them.
     let r = rest(&app, "GET", "/v1/keys?search=", Some(&reader), None).await;
@@ -93,34 +67,14 @@ async fn scopes_and_the_environment_bound_hold(engine: Engine) {
     let list = r.json();
     let keys = list["keys"].as_array().unwrap();
     assert!(keys.len() >= 3);
-    assert!(
-        keys.iter().all(|k| k["environment"] == "production"),
-        "{list}"
-    );
-    assert!(
-        keys.iter()
-            .all(|k| k.get("token").is_none() && k["id"] != staging_id.as_str())
-    );
-    let id = keys.iter().find(|k| k["name"] == "SDK").unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert!(keys.iter().all(|k| k["environment"] == "production"), "{list}");
+    assert!(keys.iter().all(|k| k.get("token").is_none() && k["id"] != staging_id.as_str()));
+    let id = keys.iter().find(|k| k["name"] == "SDK").unwrap()["id"].as_str().unwrap().to_string();
     let r = rest(&app, "GET", &format!("/v1/keys/{id}"), Some(&reader), None).await;
     assert_eq!(r.json()["permissions"], json!(["events:write"]));
     assert_eq!(r.json()["status"], "active");
-    let r = rest(
-        &app,
-        "GET",
-        &format!("/v1/keys/{staging_id}"),
-        Some(&ci),
-        None,
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::NOT_FOUND,
-        "another environment's key does not exist here"
-    );
+    let r = rest(&app, "GET", &format!("/v1/keys/{staging_id}"), Some(&ci), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "another environment's key does not exist here");
 
     // keys:read cannot write; a staging key cannot be made with a production key.
     let new = json!({ "name": "From CI", "type": "Write" });
@@ -134,47 +88,18 @@ async fn scopes_and_the_environment_bound_hold(engine: Engine) {
         Some(json!({ "name": "X", "type": "Write", "environment": "staging" })),
     )
     .await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::FORBIDDEN, "FORBIDDEN".into())
-    );
-    let r = rest(
-        &app,
-        "POST",
-        &format!("/v1/keys/{staging_id}/revoke"),
-        Some(&ci),
-        None,
-    )
-    .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "FORBIDDEN".into()));
+    let r = rest(&app, "POST", &format!("/v1/keys/{staging_id}/revoke"), Some(&ci), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // A key that only manages keys cannot grant what it lacks.
-    let (_, manager) = create_on_page(
-        &mut admin,
-        "Manager",
-        "production",
-        "Custom",
-        &["keys:read", "keys:write"],
-    )
-    .await;
+    let (_, manager) =
+        create_on_page(&mut admin, "Manager", "production", "Custom", &["keys:read", "keys:write"])
+            .await;
     let r = rest(&app, "POST", "/v1/keys", Some(&manager), Some(new.clone())).await;
-    assert_eq!(
-        (r.status, code(&r)),
-        (StatusCode::FORBIDDEN, "FORBIDDEN".into())
-    );
-    let r = rest(
-        &app,
-        "POST",
-        &format!("/v1/keys/{id}/regenerate"),
-        Some(&manager),
-        None,
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::FORBIDDEN,
-        "nor take over a key with more"
-    );
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "FORBIDDEN".into()));
+    let r = rest(&app, "POST", &format!("/v1/keys/{id}/regenerate"), Some(&manager), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "nor take over a key with more");
 }
 
 async fn every_endpoint_changes_what_verification_sees(engine: Engine) {
@@ -198,39 +123,21 @@ async fn every_endpoint_changes_what_verification_sees(engine: Engine) {
     let id = created["key"]["id"].as_str().unwrap().to_string();
     let token = created["token"].as_str().unwrap().to_string();
     assert_eq!(created["key"]["environment"], "production");
-    assert_eq!(
-        created["key"]["rate_limit"],
-        json!({ "limit": 50, "window_secs": 60 })
-    );
+    assert_eq!(created["key"]["rate_limit"], json!({ "limit": 50, "window_secs": 60 }));
     assert!(token.starts_with(created["key"]["prefix"].as_str().unwrap()));
     assert_eq!(verify_code(&app, &token).await, "VALID");
 
     // Bad input: a clear 400 or 409, nothing changed.
     for (body, want) in [
-        (
-            json!({ "name": "", "type": "Write" }),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            json!({ "name": "Y", "type": "Nope" }),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            json!({ "name": "Y", "type": "Write", "expires_at": 1 }),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            json!({ "name": "Y", "type": "Write", "colour": "red" }),
-            StatusCode::BAD_REQUEST,
-        ),
+        (json!({ "name": "", "type": "Write" }), StatusCode::BAD_REQUEST),
+        (json!({ "name": "Y", "type": "Nope" }), StatusCode::BAD_REQUEST),
+        (json!({ "name": "Y", "type": "Write", "expires_at": 1 }), StatusCode::BAD_REQUEST),
+        (json!({ "name": "Y", "type": "Write", "colour": "red" }), StatusCode::BAD_REQUEST),
         (
             json!({ "name": "Y", "type": "Write", "rate_limit": { "limit": 5, "window_secs": 7 } }),
             StatusCode::BAD_REQUEST,
         ),
-        (
-            json!({ "name": "From CI", "type": "Write" }),
-            StatusCode::CONFLICT,
-        ),
+        (json!({ "name": "From CI", "type": "Write" }), StatusCode::CONFLICT),
     ] {
         let r = rest(&app, "POST", "/v1/keys", Some(&ci), Some(body.clone())).await;
         assert_eq!(r.status, want, "{body}: {}", r.body);
@@ -266,38 +173,17 @@ async fn every_endpoint_changes_what_verification_sees(engine: Engine) {
     let second = r.json()["token"].as_str().unwrap().to_string();
     assert_eq!(verify_code(&app, &token).await, "VALID");
     assert_eq!(verify_code(&app, &second).await, "VALID");
-    let r = rest(
-        &app,
-        "POST",
-        &format!("/v1/keys/{id}/regenerate"),
-        Some(&ci),
-        None,
-    )
-    .await;
+    let r = rest(&app, "POST", &format!("/v1/keys/{id}/regenerate"), Some(&ci), None).await;
     let third = r.json()["token"].as_str().unwrap().to_string();
     assert_eq!(verify_code(&app, &second).await, "NOT_FOUND");
     assert_eq!(verify_code(&app, &third).await, "VALID");
 
     // Revoke: refused at once; a second revoke is a conflict.
-    let r = rest(
-        &app,
-        "POST",
-        &format!("/v1/keys/{id}/revoke"),
-        Some(&ci),
-        None,
-    )
-    .await;
+    let r = rest(&app, "POST", &format!("/v1/keys/{id}/revoke"), Some(&ci), None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["status"], "revoked");
     assert_eq!(verify_code(&app, &third).await, "REVOKED");
-    let r = rest(
-        &app,
-        "POST",
-        &format!("/v1/keys/{id}/revoke"),
-        Some(&ci),
-        None,
-    )
-    .await;
+    let r = rest(&app, "POST", &format!("/v1/keys/{id}/revoke"), Some(&ci), None).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // The audit log names the key that acted.
@@ -309,18 +195,11 @@ async fn every_endpoint_changes_what_verification_sees(engine: Engine) {
     .await
     .unwrap();
     let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    assert_eq!(
-        actions.iter().filter(|a| **a == "key.updated").count(),
-        2,
-        "{actions:?}"
-    );
+    assert_eq!(actions.iter().filter(|a| **a == "key.updated").count(), 2, "{actions:?}");
     for action in ["key.created", "key.regenerated", "key.revoked"] {
         assert!(actions.contains(&action), "{actions:?}");
     }
-    assert!(
-        rows.iter()
-            .all(|r| r.1.as_deref() == Some("API key \u{201c}CI\u{201d}"))
-    );
+    assert!(rows.iter().all(|r| r.1.as_deref() == Some("API key \u{201c}CI\u{201d}")));
 }
 
 /// Every `$ref` in `value` names a schema the document defines.
@@ -328,13 +207,8 @@ fn refs_resolve(value: &Value, doc: &Value) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(r)) = map.get("$ref") {
-                let name = r
-                    .strip_prefix("#/components/schemas/")
-                    .expect("local schema ref");
-                assert!(
-                    doc["components"]["schemas"].get(name).is_some(),
-                    "dangling {r}"
-                );
+                let name = r.strip_prefix("#/components/schemas/").expect("local schema ref");
+                assert!(doc["components"]["schemas"].get(name).is_some(), "dangling {r}");
             }
             map.values().for_each(|v| refs_resolve(v, doc));
         }
@@ -359,27 +233,14 @@ async fn the_openapi_document_describes_the_api(engine: Engine) {
             let op = &doc["paths"][path][m];
             assert!(op.is_object(), "{m} {path} is documented");
             assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
-            assert!(
-                op["security"][0]["api_key"].is_array(),
-                "{m} {path} names its scope"
-            );
+            assert!(op["security"][0]["api_key"].is_array(), "{m} {path} names its scope");
         }
     }
-    assert_eq!(
-        doc["components"]["securitySchemes"]["api_key"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
     let resource = &doc["components"]["schemas"]["KeyResource"]["properties"];
-    for field in [
-        "id",
-        "name",
-        "prefix",
-        "type",
-        "environment",
-        "permissions",
-        "status",
-        "rate_limit",
-    ] {
+    for field in
+        ["id", "name", "prefix", "type", "environment", "permissions", "status", "rate_limit"]
+    {
         assert!(resource.get(field).is_some(), "KeyResource.{field}");
     }
     refs_resolve(&doc, &doc);

@@ -18,10 +18,7 @@ async fn graceful_shutdown_flushes_usage(engine: Engine) {
             &running.addr,
             "POST",
             "/v1/keys/verify",
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
             &body,
         );
         assert_eq!(status(&answer), 200);
@@ -37,10 +34,8 @@ async fn graceful_shutdown_flushes_usage(engine: Engine) {
     };
     assert_eq!(count().await, 0, "nothing written yet");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &running.child.id().to_string()])
-        .status()
-        .unwrap();
+    let killed =
+        Command::new("kill").args(["-TERM", &running.child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let exit = running.child.wait().unwrap();
     assert!(exit.success(), "keywarden exited with {exit}");

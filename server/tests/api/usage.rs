@@ -16,26 +16,15 @@ async fn verify(app: &TestApp, key: &str, permissions: &[&str], path: &str) -> S
     let body = json!({ "key": key, "permissions": permissions, "path": path, "ip": "203.0.113.7", "user_agent": "curl/8" });
     let req = Request::post("/v1/keys/verify")
         .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {PRODUCTION_VERIFIER}"),
-        )
+        .header(header::AUTHORIZATION, format!("Bearer {PRODUCTION_VERIFIER}"))
         .body(Body::from(body.to_string()))
         .unwrap();
-    app.send(req, [10, 1, 1, 1]).await.json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    app.send(req, [10, 1, 1, 1]).await.json()["code"].as_str().unwrap().to_string()
 }
 
 async fn logs(client: &mut Client, query: Value) -> (StatusCode, Value) {
-    let reply = client
-        .call_json("requests", json!({ "slug": "acme", "query": query }))
-        .await;
-    (
-        reply.status,
-        serde_json::from_str(&reply.body).unwrap_or(Value::Null),
-    )
+    let reply = client.call_json("requests", json!({ "slug": "acme", "query": query })).await;
+    (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
 }
 
 async fn usage_by_outcome_and_recent_requests(engine: Engine) {
@@ -43,82 +32,47 @@ async fn usage_by_outcome_and_recent_requests(engine: Engine) {
     let mut admin = app.signed_in("admin@acme.test").await;
     let (id, token) = create(&mut admin, "Charted").await;
     for _ in 0..3 {
-        assert_eq!(
-            verify(&app, &token, &["events:write"], "/v1/events").await,
-            "VALID"
-        );
+        assert_eq!(verify(&app, &token, &["events:write"], "/v1/events").await, "VALID");
     }
-    assert_eq!(
-        verify(&app, &token, &["data:read"], "/v1/data").await,
-        "INSUFFICIENT_PERMISSIONS"
-    );
+    assert_eq!(verify(&app, &token, &["data:read"], "/v1/data").await, "INSUFFICIENT_PERMISSIONS");
     app.verifier.flush().await.unwrap();
 
     let mut member = app.signed_in("member@acme.test").await;
     for (range, bars) in [("day", 24), ("week", 7)] {
         let reply = member
-            .call_json(
-                "keys/usage",
-                json!({ "slug": "acme", "id": id, "range": range }),
-            )
+            .call_json("keys/usage", json!({ "slug": "acme", "id": id, "range": range }))
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let u = reply.json();
         let buckets = u["buckets"].as_array().unwrap();
         assert_eq!(buckets.len(), bars);
         let last = buckets.last().unwrap();
-        assert_eq!(
-            (last["valid"].as_i64(), last["refused"].as_i64()),
-            (Some(3), Some(1)),
-            "{u}"
-        );
-        assert!(
-            buckets[..bars - 1]
-                .iter()
-                .all(|b| b["valid"] == 0 && b["refused"] == 0)
-        );
+        assert_eq!((last["valid"].as_i64(), last["refused"].as_i64()), (Some(3), Some(1)), "{u}");
+        assert!(buckets[..bars - 1].iter().all(|b| b["valid"] == 0 && b["refused"] == 0));
         let now = app::backend::db::now();
         assert!(last["start"].as_i64().unwrap() <= now);
-        assert_eq!(
-            u["totals"],
-            json!([["VALID", 3], ["INSUFFICIENT_PERMISSIONS", 1]])
-        );
+        assert_eq!(u["totals"], json!([["VALID", 3], ["INSUFFICIENT_PERMISSIONS", 1]]));
         let recent = u["recent"].as_array().unwrap();
         assert_eq!(recent.len(), 4);
-        assert_eq!(
-            recent[0]["code"], "INSUFFICIENT_PERMISSIONS",
-            "newest first"
-        );
+        assert_eq!(recent[0]["code"], "INSUFFICIENT_PERMISSIONS", "newest first");
         assert_eq!(recent[0]["path"], "/v1/data");
         assert_eq!(recent[0]["ip"], "203.0.113.7");
         assert_eq!(recent[0]["user_agent"], "curl/8");
     }
 
     // The page shows them (server-rendered).
-    let page = member
-        .page(&format!("/orgs/acme/settings/api-keys/{id}"))
-        .await;
+    let page = member.page(&format!("/orgs/acme/settings/api-keys/{id}")).await;
     assert!(page.body.contains("Recent requests"), "{}", page.body);
     assert!(page.body.contains("3 valid, 1 refused"));
 
     // Viewers see neither; an unknown key is not found.
     let mut viewer = app.signed_in("viewer@acme.test").await;
-    let reply = viewer
-        .call_json(
-            "keys/usage",
-            json!({ "slug": "acme", "id": id, "range": "day" }),
-        )
-        .await;
+    let reply =
+        viewer.call_json("keys/usage", json!({ "slug": "acme", "id": id, "range": "day" })).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        logs(&mut viewer, json!({ "page": 1 })).await.0,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(logs(&mut viewer, json!({ "page": 1 })).await.0, StatusCode::FORBIDDEN);
     let reply = member
-        .call_json(
-            "keys/usage",
-            json!({ "slug": "acme", "id": "nope", "range": "day" }),
-        )
+        .call_json("keys/usage", json!({ "slug": "acme", "id": "nope", "range": "day" }))
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
@@ -140,41 +94,25 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
     assert_eq!(page["total"], 56);
     assert_eq!(page["entries"].as_array().unwrap().len(), 50);
     assert_eq!(page["entries"][0]["key_name"], "Quiet", "newest first");
-    assert!(
-        page["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k[0] == busy_id.as_str())
-    );
+    assert!(page["keys"].as_array().unwrap().iter().any(|k| k[0] == busy_id.as_str()));
     let (_, second) = logs(&mut member, json!({ "page": 2 })).await;
     assert_eq!(second["entries"].as_array().unwrap().len(), 6);
 
     let (_, by_key) = logs(&mut member, json!({ "page": 1, "key": quiet_id })).await;
     assert_eq!(by_key["total"], 1);
-    let (_, by_outcome) = logs(
-        &mut member,
-        json!({ "page": 1, "outcome": "INSUFFICIENT_PERMISSIONS" }),
-    )
-    .await;
+    let (_, by_outcome) =
+        logs(&mut member, json!({ "page": 1, "outcome": "INSUFFICIENT_PERMISSIONS" })).await;
     assert_eq!(by_outcome["total"], 1);
     assert_eq!(by_outcome["entries"][0]["path"], "/v1/keys");
-    let (_, valid) = logs(
-        &mut member,
-        json!({ "page": 1, "outcome": "VALID", "since": "1h" }),
-    )
-    .await;
+    let (_, valid) =
+        logs(&mut member, json!({ "page": 1, "outcome": "VALID", "since": "1h" })).await;
     assert_eq!(valid["total"], 55);
     assert_eq!(
-        logs(&mut member, json!({ "page": 1, "since": "5y" }))
-            .await
-            .0,
+        logs(&mut member, json!({ "page": 1, "since": "5y" })).await.0,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        logs(&mut member, json!({ "page": 1, "outcome": "MAYBE" }))
-            .await
-            .0,
+        logs(&mut member, json!({ "page": 1, "outcome": "MAYBE" })).await.0,
         StatusCode::BAD_REQUEST
     );
 
@@ -193,28 +131,17 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
         .unwrap();
     let (_, month) = logs(&mut member, json!({ "page": 1, "since": "30d" })).await;
     assert_eq!(month["total"], 56);
-    let purged = server::verify::usage::purge_older_than(&app.state.db, 30)
-        .await
-        .unwrap();
+    let purged = server::verify::usage::purge_older_than(&app.state.db, 30).await.unwrap();
     assert_eq!(purged, 1);
-    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM request_log")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM request_log").fetch_one(&app.state.db).await.unwrap();
     assert_eq!(left, 56);
 
     // A deleted key's requests stay, marked as such; the page renders them.
-    admin
-        .call_fn(DeleteKey {
-            slug: "acme".into(),
-            id: quiet_id.to_string(),
-        })
-        .await;
+    admin.call_fn(DeleteKey { slug: "acme".into(), id: quiet_id.to_string() }).await;
     let (_, after) = logs(&mut member, json!({ "page": 1 })).await;
     assert_eq!(after["entries"][0]["key_name"], Value::Null);
-    let page = member
-        .page("/orgs/acme/settings/logs?outcome=INSUFFICIENT_PERMISSIONS")
-        .await;
+    let page = member.page("/orgs/acme/settings/logs?outcome=INSUFFICIENT_PERMISSIONS").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         page.body.contains("Deleted key") && page.body.contains("Missing permission"),
@@ -223,7 +150,4 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
     );
 }
 
-on_both_engines!(
-    usage_by_outcome_and_recent_requests,
-    the_request_log_filters_and_pages
-);
+on_both_engines!(usage_by_outcome_and_recent_requests, the_request_log_filters_and_pages);

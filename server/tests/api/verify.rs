@@ -44,28 +44,14 @@ async fn every_code_comes_from_a_real_request(engine: Engine) {
     );
     let unknown = ApiToken::generate(&KeyPrefix::default(), Environment::Production);
     assert_eq!(code(&app, unknown.expose(), &[]).await, "NOT_FOUND");
-    assert_eq!(
-        code(&app, &write, &["data:read"]).await,
-        "INSUFFICIENT_PERMISSIONS"
-    );
+    assert_eq!(code(&app, &write, &["data:read"]).await, "INSUFFICIENT_PERMISSIONS");
 
     let (_, staging) = create(&mut admin, "Staging job", "staging", "Read", "").await;
-    assert_eq!(
-        code(&app, &staging, &[]).await,
-        "WRONG_ENVIRONMENT",
-        "a production verifier"
-    );
-    let from_staging = verify_as(&app, STAGING_VERIFIER, json!({ "key": staging }))
-        .await
-        .json();
+    assert_eq!(code(&app, &staging, &[]).await, "WRONG_ENVIRONMENT", "a production verifier");
+    let from_staging = verify_as(&app, STAGING_VERIFIER, json!({ "key": staging })).await.json();
     assert_eq!(from_staging["code"], "VALID");
-    let wrong = verify_as(&app, STAGING_VERIFIER, json!({ "key": write }))
-        .await
-        .json();
-    assert_eq!(
-        wrong["code"], "WRONG_ENVIRONMENT",
-        "a staging verifier refuses a production key"
-    );
+    let wrong = verify_as(&app, STAGING_VERIFIER, json!({ "key": write })).await.json();
+    assert_eq!(wrong["code"], "WRONG_ENVIRONMENT", "a staging verifier refuses a production key");
 
     let (disabled_id, disabled) = create(&mut admin, "Paused", "production", "Read", "").await;
     admin
@@ -76,12 +62,7 @@ async fn every_code_comes_from_a_real_request(engine: Engine) {
         .await;
     assert_eq!(code(&app, &disabled, &[]).await, "DISABLED");
     let (revoked_id, revoked) = create(&mut admin, "Gone", "production", "Read", "").await;
-    admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: revoked_id.to_string(),
-        })
-        .await;
+    admin.call_fn(RevokeKey { slug: "acme".into(), id: revoked_id.to_string() }).await;
     assert_eq!(code(&app, &revoked, &[]).await, "REVOKED");
     let (expired_id, expired) = create(&mut admin, "Old", "production", "Read", "").await;
     sqlx::query("UPDATE api_keys SET expires_at = 1 WHERE id = $1")
@@ -93,17 +74,13 @@ async fn every_code_comes_from_a_real_request(engine: Engine) {
 
     let (_, limited) = create(&mut admin, "Tight", "production", "Read", "3").await;
     for remaining in [2, 1, 0] {
-        let a = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": limited }))
-            .await
-            .json();
+        let a = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": limited })).await.json();
         assert_eq!(
             (a["code"].as_str(), a["ratelimit"]["remaining"].as_u64()),
             (Some("VALID"), Some(remaining))
         );
     }
-    let refused = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": limited }))
-        .await
-        .json();
+    let refused = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": limited })).await.json();
     assert_eq!(refused["code"], "RATE_LIMITED");
     assert_eq!(refused["valid"], false);
     let reset = refused["ratelimit"]["reset_ms"].as_u64().unwrap();
@@ -121,10 +98,7 @@ async fn verifiers_must_authenticate_and_send_json(engine: Engine) {
         assert_eq!(reply.json()["error"]["code"], "UNAUTHORIZED");
     }
     let req = Request::post("/v1/keys/verify")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {PRODUCTION_VERIFIER}"),
-        )
+        .header(header::AUTHORIZATION, format!("Bearer {PRODUCTION_VERIFIER}"))
         .body(Body::from("{not json"))
         .unwrap();
     let reply = app.send(req, [10, 1, 1, 1]).await;
@@ -138,26 +112,15 @@ async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
     let (id, token) = create(&mut admin, "Cached", "production", "Read", "").await;
     assert_eq!(code(&app, &token, &[]).await, "VALID"); // now cached
     admin
-        .call_json(
-            "keys/set_enabled",
-            json!({ "slug": "acme", "id": id, "enabled": false }),
-        )
+        .call_json("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": false }))
         .await;
     assert_eq!(code(&app, &token, &[]).await, "DISABLED");
-    admin
-        .call_json(
-            "keys/set_enabled",
-            json!({ "slug": "acme", "id": id, "enabled": true }),
-        )
-        .await;
+    admin.call_json("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": true })).await;
     assert_eq!(code(&app, &token, &[]).await, "VALID");
 
     let mut edit = json!({ "name": "Cached", "key_type": "Write", "permissions": [], "expiry": "keep", "expiry_date": "", "rate_limit": "", "rate_window_secs": "" });
     admin
-        .call_json(
-            "keys/update",
-            json!({ "slug": "acme", "id": id, "input": edit.clone() }),
-        )
+        .call_json("keys/update", json!({ "slug": "acme", "id": id, "input": edit.clone() }))
         .await;
     assert_eq!(
         code(&app, &token, &["data:read"]).await,
@@ -165,19 +128,10 @@ async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
         "an edit is seen at once"
     );
     edit["key_type"] = json!("Read");
-    admin
-        .call_json(
-            "keys/update",
-            json!({ "slug": "acme", "id": id, "input": edit }),
-        )
-        .await;
+    admin.call_json("keys/update", json!({ "slug": "acme", "id": id, "input": edit })).await;
 
     let new = regenerate(&mut admin, &id, Grace::None).await;
-    assert_eq!(
-        code(&app, &token, &[]).await,
-        "NOT_FOUND",
-        "regenerate without grace"
-    );
+    assert_eq!(code(&app, &token, &[]).await, "NOT_FOUND", "regenerate without grace");
     assert_eq!(code(&app, &new, &[]).await, "VALID");
     let newest = regenerate(&mut admin, &id, Grace::OneHour).await;
     assert_eq!(
@@ -187,29 +141,11 @@ async fn changes_refuse_the_old_secret_on_the_next_request(engine: Engine) {
     );
     assert_eq!(code(&app, &newest, &[]).await, "VALID");
 
-    admin
-        .call_fn(RevokeKey {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
-        .await;
+    admin.call_fn(RevokeKey { slug: "acme".into(), id: id.to_string() }).await;
     assert_eq!(code(&app, &newest, &[]).await, "REVOKED");
-    assert_eq!(
-        code(&app, &new, &[]).await,
-        "NOT_FOUND",
-        "revoking ends the grace secret"
-    );
-    admin
-        .call_fn(DeleteKey {
-            slug: "acme".into(),
-            id: id.to_string(),
-        })
-        .await;
-    assert_eq!(
-        code(&app, &newest, &[]).await,
-        "NOT_FOUND",
-        "deleted keys are unknown"
-    );
+    assert_eq!(code(&app, &new, &[]).await, "NOT_FOUND", "revoking ends the grace secret");
+    admin.call_fn(DeleteKey { slug: "acme".into(), id: id.to_string() }).await;
+    assert_eq!(code(&app, &newest, &[]).await, "NOT_FOUND", "deleted keys are unknown");
 }
 
 async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
@@ -247,10 +183,7 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     let done = app.verifier.flush().await.unwrap();
     assert_eq!((done.keys, done.log_entries), (1, 5001));
     let page = admin
-        .call_json(
-            "keys/list",
-            json!({ "slug": "acme", "query": { "search": "Busy" } }),
-        )
+        .call_json("keys/list", json!({ "slug": "acme", "query": { "search": "Busy" } }))
         .await
         .json();
     assert_eq!(page["keys"][0]["request_count"], 5001);
@@ -263,13 +196,7 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     .fetch_all(&app.state.db)
     .await
     .unwrap();
-    assert_eq!(
-        by_code,
-        [
-            ("INSUFFICIENT_PERMISSIONS".to_string(), 1),
-            ("VALID".to_string(), 5000)
-        ]
-    );
+    assert_eq!(by_code, [("INSUFFICIENT_PERMISSIONS".to_string(), 1), ("VALID".to_string(), 5000)]);
     type Logged = (String, Option<String>, Option<String>, Option<String>, i64);
     let logged: Vec<Logged> = sqlx::query_as(
         "SELECT code, path, ip, user_agent, COUNT(*) FROM request_log WHERE key_id = $1          GROUP BY code, path, ip, user_agent ORDER BY code",
@@ -280,11 +207,7 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     .unwrap();
     assert_eq!(logged.len(), 2, "{logged:?}");
     assert_eq!(logged[0].0, "INSUFFICIENT_PERMISSIONS");
-    assert_eq!(
-        logged[0].1.as_deref(),
-        Some("/v1/data"),
-        "the query is not kept"
-    );
+    assert_eq!(logged[0].1.as_deref(), Some("/v1/data"), "the query is not kept");
     assert_eq!(
         logged[1],
         (
@@ -295,11 +218,7 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
             5000
         )
     );
-    assert_eq!(
-        app.verifier.flush().await.unwrap(),
-        Default::default(),
-        "each use counted once"
-    );
+    assert_eq!(app.verifier.flush().await.unwrap(), Default::default(), "each use counted once");
 }
 
 async fn malformed_and_repeated_keys_cost_no_database_work(engine: Engine) {
@@ -317,10 +236,7 @@ async fn malformed_and_repeated_keys_cost_no_database_work(engine: Engine) {
                 alphabet[(seed % 62) as usize] as char
             })
             .collect();
-        assert_eq!(
-            code(&app, &format!("kw_live_{body}"), &[]).await,
-            "MALFORMED"
-        );
+        assert_eq!(code(&app, &format!("kw_live_{body}"), &[]).await, "MALFORMED");
     }
     assert_eq!(lookups(), 0);
     let unknown = ApiToken::generate(&KeyPrefix::default(), Environment::Production);

@@ -14,14 +14,9 @@ pub async fn prepared_database(engine: &Engine) -> (String, Db) {
     let url = engine.fresh_database().await;
     let pool = db::connect(&url).await.unwrap();
     db::migrate(&pool).await.unwrap();
-    server::demo::seed(
-        &pool,
-        DEMO_PASSWORD,
-        &Default::default(),
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    server::demo::seed(&pool, DEMO_PASSWORD, &Default::default(), &Default::default())
+        .await
+        .unwrap();
     (url, pool)
 }
 
@@ -33,14 +28,10 @@ pub async fn insert_key(
     permissions: &[&str],
     limit: u32,
 ) -> (String, ApiToken) {
-    let (org_id,): (String,) = sqlx::query_as("SELECT id FROM orgs WHERE slug = 'acme'")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let (owner,): (String,) = sqlx::query_as("SELECT id FROM users LIMIT 1")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let (org_id,): (String,) =
+        sqlx::query_as("SELECT id FROM orgs WHERE slug = 'acme'").fetch_one(pool).await.unwrap();
+    let (owner,): (String,) =
+        sqlx::query_as("SELECT id FROM users LIMIT 1").fetch_one(pool).await.unwrap();
     let token = ApiToken::generate(&KeyPrefix::default(), Environment::Production);
     let permissions: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
     let mut conn = pool.acquire().await.unwrap();
@@ -54,10 +45,7 @@ pub async fn insert_key(
             permissions: &permissions,
             token: &token,
             expires_at: None,
-            rate_limit: RateLimit {
-                limit,
-                window_secs: 60,
-            },
+            rate_limit: RateLimit { limit, window_secs: 60 },
             created_by: Some(&owner),
         },
     )
@@ -68,11 +56,7 @@ pub async fn insert_key(
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running `keywarden` on `url`; killed when dropped.
@@ -95,10 +79,7 @@ pub fn start(url: &str, env: &[(&str, &str)]) -> Running {
     let mut command = Command::new(env!("CARGO_BIN_EXE_keywarden"));
     command
         .args(["--addr", &addr, "--database-url", url])
-        .env(
-            "KEYWARDEN_SERVICE_TOKENS",
-            format!("production:{PRODUCTION_VERIFIER}"),
-        )
+        .env("KEYWARDEN_SERVICE_TOKENS", format!("production:{PRODUCTION_VERIFIER}"))
         .env("KEYWARDEN_SITE_ROOT", std::env::temp_dir())
         .env_remove("KEYWARDEN_CONFIG")
         .stdout(Stdio::piped())
@@ -110,17 +91,11 @@ pub fn start(url: &str, env: &[(&str, &str)]) -> Running {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let started = Instant::now();
     loop {
-        let line = lines
-            .next()
-            .expect("keywarden printed its address")
-            .unwrap();
+        let line = lines.next().expect("keywarden printed its address").unwrap();
         if line.contains("Keywarden is listening on") {
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "keywarden did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(60), "keywarden did not start");
     }
     // Keep reading: a closed pipe would fail the server's next log line.
     std::thread::spawn(move || lines.for_each(drop));

@@ -20,12 +20,9 @@ pub async fn verify_as(app: &TestApp, service_token: &str, body: Value) -> Reply
 
 /// The answer's code for `key` asking for `permissions`, from production.
 pub async fn code(app: &TestApp, key: &str, permissions: &[&str]) -> String {
-    let reply = verify_as(
-        app,
-        PRODUCTION_VERIFIER,
-        json!({ "key": key, "permissions": permissions }),
-    )
-    .await;
+    let reply =
+        verify_as(app, PRODUCTION_VERIFIER, json!({ "key": key, "permissions": permissions }))
+            .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json()["code"].as_str().unwrap().to_string()
 }
@@ -59,29 +56,15 @@ pub async fn create(
 
 /// Creates the key `input` describes in `acme`; returns its id and secret.
 pub async fn create_with(admin: &mut Client, input: KeyInput) -> (String, String) {
-    let reply = admin
-        .call_fn(CreateKey {
-            slug: "acme".into(),
-            input,
-        })
-        .await;
+    let reply = admin.call_fn(CreateKey { slug: "acme".into(), input }).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = reply.json();
-    (
-        body["key"]["id"].as_str().unwrap().into(),
-        body["token"].as_str().unwrap().into(),
-    )
+    (body["key"]["id"].as_str().unwrap().into(), body["token"].as_str().unwrap().into())
 }
 
 /// Regenerates key `id` with `grace` and returns the new secret.
 pub async fn regenerate(admin: &mut Client, id: &str, grace: Grace) -> String {
-    let reply = admin
-        .call_fn(RegenerateKey {
-            slug: "acme".into(),
-            id: id.into(),
-            grace,
-        })
-        .await;
+    let reply = admin.call_fn(RegenerateKey { slug: "acme".into(), id: id.into(), grace }).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json()["token"].as_str().unwrap().to_string()
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod calls;
 pub mod keys;
 
 use app::backend::{AppState, Settings, db};
@@ -64,9 +65,7 @@ impl Engine {
                     .await
                     .expect("create test database");
                 admin.close().await;
-                let (base, _) = admin_url
-                    .rsplit_once('/')
-                    .expect("PostgreSQL URL has a database");
+                let (base, _) = admin_url.rsplit_once('/').expect("PostgreSQL URL has a database");
                 format!("{base}/{name}")
             }
         }
@@ -109,17 +108,18 @@ impl TestApp {
 
     /// Another instance on this one's database (as behind a load balancer).
     pub async fn another_instance(&self) -> TestApp {
-        Self::on(
-            self.url.clone(),
-            (*self.state.settings).clone(),
-            self.gateway.clone(),
-        )
-        .await
+        Self::on(self.url.clone(), (*self.state.settings).clone(), self.gateway.clone()).await
     }
 
     /// An instance on the database at `url`, set up as `keywarden` starts one
     /// (migrations, and on PostgreSQL the key-change listener).
     async fn on(url: String, settings: Settings, gateway: VerifierSettings) -> TestApp {
+        // Warnings and errors (a 500's cause) go to the test's captured
+        // output, shown when it fails.
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_test_writer()
+            .try_init();
         let pool = db::connect(&url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
         let options = LeptosOptions::builder()
@@ -138,13 +138,7 @@ impl TestApp {
             .await;
         }
         let router = server::startup::router(state.clone(), built);
-        TestApp {
-            url,
-            state,
-            verifier,
-            gateway,
-            router,
-        }
+        TestApp { url, state, verifier, gateway, router }
     }
 
     /// An instance with the demo org `acme` and one user per role.
@@ -166,14 +160,9 @@ impl TestApp {
     ) -> TestApp {
         let url = engine.fresh_database().await;
         let app = Self::on(url, settings, gateway).await;
-        server::demo::seed(
-            &app.state.db,
-            DEMO_PASSWORD,
-            &Default::default(),
-            &Default::default(),
-        )
-        .await
-        .expect("seed");
+        server::demo::seed(&app.state.db, DEMO_PASSWORD, &Default::default(), &Default::default())
+            .await
+            .expect("seed");
         app
     }
 
@@ -187,7 +176,7 @@ impl TestApp {
         )
         .await
         .expect("hash");
-        let mut tx = self.state.db.begin().await.expect("begin");
+        let mut tx = app::backend::db::begin(&self.state.db).await.expect("begin");
         let user = app::backend::platform::found(
             &mut tx,
             &Email::parse(owner).expect("a valid email"),
@@ -204,43 +193,48 @@ impl TestApp {
 
     /// Sends one request as-is from `ip`.
     pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> Reply {
-        req.extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
-        let res = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("router is infallible");
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        let res = self.router.clone().oneshot(req).await.expect("router is infallible");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// An API request as a platform's backend sends it: a bearer `token`
+    /// and a JSON `body`, both optional, to the host `keys.example`.
+    pub async fn bearer(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let mut req =
+            Request::builder().method(method).uri(path).header(header::HOST, "keys.example");
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
+        let body = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).unwrap(), [192, 0, 2, 10]).await
     }
 
     /// A browser-like client with no session, from 127.0.0.1.
     pub fn client(&self) -> Client {
-        Client {
-            app: self.clone(),
-            cookie: None,
-            ip: [127, 0, 0, 1],
-        }
+        Client { app: self.clone(), cookie: None, ip: [127, 0, 0, 1] }
     }
 
     /// A client signed in as `email` with the demo password.
     pub async fn signed_in(&self, email: &str) -> Client {
         let mut client = self.client();
         let reply = client.sign_in(email, DEMO_PASSWORD).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "sign-in as {email}: {}",
-            reply.body
-        );
+        assert_eq!(reply.status, StatusCode::OK, "sign-in as {email}: {}", reply.body);
         client
     }
 
@@ -292,6 +286,8 @@ impl Reply {
     }
 }
 
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// A browser: keeps the session cookie and sends same-origin requests.
 #[derive(Clone)]
 pub struct Client {
@@ -309,25 +305,23 @@ impl Client {
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect::<Vec<_>>()
             .join("&");
+        self.post(endpoint, FORM, body).await
+    }
+
+    /// Posts to a server function, keeping the session cookie it sets.
+    async fn post(&mut self, endpoint: &str, content_type: &str, body: String) -> Reply {
         let mut req = Request::post(format!("/api/{endpoint}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::CONTENT_TYPE, content_type)
             .header(header::ACCEPT, "application/json")
             .header(header::HOST, "127.0.0.1:3000")
             .header("sec-fetch-site", "same-origin");
         if let Some(cookie) = &self.cookie {
             req = req.header(header::COOKIE, cookie.as_str());
         }
-        let reply = self
-            .app
-            .send(req.body(Body::from(body)).unwrap(), self.ip)
-            .await;
+        let reply = self.app.send(req.body(Body::from(body)).unwrap(), self.ip).await;
         if let Some(set) = reply.session_cookie() {
             let pair = set.split(';').next().unwrap_or_default().to_string();
-            self.cookie = if pair == "kw_session=" {
-                None
-            } else {
-                Some(pair)
-            };
+            self.cookie = if pair == "kw_session=" { None } else { Some(pair) };
         }
         reply
     }
@@ -343,19 +337,20 @@ impl Client {
         self.call_json(endpoint, body).await
     }
 
+    /// Calls a form-input server function with its own argument struct,
+    /// encoded as the browser's form is (see [`calls`] for one method each).
+    pub async fn form_fn<S>(&mut self, args: S) -> Reply
+    where
+        S: leptos::server_fn::ServerFn + serde::Serialize,
+    {
+        let endpoint = S::PATH.trim_start_matches("/api/");
+        let body = serde_qs::to_string(&args).expect("arguments encode");
+        self.post(endpoint, FORM, body).await
+    }
+
     /// Calls a JSON-input server function (the key dialogs use these).
     pub async fn call_json(&mut self, endpoint: &str, body: serde_json::Value) -> Reply {
-        let mut req = Request::post(format!("/api/{endpoint}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json")
-            .header(header::HOST, "127.0.0.1:3000")
-            .header("sec-fetch-site", "same-origin");
-        if let Some(cookie) = &self.cookie {
-            req = req.header(header::COOKIE, cookie.as_str());
-        }
-        self.app
-            .send(req.body(Body::from(body.to_string())).unwrap(), self.ip)
-            .await
+        self.post(endpoint, "application/json", body.to_string()).await
     }
 
     /// A page as a browser navigates to it.
@@ -364,17 +359,7 @@ impl Client {
         if let Some(cookie) = &self.cookie {
             req = req.header(header::COOKIE, cookie.as_str());
         }
-        self.app
-            .send(req.body(Body::empty()).unwrap(), self.ip)
-            .await
-    }
-
-    pub async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
-        self.call(
-            "login",
-            &[("email", email), ("password", password), ("next", "")],
-        )
-        .await
+        self.app.send(req.body(Body::empty()).unwrap(), self.ip).await
     }
 }
 

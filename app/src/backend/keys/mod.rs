@@ -94,14 +94,8 @@ mod tests {
 
     #[test]
     fn notices_name_their_sender_and_subject() {
-        assert_eq!(
-            parse_notice("inst1 key9"),
-            (Some("inst1"), Changed::Key("key9"))
-        );
+        assert_eq!(parse_notice("inst1 key9"), (Some("inst1"), Changed::Key("key9")));
         assert_eq!(parse_notice("key9"), (None, Changed::Key("key9")));
-        assert_eq!(
-            parse_notice("inst1 org:o7"),
-            (Some("inst1"), Changed::Org("o7"))
-        );
+        assert_eq!(parse_notice("inst1 org:o7"), (Some("inst1"), Changed::Org("o7")));
     }
 }

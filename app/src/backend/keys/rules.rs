@@ -16,33 +16,20 @@ pub fn edit_changes(
     rate_limit: RateLimit,
     expires_at: Option<UnixTime>,
 ) -> Option<serde_json::Value> {
-    let old_limit = RateLimit {
-        limit: before.rate_limit as u32,
-        window_secs: before.rate_window_secs as u32,
-    };
+    let old_limit =
+        RateLimit { limit: before.rate_limit as u32, window_secs: before.rate_window_secs as u32 };
     let fields = [
         ("name", before.name.clone().into(), name.into()),
         ("type", before.key_type.clone().into(), key_type.into()),
-        (
-            "permissions",
-            before.permission_list().into(),
-            permissions.to_vec().into(),
-        ),
-        (
-            "rate_limit",
-            old_limit.label().into(),
-            rate_limit.label().into(),
-        ),
+        ("permissions", before.permission_list().into(), permissions.to_vec().into()),
+        ("rate_limit", old_limit.label().into(), rate_limit.label().into()),
         ("expires_at", before.expires_at.into(), expires_at.into()),
     ];
     let changes: serde_json::Map<String, serde_json::Value> = fields
         .into_iter()
         .filter(|(_, old, new): &(&str, serde_json::Value, serde_json::Value)| old != new)
         .map(|(field, old, new)| {
-            (
-                field.to_string(),
-                serde_json::json!({ "before": old, "after": new }),
-            )
+            (field.to_string(), serde_json::json!({ "before": old, "after": new }))
         })
         .collect();
     (!changes.is_empty()).then_some(serde_json::Value::Object(changes))
@@ -69,9 +56,7 @@ pub fn grace_until(
 /// Refuses changes to a revoked key (only delete remains).
 pub fn not_revoked(row: &KeyRow) -> Result<(), AppError> {
     if row.revoked_at.is_some() {
-        return Err(AppError::Conflict(
-            "This key is revoked; it can only be deleted.".into(),
-        ));
+        return Err(AppError::Conflict("This key is revoked; it can only be deleted.".into()));
     }
     Ok(())
 }

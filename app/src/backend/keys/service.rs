@@ -20,10 +20,7 @@ use sqlx::AnyConnection;
 #[derive(Clone, Copy, Debug)]
 pub enum Actor<'a> {
     /// A member on the API Keys page: their role decides.
-    Member {
-        user: &'a SessionUser,
-        membership: &'a Membership,
-    },
+    Member { user: &'a SessionUser, membership: &'a Membership },
     /// One of the org's keys over the REST API (its scope already checked):
     /// it reaches only keys of its environment and never grants, or
     /// manages a key with, a permission it lacks.
@@ -64,9 +61,7 @@ impl Actor<'_> {
                 membership.allow(Capability::CreateAdminKey)
             }
             Actor::Member { .. } => Ok(()),
-            Actor::ApiKey {
-                permissions: own, ..
-            } => {
+            Actor::ApiKey { permissions: own, .. } => {
                 if permissions.iter().all(|p| own.contains(p)) {
                     Ok(())
                 } else {
@@ -82,12 +77,9 @@ impl Actor<'_> {
     /// Whether the actor may make a key of `environment`.
     fn may_use(&self, environment: Environment) -> Result<(), AppError> {
         match self {
-            Actor::ApiKey {
-                environment: own, ..
-            } if *own != environment => Err(AppError::NotAllowed(format!(
-                "A {0} key creates {0} keys only.",
-                own.as_str()
-            ))),
+            Actor::ApiKey { environment: own, .. } if *own != environment => {
+                Err(AppError::NotAllowed(format!("A {0} key creates {0} keys only.", own.as_str())))
+            }
             _ => Ok(()),
         }
     }
@@ -149,7 +141,7 @@ async fn reachable(
 async fn record(
     conn: &mut AnyConnection,
     actor: &Actor<'_>,
-    client_ip: Option<&str>,
+    ip: Option<&str>,
     action: &'static str,
     key: (&str, &str),
     changes: Option<serde_json::Value>,
@@ -166,7 +158,7 @@ async fn record(
             target_id: Some(key.0),
             target_label: Some(key.1),
             changes,
-            client_ip,
+            client_ip: ip,
         },
     )
     .await?;
@@ -182,7 +174,7 @@ async fn open_change(
     id: &str,
 ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, KeyRow), AppError> {
     actor.may(Capability::ManageKeys)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = db::begin(&state.db).await?;
     let row = reachable(&mut tx, actor, id).await?;
     not_revoked(&row)?;
     actor.may_handle(&row.permission_list())?;
@@ -205,14 +197,14 @@ async fn finish(
 pub async fn create(
     state: &AppState,
     actor: Actor<'_>,
-    client_ip: Option<&str>,
+    ip: Option<&str>,
     spec: NewKeySpec,
 ) -> Result<(KeyRow, ApiToken), AppError> {
     actor.may(Capability::ManageKeys)?;
     actor.may_use(spec.environment)?;
     actor.may_handle(&spec.permissions)?;
     let token = ApiToken::generate(&state.settings.key_prefix, spec.environment);
-    let mut tx = state.db.begin().await?;
+    let mut tx = db::begin(&state.db).await?;
     let new = NewKey {
         org_id: actor.org_id(),
         name: spec.name.as_str(),
@@ -231,15 +223,7 @@ pub async fn create(
         "rate_limit": spec.rate_limit.label(),
     });
     let name = spec.name.as_str();
-    record(
-        &mut tx,
-        &actor,
-        client_ip,
-        "key.created",
-        (&id, name),
-        Some(changes),
-    )
-    .await?;
+    record(&mut tx, &actor, ip, "key.created", (&id, name), Some(changes)).await?;
     let row = finish(tx, state, &actor, &id).await?;
     Ok((row, token))
 }
@@ -248,51 +232,24 @@ pub async fn create(
 pub async fn update(
     state: &AppState,
     actor: Actor<'_>,
-    client_ip: Option<&str>,
+    ip: Option<&str>,
     id: &str,
     edit: KeyEdit,
 ) -> Result<KeyRow, AppError> {
     let (mut tx, before) = open_change(state, &actor, id).await?;
-    let name = edit
-        .name
-        .map_or_else(|| before.name.clone(), |n| n.as_str().to_string());
-    let (key_type, permissions) = edit
-        .grants
-        .unwrap_or_else(|| (before.key_type.clone(), before.permission_list()));
+    let name = edit.name.map_or_else(|| before.name.clone(), |n| n.as_str().to_string());
+    let (key_type, permissions) =
+        edit.grants.unwrap_or_else(|| (before.key_type.clone(), before.permission_list()));
     actor.may_handle(&permissions)?;
     let rate_limit = edit.rate_limit.unwrap_or(RateLimit {
         limit: before.rate_limit as u32,
         window_secs: before.rate_window_secs as u32,
     });
     let expires_at = edit.expires_at.unwrap_or(before.expires_at);
-    store::update(
-        &mut tx,
-        id,
-        &name,
-        &key_type,
-        &permissions,
-        rate_limit,
-        expires_at,
-    )
-    .await?;
-    let changes = edit_changes(
-        &before,
-        &name,
-        &key_type,
-        &permissions,
-        rate_limit,
-        expires_at,
-    );
+    store::update(&mut tx, id, &name, &key_type, &permissions, rate_limit, expires_at).await?;
+    let changes = edit_changes(&before, &name, &key_type, &permissions, rate_limit, expires_at);
     if changes.is_some() {
-        record(
-            &mut tx,
-            &actor,
-            client_ip,
-            "key.updated",
-            (id, &name),
-            changes,
-        )
-        .await?;
+        record(&mut tx, &actor, ip, "key.updated", (id, &name), changes).await?;
     }
     finish(tx, state, &actor, id).await
 }
@@ -302,7 +259,7 @@ pub async fn update(
 pub async fn regenerate(
     state: &AppState,
     actor: Actor<'_>,
-    client_ip: Option<&str>,
+    ip: Option<&str>,
     id: &str,
     grace_secs: i64,
 ) -> Result<(KeyRow, ApiToken), AppError> {
@@ -315,15 +272,7 @@ pub async fn regenerate(
     let token = ApiToken::generate(&state.settings.key_prefix, environment);
     store::rotate(&mut tx, id, &token, grace_until).await?;
     let changes = serde_json::json!({ "grace_until": grace_until });
-    record(
-        &mut tx,
-        &actor,
-        client_ip,
-        "key.regenerated",
-        (id, &row.name),
-        Some(changes),
-    )
-    .await?;
+    record(&mut tx, &actor, ip, "key.regenerated", (id, &row.name), Some(changes)).await?;
     let row = finish(tx, state, &actor, id).await?;
     Ok((row, token))
 }
@@ -332,19 +281,15 @@ pub async fn regenerate(
 pub async fn set_enabled(
     state: &AppState,
     actor: Actor<'_>,
-    client_ip: Option<&str>,
+    ip: Option<&str>,
     id: &str,
     enabled: bool,
 ) -> Result<KeyRow, AppError> {
     let (mut tx, row) = open_change(state, &actor, id).await?;
     if (row.disabled == 0) != enabled {
         store::set_disabled(&mut tx, id, !enabled).await?;
-        let action = if enabled {
-            "key.enabled"
-        } else {
-            "key.disabled"
-        };
-        record(&mut tx, &actor, client_ip, action, (id, &row.name), None).await?;
+        let action = if enabled { "key.enabled" } else { "key.disabled" };
+        record(&mut tx, &actor, ip, action, (id, &row.name), None).await?;
     }
     finish(tx, state, &actor, id).await
 }
@@ -353,20 +298,12 @@ pub async fn set_enabled(
 pub async fn revoke(
     state: &AppState,
     actor: Actor<'_>,
-    client_ip: Option<&str>,
+    ip: Option<&str>,
     id: &str,
 ) -> Result<KeyRow, AppError> {
     let (mut tx, row) = open_change(state, &actor, id).await?;
     store::revoke(&mut tx, id).await?;
-    record(
-        &mut tx,
-        &actor,
-        client_ip,
-        "key.revoked",
-        (id, &row.name),
-        None,
-    )
-    .await?;
+    record(&mut tx, &actor, ip, "key.revoked", (id, &row.name), None).await?;
     finish(tx, state, &actor, id).await
 }
 
@@ -374,22 +311,14 @@ pub async fn revoke(
 pub async fn delete(
     state: &AppState,
     actor: Actor<'_>,
-    client_ip: Option<&str>,
+    ip: Option<&str>,
     id: &str,
 ) -> Result<(), AppError> {
     actor.may(Capability::DeleteKey)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = db::begin(&state.db).await?;
     let row = reachable(&mut tx, &actor, id).await?;
     store::delete(&mut tx, id).await?;
     let changes = serde_json::json!({ "start": row.start, "environment": row.environment });
-    record(
-        &mut tx,
-        &actor,
-        client_ip,
-        "key.deleted",
-        (id, &row.name),
-        Some(changes),
-    )
-    .await?;
+    record(&mut tx, &actor, ip, "key.deleted", (id, &row.name), Some(changes)).await?;
     commit_change(tx, state, id).await
 }

@@ -140,11 +140,7 @@ pub async fn find(
     id: &str,
 ) -> Result<Option<KeyRow>, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE k.org_id = $1 AND k.id = $2");
-    Ok(sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(&sql).bind(org_id).bind(id).fetch_optional(conn).await?)
 }
 
 /// The SQL condition for a status, consistent with [`KeyStatus::of`]; `?`
@@ -211,10 +207,7 @@ pub async fn list(
     );
     let count_sql = format!("SELECT COUNT(*) FROM api_keys k WHERE {filter_sql}");
     let rows: Vec<KeyRow> = filter.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
-    let (total,): (i64,) = filter
-        .bind(sqlx::query_as(&count_sql))
-        .fetch_one(db)
-        .await?;
+    let (total,): (i64,) = filter.bind(sqlx::query_as(&count_sql)).fetch_one(db).await?;
     Ok((rows, total))
 }
 
@@ -307,10 +300,7 @@ pub async fn revoke(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> 
 
 /// Erases the key; its history stays in the audit log.
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM api_keys WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query("DELETE FROM api_keys WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
 

@@ -18,10 +18,7 @@ pub fn KeyDetailPage() -> impl IntoView {
     let id = Signal::derive(move || params.read().get("id").unwrap_or_default());
     let navigate = use_navigate();
     let on_deleted = Callback::new(move |_| {
-        navigate(
-            &format!("/orgs/{}/settings/api-keys", slug.get_untracked()),
-            Default::default(),
-        )
+        navigate(&format!("/orgs/{}/settings/api-keys", slug.get_untracked()), Default::default())
     });
     let actions = KeyActions::new(slug, Some(on_deleted));
     let detail = Resource::new(

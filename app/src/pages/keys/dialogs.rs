@@ -192,10 +192,9 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
         }
     });
     let on_submit = Callback::new(move |_| {
-        actions.create.dispatch(CreateKey {
-            slug: actions.slug.get_untracked(),
-            input: form.input(),
-        });
+        actions
+            .create
+            .dispatch(CreateKey { slug: actions.slug.get_untracked(), input: form.input() });
     });
     let on_closed = Callback::new(move |_| {
         // The secret leaves the page's memory with the dialog.
@@ -220,10 +219,7 @@ fn EditDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let form = KeyForm::editing(&key);
     let (pending, error) = (actions.update.pending(), error_of(actions.update.value()));
     on_success(actions.update.value(), move |()| actions.close());
-    let current_expiry = key
-        .expires_at
-        .map(format_date)
-        .unwrap_or_else(|| "never".into());
+    let current_expiry = key.expires_at.map(format_date).unwrap_or_else(|| "never".into());
     let id = key.id.clone();
     let on_submit = Callback::new(move |_| {
         actions.update.dispatch(UpdateKey {
@@ -354,10 +350,8 @@ fn DisableDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
             enabled: false,
         });
     });
-    let text = format!(
-        "Calls using \u{201c}{}\u{201d} will fail until you enable it again.",
-        key.name
-    );
+    let text =
+        format!("Calls using \u{201c}{}\u{201d} will fail until you enable it again.", key.name);
     view! { <Confirm actions title=format!("Disable {}", key.name) text button="Disable" pending error on_confirm /> }
 }
 
@@ -368,10 +362,7 @@ fn RevokeDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     on_success(action.value(), move |()| actions.close());
     let id = key.id.clone();
     let on_confirm = Callback::new(move |_| {
-        action.dispatch(RevokeKey {
-            slug: actions.slug.get_untracked(),
-            id: id.clone(),
-        });
+        action.dispatch(RevokeKey { slug: actions.slug.get_untracked(), id: id.clone() });
     });
     let text = format!(
         "Revoke \u{201c}{}\u{201d}? Calls using it fail at once. This cannot be undone; the key stays listed as revoked.",
@@ -395,10 +386,7 @@ fn DeleteDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let matches = move || typed.get() == name;
     let id = key.id.clone();
     let delete = move |_| {
-        action.dispatch(DeleteKey {
-            slug: actions.slug.get_untracked(),
-            id: id.clone(),
-        });
+        action.dispatch(DeleteKey { slug: actions.slug.get_untracked(), id: id.clone() });
     };
     view! {
         <Modal title=format!("Delete {}", key.name) on_close=Callback::new(move |_| actions.close())>

@@ -41,8 +41,7 @@ impl KeyForm {
         form.permissions.set(key.permissions.clone());
         form.expiry.set("keep".into());
         form.rate_limit.set(key.rate_limit.limit.to_string());
-        form.rate_window_secs
-            .set(key.rate_limit.window_secs.to_string());
+        form.rate_window_secs.set(key.rate_limit.window_secs.to_string());
         form
     }
 
@@ -71,26 +70,19 @@ pub fn KeyFields(
     current_expiry: String,
 ) -> impl IntoView {
     let types = options.key_types.clone();
+    // The chosen type's preset, if it is not Custom.
+    let preset = {
+        let types = types.clone();
+        move || {
+            let t = form.key_type.get();
+            types.iter().find(|o| o.name == t).cloned()
+        }
+    };
     let preset_permissions = {
-        let types = types.clone();
-        move || {
-            let t = form.key_type.get();
-            types
-                .iter()
-                .find(|o| o.name == t)
-                .map(|o| o.permissions.clone())
-        }
+        let preset = preset.clone();
+        move || preset().map(|o| o.permissions)
     };
-    let default_limit = {
-        let types = types.clone();
-        move || {
-            let t = form.key_type.get();
-            types
-                .iter()
-                .find(|o| o.name == t)
-                .map(|o| o.rate_limit.label())
-        }
-    };
+    let default_limit = move || preset().map(|o| o.rate_limit.label());
     let all_permissions = options.permissions.clone();
     view! {
         <div class="field">
@@ -107,35 +99,21 @@ pub fn KeyFields(
         {creating
             .then(|| {
                 view! {
-                    <div class="field">
-                        <label for="key-environment">"Environment"</label>
-                        <select
-                            id="key-environment"
-                            prop:value=move || form.environment.get()
-                            on:change=move |ev| form.environment.set(event_target_value(&ev))
-                        >
-                            {Environment::ALL
-                                .into_iter()
-                                .map(|e| view! { <option value=e.as_str()>{e.label()}</option> })
-                                .collect_view()}
-                        </select>
-                    </div>
+                    <SelectField id="key-environment" label="Environment" value=form.environment>
+                        {Environment::ALL
+                            .into_iter()
+                            .map(|e| view! { <option value=e.as_str()>{e.label()}</option> })
+                            .collect_view()}
+                    </SelectField>
                 }
             })}
-        <div class="field">
-            <label for="key-type">"Type"</label>
-            <select
-                id="key-type"
-                prop:value=move || form.key_type.get()
-                on:change=move |ev| form.key_type.set(event_target_value(&ev))
-            >
-                {types
-                    .iter()
-                    .map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> })
-                    .collect_view()}
-                <option value=CUSTOM_TYPE>"Custom"</option>
-            </select>
-        </div>
+        <SelectField id="key-type" label="Type" value=form.key_type>
+            {types
+                .iter()
+                .map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> })
+                .collect_view()}
+            <option value=CUSTOM_TYPE>"Custom"</option>
+        </SelectField>
         <fieldset class="field permissions">
             <legend>"Permissions"</legend>
             {move || match preset_permissions() {
@@ -223,6 +201,28 @@ pub fn KeyFields(
                         .collect_view()}
                 </select>
             </div>
+        </div>
+    }
+}
+
+/// A labelled `<select>` bound to `value`; `children` are its options.
+#[component]
+fn SelectField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select
+                id=id
+                prop:value=move || value.get()
+                on:change=move |ev| value.set(event_target_value(&ev))
+            >
+                {children()}
+            </select>
         </div>
     }
 }

@@ -10,7 +10,9 @@ pub use detail::KeyDetailPage;
 
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
-use crate::components::{ErrorPanel, ErrorText, format_date, format_datetime, relative};
+use crate::components::{
+    DataTable, ErrorPanel, ErrorText, Pager, format_date, format_datetime, page_link, relative,
+};
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
 use leptos::prelude::*;
@@ -22,9 +24,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 fn query_from_url(q: &leptos_router::params::ParamsMap) -> KeyQuery {
     KeyQuery {
         environment: q.get("environment").and_then(|e| e.parse().ok()),
-        status: q
-            .get("status")
-            .and_then(|s| KeyStatus::ALL.into_iter().find(|k| k.as_str() == s)),
+        status: q.get("status").and_then(|s| KeyStatus::ALL.into_iter().find(|k| k.as_str() == s)),
         search: q.get("q").unwrap_or_default(),
         sort: if q.get("sort").as_deref() == Some("last_used") {
             KeySort::LastUsed
@@ -36,32 +36,15 @@ fn query_from_url(q: &leptos_router::params::ParamsMap) -> KeyQuery {
 }
 
 fn query_string(q: &KeyQuery, page: u32) -> String {
-    let mut parts = Vec::new();
-    if let Some(e) = q.environment {
-        parts.push(format!("environment={}", e.as_str()));
-    }
-    if let Some(s) = q.status {
-        parts.push(format!("status={}", s.as_str()));
-    }
-    if !q.search.is_empty() {
-        let encoded: String = q
-            .search
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        parts.push(format!("q={encoded}"));
-    }
-    if q.sort == KeySort::LastUsed {
-        parts.push("sort=last_used".into());
-    }
-    parts.push(format!("page={page}"));
-    format!("?{}", parts.join("&"))
+    page_link(
+        page,
+        &[
+            ("environment", q.environment.map(|e| e.as_str())),
+            ("status", q.status.map(|s| s.as_str())),
+            ("q", Some(q.search.as_str()).filter(|s| !s.is_empty())),
+            ("sort", (q.sort == KeySort::LastUsed).then_some("last_used")),
+        ],
+    )
 }
 
 #[component]
@@ -93,7 +76,6 @@ pub fn ApiKeysPage() -> impl IntoView {
 fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView {
     let can_manage = page.can_manage;
     let create = move |_| actions.dialog.set(Some(KeyDialog::Create));
-    let pages = (page.total as u32).div_ceil(page.per_page).max(1);
     let shown_from = (page.page - 1) * page.per_page + 1;
     let shown_to = shown_from - 1 + page.keys.len() as u32;
     let filtered =
@@ -131,18 +113,17 @@ fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView
                 } else {
                     view! { <KeyTable page=page.clone() actions /> }.into_any()
                 }}
-                <nav class="pager" aria-label="Pages">
-                    <span>
-                        {if page.keys.is_empty() {
-                            "0 keys".to_string()
-                        } else {
-                            format!("{shown_from}–{shown_to} of {} {}", page.total, if filtered { "matching keys" } else { "keys" })
-                        }}
-                    </span>
-                    {(page.page > 1).then(|| view! { <a href=query_string(&query, page.page - 1)>"Previous page"</a> })}
-                    <span>{format!("Page {} of {pages}", page.page)}</span>
-                    {(page.page < pages).then(|| view! { <a href=query_string(&query, page.page + 1)>"Next page"</a> })}
-                </nav>
+                <Pager
+                    summary=if page.keys.is_empty() {
+                        "0 keys".to_string()
+                    } else {
+                        format!("{shown_from}–{shown_to} of {} {}", page.total, if filtered { "matching keys" } else { "keys" })
+                    }
+                    page=page.page
+                    total=page.total
+                    per_page=page.per_page
+                    link=move |n| query_string(&query, n)
+                />
             }
                 .into_any()
         }}
@@ -202,31 +183,14 @@ fn KeyTable(page: KeyPage, actions: KeyActions) -> impl IntoView {
     let now = page.now;
     let show_actions = page.can_manage || page.can_delete;
     view! {
-        <div class="table-wrap">
-            <table class="table keys" aria-label="API keys">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Prefix"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"Environment"</th>
-                        <th scope="col">"Requests"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Status"</th>
-                        {show_actions.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label="API keys" class="keys" names=vec!["Name", "Prefix", "Type", "Environment", "Requests", "Last used", "Created", "Expires", "Status"]
+                    actions=show_actions>
                     {page
                         .keys
                         .into_iter()
                         .map(|key| view! { <KeyRowView key now detail=page.can_view_detail can_manage=page.can_manage can_delete=page.can_delete actions /> })
                         .collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
 }
 
@@ -245,11 +209,7 @@ fn KeyRowView(
     can_delete: bool,
     actions: KeyActions,
 ) -> impl IntoView {
-    let href = format!(
-        "/orgs/{}/settings/api-keys/{}",
-        actions.slug.get_untracked(),
-        key.id
-    );
+    let href = format!("/orgs/{}/settings/api-keys/{}", actions.slug.get_untracked(), key.id);
     let name = if detail {
         view! { <a href=href>{key.name.clone()}</a> }.into_any()
     } else {

@@ -57,13 +57,7 @@ fn UsageView(usage: KeyUsage, slug: String, id: String) -> impl IntoView {
         usage.range.label(),
         total - valid
     );
-    let peak = usage
-        .buckets
-        .iter()
-        .map(|b| b.valid + b.refused)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+    let peak = usage.buckets.iter().map(|b| b.valid + b.refused).max().unwrap_or(0).max(1) as f64;
     let slot = WIDTH / usage.buckets.len() as f64;
     let bars = usage
         .buckets
@@ -74,12 +68,8 @@ fn UsageView(usage: KeyUsage, slug: String, id: String) -> impl IntoView {
             let w = slot * 0.8;
             let hv = b.valid as f64 / peak * HEIGHT;
             let hr = b.refused as f64 / peak * HEIGHT;
-            let title = format!(
-                "{}: {} valid, {} refused",
-                format_datetime(b.start),
-                b.valid,
-                b.refused
-            );
+            let title =
+                format!("{}: {} valid, {} refused", format_datetime(b.start), b.valid, b.refused);
             view! {
                 <g>
                     <title>{title}</title>

@@ -1,0 +1,91 @@
+//! The pieces every list page shares: column headings and the pager.
+
+use leptos::prelude::*;
+
+/// A scrollable table: a heading row, one `<th scope="col">` a name (with
+/// `actions`, a last column for row actions, named for screen readers
+/// only), and `children` as its rows.
+#[component]
+pub fn DataTable(
+    label: &'static str,
+    names: Vec<&'static str>,
+    #[prop(optional)] class: &'static str,
+    #[prop(optional)] actions: bool,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class=format!("table {class}").trim_end().to_string() aria-label=label>
+                <thead>
+                    <tr>
+                        {names.into_iter().map(|name| view! { <th scope="col">{name}</th> }).collect_view()}
+                        {actions.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+    // Erased so the pages that hold tables keep their view types shallow.
+    .into_any()
+}
+
+/// How many pages `total` rows fill, at least one.
+pub fn page_count(total: i64, per_page: u32) -> u32 {
+    u32::try_from(total.max(0)).unwrap_or(u32::MAX).div_ceil(per_page.max(1)).max(1)
+}
+
+/// A link to `page` of a list that keeps its filters (`?page=2&key=…`);
+/// filters without a value are left out, values are URL-encoded.
+pub fn page_link(page: u32, filters: &[(&str, Option<&str>)]) -> String {
+    let mut link = format!("?page={page}");
+    for (name, value) in filters {
+        if let Some(value) = value {
+            link.push_str(&format!("&{name}={}", crate::pages::urlencode(value)));
+        }
+    }
+    link
+}
+
+/// "Page 2 of 5" with links to the pages either side, after a summary of
+/// what the list holds.
+#[component]
+pub fn Pager<F>(
+    #[prop(into)] summary: String,
+    page: u32,
+    total: i64,
+    per_page: u32,
+    link: F,
+) -> impl IntoView
+where
+    F: Fn(u32) -> String + 'static,
+{
+    let pages = page_count(total, per_page);
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <span>{summary}</span>
+            {(page > 1).then(|| view! { <a href=link(page - 1)>"Previous page"</a> })}
+            <span>{format!("Page {page} of {pages}")}</span>
+            {(page < pages).then(|| view! { <a href=link(page + 1)>"Next page"</a> })}
+        </nav>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_round_up_and_links_keep_their_filters() {
+        assert_eq!(page_count(0, 25), 1);
+        assert_eq!(page_count(25, 25), 1);
+        assert_eq!(page_count(26, 25), 2);
+        assert_eq!(page_count(-3, 0), 1);
+        assert_eq!(
+            page_link(2, &[("action", Some("key.created")), ("key", None)]),
+            "?page=2&action=key.created"
+        );
+        assert_eq!(page_link(1, &[("q", Some("a b&c"))]), "?page=1&q=a%20b%26c");
+    }
+}
