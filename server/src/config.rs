@@ -78,6 +78,10 @@ pub struct Cli {
     /// usage [default: 1000].
     #[arg(long, env = "KEYWARDEN_USAGE_FLUSH_MS", global = true)]
     pub usage_flush_ms: Option<u64>,
+    /// Adds `POST /bench/echo`, the baseline `scripts/bench-verify`
+    /// measures verification against; never for production.
+    #[arg(long, hide = true)]
+    pub bench_routes: bool,
 }
 
 #[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
@@ -204,6 +208,8 @@ pub struct Config {
     pub signup: Signup,
     pub request_log_days: u32,
     pub usage_flush_ms: u64,
+    /// Whether `POST /bench/echo` is served (benchmarks only).
+    pub bench_routes: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -318,6 +324,7 @@ impl Config {
             signup: cli.signup.or(file.signup).unwrap_or_default(),
             request_log_days: cli.request_log_days.or(file.request_log_days).unwrap_or(30),
             usage_flush_ms: cli.usage_flush_ms.or(file.usage_flush_ms).unwrap_or(1000),
+            bench_routes: cli.bench_routes,
             catalog: {
                 let defaults = Catalog::default();
                 Catalog {

@@ -77,6 +77,8 @@ pub struct VerifierSettings {
     /// "No such key" answers held per cache generation (default
     /// `cache::MISSING_PER_GENERATION`); smaller in tests that flood it.
     pub missing_cache_per_generation: Option<usize>,
+    /// Serve `POST /bench/echo` (benchmarks only).
+    pub bench_routes: bool,
 }
 
 /// The verification side of the HTTP surface.
@@ -85,6 +87,7 @@ pub struct Gateway {
     pub verifier: Arc<Verifier>,
     pub authorizer: Arc<Authorizer>,
     pub operator_tokens: Arc<OperatorTokens>,
+    pub bench_routes: bool,
 }
 
 /// The verifier for `state`'s database, with key changes routed to its
@@ -104,7 +107,8 @@ pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, 
         environment: settings.authorize_environment,
         proxy: settings.forward_auth_headers,
     });
-    (state, Gateway { verifier, authorizer, operator_tokens: Arc::new(settings.operator_tokens) })
+    let operator_tokens = Arc::new(settings.operator_tokens);
+    (state, Gateway { verifier, authorizer, operator_tokens, bench_routes: settings.bench_routes })
 }
 
 /// The whole HTTP surface: pages, server functions, the verification API,
@@ -112,7 +116,7 @@ pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, 
 pub fn router(state: AppState, gateway: Gateway) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let verification = Router::new()
+    let mut verification = Router::new()
         .route("/v1/keys/verify", post(handler::verify))
         .route("/metrics", get(handler::metrics))
         .with_state(gateway.verifier.clone())
@@ -122,6 +126,9 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
                 .route("/v1/authorize/{*original}", any(authorize::authorize))
                 .with_state(gateway.authorizer.clone()),
         );
+    if gateway.bench_routes {
+        verification = verification.route("/bench/echo", post(handler::bench_echo));
+    }
     let rest = rest::router(RestState { app: state.clone(), verifier: gateway.verifier.clone() })
         .merge(operator::router(OperatorState {
             app: state.clone(),
@@ -183,6 +190,7 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
             metrics_token: config.metrics_token.clone(),
             operator_tokens: config.operator_tokens.clone(),
             missing_cache_per_generation: None,
+            bench_routes: config.bench_routes,
         },
     );
     let verifier = gateway.verifier.clone();
@@ -213,7 +221,11 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
         tracing::warn!("no service tokens configured: /v1/keys/verify refuses every call");
     }
     spawn_session_sweeper(state.clone());
-    spawn_usage_flusher(verifier.clone(), Duration::from_millis(config.usage_flush_ms));
+    verify::writer::spawn(
+        verifier.clone(),
+        config.database_url.clone(),
+        Duration::from_millis(config.usage_flush_ms),
+    );
     spawn_request_log_sweeper(verifier.db.clone(), config.request_log_days);
     println!("Keywarden is listening on {url}");
     tracing::info!(%url, "listening");
@@ -235,26 +247,6 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
-}
-
-/// Writes counted usage every `period` (about once a second), and sweeps
-/// the rate limiter about once a minute.
-fn spawn_usage_flusher(verifier: Arc<Verifier>, period: Duration) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(period);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut swept = std::time::Instant::now();
-        loop {
-            every.tick().await;
-            if let Err(e) = verifier.flush().await {
-                tracing::warn!(error = %e, "usage flush failed; will retry");
-            }
-            if swept.elapsed() >= Duration::from_secs(60) {
-                verifier.sweep();
-                swept = std::time::Instant::now();
-            }
-        }
-    });
 }
 
 /// Deletes request-log entries past the retention period, hourly.

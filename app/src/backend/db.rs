@@ -14,32 +14,50 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Opens a pool for `url` (`sqlite://…` or `postgres://…`). A SQLite file and
 /// its folder are created when missing.
 pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-    sqlx::any::install_default_drivers();
     let url = sqlite_url_with_create(url)?;
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     // An in-memory SQLite database is private to its connection.
-    let max = if in_memory { 1 } else { 10 };
-    let pool = AnyPoolOptions::new()
-        .max_connections(max)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                if conn.backend_name() == "SQLite" {
-                    // A 64 MiB page cache keeps the request log's indexes in
-                    // memory while it grows; in WAL mode NORMAL syncs at
-                    // checkpoints, not on every commit (SQLite's advice).
-                    sqlx::query("PRAGMA cache_size = -65536").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
-                }
-                Ok(())
-            })
-        })
-        .connect(&url)
-        .await?;
-    if url.starts_with("sqlite:") && !in_memory {
+    let max = if is_in_memory(&url) { 1 } else { 10 };
+    let pool = pool_options().max_connections(max).connect(&url).await?;
+    if url.starts_with("sqlite:") && !is_in_memory(&url) {
         // WAL lets readers proceed while a writer commits; it persists in the file.
         sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
     }
     Ok(pool)
+}
+
+/// Whether `url` names an in-memory SQLite database (private to one
+/// connection, so it cannot have a second pool).
+pub fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+fn pool_options() -> AnyPoolOptions {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new().after_connect(|conn, _| {
+        Box::pin(async move {
+            if conn.backend_name() == "SQLite" {
+                // A 64 MiB page cache keeps the request log's indexes in
+                // memory while it grows; in WAL mode NORMAL syncs at
+                // checkpoints, not on every commit (SQLite's advice).
+                sqlx::query("PRAGMA cache_size = -65536").execute(&mut *conn).await?;
+                sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// The usage writer's own connection to the database at `url`: one,
+/// kept for the life of the process (it is made, with its SQLite worker
+/// thread, on the writer's thread, which sets their priority).
+pub async fn connect_writer(url: &str) -> Result<Db, sqlx::Error> {
+    pool_options()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect(&sqlite_url_with_create(url)?)
+        .await
 }
 
 /// Begins a transaction that writes. On SQLite it takes the write lock at

@@ -140,6 +140,20 @@ pub async fn verify(
     }
 }
 
+/// `POST /bench/echo` (with `--bench-routes` only): what verification
+/// costs beyond HTTP and the middleware every route has. It reads a body
+/// and answers as much JSON as a valid key's answer, deciding nothing.
+pub async fn bench_echo(body: axum::body::Bytes) -> Response {
+    const ANSWER: &str = concat!(
+        r#"{"valid":true,"code":"VALID","key_id":"019ab0c3a1b27c3e9d1f4a5b6c7d8e9f","org":"acme","#,
+        r#""name":"Bench 0001","type":"Write","permissions":["events:write"],"#,
+        r#""environment":"production","expires_at":null,"#,
+        r#""ratelimit":{"limit":1000000,"remaining":999999,"reset_ms":59999}}"#
+    );
+    std::hint::black_box(body);
+    ([(header::CONTENT_TYPE, "application/json")], ANSWER).into_response()
+}
+
 /// `GET /metrics`: Prometheus text format.
 /// With a `metrics_token` configured, only `Authorization: Bearer <it>`.
 pub async fn metrics(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Response {

@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod service;
 pub mod usage;
+pub mod writer;
 
 use app::backend::Db;
 use app::backend::keys::store;
@@ -203,7 +204,22 @@ impl Verifier {
 
     /// Writes recorded usage now; keeps the metrics in step.
     pub async fn flush(&self) -> Result<usage::Flushed, sqlx::Error> {
-        match self.usage.flush(&self.db).await {
+        self.flush_to(&self.db).await
+    }
+
+    /// How long since usage was last written (or since start).
+    pub fn since_last_flush(&self) -> Duration {
+        let last = match self.metrics.last_flush_ms.load(Ordering::Relaxed) {
+            0 => self.started_ms,
+            at => at,
+        };
+        Duration::from_millis((app::backend::db::now_ms() - last).max(0) as u64)
+    }
+
+    /// [`Verifier::flush`] over another connection to the same database
+    /// (the usage writer's own).
+    pub async fn flush_to(&self, db: &Db) -> Result<usage::Flushed, sqlx::Error> {
+        match self.usage.flush(db).await {
             Ok(done) => {
                 self.metrics.last_flush_ms.store(app::backend::db::now_ms(), Ordering::Relaxed);
                 self.metrics

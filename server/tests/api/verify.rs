@@ -246,7 +246,34 @@ async fn malformed_and_repeated_keys_cost_no_database_work(engine: Engine) {
     assert_eq!(lookups(), 1, "a negative entry answers the repeats");
 }
 
+/// The benchmark's baseline route exists only with `--bench-routes`, and
+/// answers as much as a valid key's answer without deciding anything.
+async fn the_benchmark_baseline_is_served_only_when_asked(engine: Engine) {
+    let echo = |app: TestApp| async move {
+        let body = json!({ "key": "kw_live_anything", "permissions": ["events:write"] });
+        let req = Request::post("/bench/echo")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        app.send(req, [127, 0, 0, 1]).await
+    };
+    let plain = TestApp::demo(&engine).await;
+    assert_eq!(echo(plain).await.status, StatusCode::NOT_FOUND);
+    let gateway =
+        server::startup::VerifierSettings { bench_routes: true, ..crate::common::test_gateway() };
+    let bench = TestApp::demo_behind(&engine, Default::default(), gateway).await;
+    let mut admin = bench.signed_in("admin@acme.test").await;
+    let (_, key) = create(&mut admin, "Bench 0001", "production", "Write", "1000000").await;
+    let r = echo(bench.clone()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let valid = verify_as(&bench, PRODUCTION_VERIFIER, json!({ "key": key })).await;
+    let (echoed, verified) = (r.body.len() as f64, valid.body.len() as f64);
+    assert!((echoed / verified - 1.0).abs() < 0.25, "{} vs {}", r.body, valid.body);
+    assert_eq!(r.json()["code"], "VALID");
+}
+
 on_both_engines!(
+    the_benchmark_baseline_is_served_only_when_asked,
     every_code_comes_from_a_real_request,
     verifiers_must_authenticate_and_send_json,
     changes_refuse_the_old_secret_on_the_next_request,
