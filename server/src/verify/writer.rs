@@ -80,7 +80,8 @@ async fn run(
     threads.push(priority::current_thread());
     *own.lock().unwrap_or_else(|e| e.into_inner()) = threads.clone();
 
-    let mut every = tokio::time::interval(period);
+    // The first write one interval after start, as every later one.
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut swept = Instant::now();
     loop {

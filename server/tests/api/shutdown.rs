@@ -3,29 +3,31 @@
 //! writer (a thread of its own) writes every interval, so SIGKILL loses
 //! at most about one.
 
-use crate::common::binary::{self, http, status};
+use crate::common::binary::{self, Running, http, status};
 use crate::common::{Engine, PRODUCTION_VERIFIER};
+use app::backend::Db;
 use std::process::Command;
 
-async fn graceful_shutdown_flushes_usage(engine: Engine) {
-    let (url, pool) = binary::prepared_database(&engine).await;
-    let (id, token) =
-        binary::insert_key(&pool, "Counted at exit", "Write", &["events:write"], 1000).await;
-    // Flushes an hour apart: only the shutdown flush can write these counts.
-    let mut running = binary::start(&url, &[("KEYWARDEN_USAGE_FLUSH_MS", "3600000")]);
+/// A running server with one key (its id), flushing every `flush_ms`, that
+/// has verified the key `n` times.
+async fn verified(engine: &Engine, flush_ms: &str, n: usize) -> (Running, Db, String) {
+    let (url, pool) = binary::prepared_database(engine).await;
+    let (id, token) = binary::insert_key(&pool, "Counted", "Write", &["events:write"], 1000).await;
+    let running = binary::start(&url, &[("KEYWARDEN_USAGE_FLUSH_MS", flush_ms)]);
     let auth = format!("Bearer {PRODUCTION_VERIFIER}");
     let body = format!(r#"{{"key":"{}","path":"/v1/events"}}"#, token.expose());
-    for _ in 0..25 {
-        let answer = http(
-            &running.addr,
-            "POST",
-            "/v1/keys/verify",
-            &[("Authorization", &auth), ("Content-Type", "application/json")],
-            &body,
-        );
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    for _ in 0..n {
+        let answer = http(&running.addr, "POST", "/v1/keys/verify", &headers, &body);
         assert_eq!(status(&answer), 200);
         assert!(answer.contains("\"VALID\""), "{answer}");
     }
+    (running, pool, id)
+}
+
+async fn graceful_shutdown_flushes_usage(engine: Engine) {
+    // Flushes an hour apart: only the shutdown flush can write these counts.
+    let (mut running, pool, id) = verified(&engine, "3600000", 25).await;
     let count = || async {
         let (n,): (i64,) = sqlx::query_as("SELECT request_count FROM api_keys WHERE id = $1")
             .bind(&id)
@@ -51,16 +53,7 @@ async fn graceful_shutdown_flushes_usage(engine: Engine) {
 }
 
 async fn the_usage_writer_writes_while_the_server_runs(engine: Engine) {
-    let (url, pool) = binary::prepared_database(&engine).await;
-    let (id, token) =
-        binary::insert_key(&pool, "Counted as it goes", "Write", &["events:write"], 1000).await;
-    let mut running = binary::start(&url, &[("KEYWARDEN_USAGE_FLUSH_MS", "200")]);
-    let auth = format!("Bearer {PRODUCTION_VERIFIER}");
-    let body = format!(r#"{{"key":"{}","path":"/v1/events"}}"#, token.expose());
-    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-    for _ in 0..10 {
-        assert_eq!(status(&http(&running.addr, "POST", "/v1/keys/verify", &headers, &body)), 200);
-    }
+    let (mut running, pool, id) = verified(&engine, "200", 10).await;
     // Within a few intervals the writer has written them, without any exit.
     let written = || async {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM request_log WHERE key_id = $1")
