@@ -12,7 +12,7 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::api::key_types::{KeyTypeOption, KeyView};
-    pub use crate::backend::keys::{self, Actor, KeyEdit, KeyRow, NewKeySpec, service};
+    pub use crate::backend::keys::{self, Actor, By, KeyEdit, KeyRow, NewKeySpec, service};
     pub use crate::backend::orgs::Membership;
     pub use crate::backend::session::SessionUser;
     pub use crate::backend::{AppState, audit, db, request};
@@ -22,15 +22,29 @@ mod ssr {
     pub use http::header::{CACHE_CONTROL, HeaderValue};
     pub use leptos_axum::ResponseOptions;
 
-    /// The caller, their membership, and a refusal unless `allowed(role)`.
-    pub async fn caller(
-        slug: &str,
-        capability: Capability,
-    ) -> Result<(AppState, SessionUser, Membership), crate::AppError> {
+    /// A member on the page: who they are, in which org, from where.
+    pub struct Caller {
+        pub state: AppState,
+        pub user: SessionUser,
+        pub membership: Membership,
+        pub ip: Option<String>,
+    }
+
+    impl Caller {
+        /// The member as the keys service's actor.
+        pub fn by(&self) -> By<'_> {
+            let actor = Actor::Member { user: &self.user, membership: &self.membership };
+            By { actor, ip: self.ip.as_deref() }
+        }
+    }
+
+    /// The caller, refused unless their role has `capability`.
+    pub async fn caller(slug: &str, capability: Capability) -> Result<Caller, crate::AppError> {
         let state = request::app_state()?;
-        let (user, m) = request::member_of(&state, slug).await?;
-        m.allow(capability)?;
-        Ok((state, user, m))
+        let (user, membership) = request::member_of(&state, slug).await?;
+        membership.allow(capability)?;
+        let ip = request::client_ip(&state);
+        Ok(Caller { state, user, membership, ip })
     }
 
     /// Type, permissions and rate limit from the form, checked against the
@@ -68,11 +82,6 @@ mod ssr {
         }
     }
 
-    /// The member as the keys service's actor.
-    pub fn member<'a>(user: &'a SessionUser, membership: &'a Membership) -> Actor<'a> {
-        Actor::Member { user, membership }
-    }
-
     /// The answer that carries a new secret, kept out of caches: the one
     /// response that ever holds it.
     pub fn reveal(
@@ -103,7 +112,7 @@ mod ssr {
 pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, _user, m) = caller(&slug, Capability::ViewKeys).await?;
+        let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewKeys).await?;
         let (rows, total) = keys::list(&state.db, &m.org_id, &query, db::now()).await?;
         let keys = rows.iter().map(|r| view(&state, r)).collect::<Result<Vec<_>, _>>()?;
         let org_has_keys = total > 0 || keys::org_has_keys(&state.db, &m.org_id).await?;
@@ -127,7 +136,7 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
 pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, _user, m) = caller(&slug, Capability::ManageKeys).await?;
+        let Caller { state, membership: m, .. } = caller(&slug, Capability::ManageKeys).await?;
         let catalog = &state.settings.catalog;
         let may_admin = m.can(Capability::CreateAdminKey);
         let permissions = catalog
@@ -146,18 +155,17 @@ pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
 pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
+        let c = caller(&slug, Capability::ManageKeys).await?;
         let name = KeyName::parse(&input.name).map_err(AppError::Invalid)?;
         let environment =
             input.environment.ok_or_else(|| AppError::Invalid("Choose an environment.".into()))?;
-        let (key_type, permissions, rate_limit) = resolve_grants(&state, &input)?;
+        let (key_type, permissions, rate_limit) = resolve_grants(&c.state, &input)?;
         let expires_at = Expiry::parse(&input.expiry, &input.expiry_date)
             .and_then(|e| e.resolve(db::now()))
             .map_err(AppError::Invalid)?;
         let spec = NewKeySpec { name, environment, key_type, permissions, rate_limit, expires_at };
-        let ip = request::client_ip(&state);
-        let created = service::create(&state, member(&user, &m), ip.as_deref(), spec).await?;
-        reveal(&state, created)
+        let created = service::create(&c.state, c.by(), spec).await?;
+        reveal(&c.state, created)
     })
     .await
 }
@@ -167,9 +175,9 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
 pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(), AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
+        let c = caller(&slug, Capability::ManageKeys).await?;
         let name = KeyName::parse(&input.name).map_err(AppError::Invalid)?;
-        let (key_type, permissions, rate_limit) = resolve_grants(&state, &input)?;
+        let (key_type, permissions, rate_limit) = resolve_grants(&c.state, &input)?;
         let expires_at = if input.expiry == "keep" {
             None
         } else {
@@ -185,8 +193,7 @@ pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(),
             rate_limit: Some(rate_limit),
             expires_at,
         };
-        let ip = request::client_ip(&state);
-        service::update(&state, member(&user, &m), ip.as_deref(), &id, edit).await?;
+        service::update(&c.state, c.by(), &id, edit).await?;
         Ok(())
     })
     .await
@@ -202,12 +209,9 @@ pub async fn regenerate_key(
 ) -> Result<RevealedKey, AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
-        let ip = request::client_ip(&state);
-        let actor = member(&user, &m);
-        let regenerated =
-            service::regenerate(&state, actor, ip.as_deref(), &id, grace.secs()).await?;
-        reveal(&state, regenerated)
+        let c = caller(&slug, Capability::ManageKeys).await?;
+        let regenerated = service::regenerate(&c.state, c.by(), &id, grace.secs()).await?;
+        reveal(&c.state, regenerated)
     })
     .await
 }
@@ -217,9 +221,8 @@ pub async fn regenerate_key(
 pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<(), AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
-        let ip = request::client_ip(&state);
-        service::set_enabled(&state, member(&user, &m), ip.as_deref(), &id, enabled).await?;
+        let c = caller(&slug, Capability::ManageKeys).await?;
+        service::set_enabled(&c.state, c.by(), &id, enabled).await?;
         Ok(())
     })
     .await
@@ -230,9 +233,8 @@ pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<
 pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, user, m) = caller(&slug, Capability::ManageKeys).await?;
-        let ip = request::client_ip(&state);
-        service::revoke(&state, member(&user, &m), ip.as_deref(), &id).await?;
+        let c = caller(&slug, Capability::ManageKeys).await?;
+        service::revoke(&c.state, c.by(), &id).await?;
         Ok(())
     })
     .await
@@ -243,9 +245,8 @@ pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
 pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, user, m) = caller(&slug, Capability::DeleteKey).await?;
-        let ip = request::client_ip(&state);
-        service::delete(&state, member(&user, &m), ip.as_deref(), &id).await
+        let c = caller(&slug, Capability::DeleteKey).await?;
+        service::delete(&c.state, c.by(), &id).await
     })
     .await
 }
@@ -255,7 +256,7 @@ pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
 pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, _user, m) = caller(&slug, Capability::ViewKeyDetail).await?;
+        let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewKeyDetail).await?;
         let mut conn = state.db.acquire().await?;
         let row = keys::find(&mut conn, &m.org_id, &id).await?.ok_or(AppError::NotFound)?;
         // The history is audit data: owners and admins only (§2).
@@ -285,7 +286,7 @@ pub async fn audit_log(
 ) -> Result<AuditPage, AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, _user, m) = caller(&slug, Capability::ViewAuditLog).await?;
+        let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewAuditLog).await?;
         let action = action.filter(|a| !a.is_empty());
         let key_id = key_id.filter(|k| !k.is_empty());
         let page = page.max(1);

@@ -6,7 +6,7 @@ use super::RestState;
 use super::error::RestError;
 use crate::verify::cache::CachedKey;
 use crate::verify::{Ask, Code};
-use app::backend::keys::Actor;
+use app::backend::keys::{Actor, By};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -40,16 +40,17 @@ pub struct Caller<S> {
 }
 
 impl<S> Caller<S> {
-    /// The calling key as the keys service's actor: bounded to its org,
-    /// its environment and its own permissions.
-    pub fn actor(&self) -> Actor<'_> {
-        Actor::ApiKey {
+    /// The calling key as the keys service's actor (bounded to its org, its
+    /// environment and its own permissions), from the client's address.
+    pub fn by(&self) -> By<'_> {
+        let actor = Actor::ApiKey {
             id: &self.key.id,
             name: &self.key.name,
             org_id: &self.key.org_id,
             environment: self.key.environment,
             permissions: &self.key.permissions,
-        }
+        };
+        By { actor, ip: self.ip.as_deref() }
     }
 }
 

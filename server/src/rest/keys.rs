@@ -293,7 +293,7 @@ pub async fn create(
         rate_limit: body.rate_limit.map(rate_limit).transpose()?.unwrap_or(default),
         expires_at: future(body.expires_at)?,
     };
-    let created = service::create(&state, caller.actor(), caller.ip.as_deref(), spec).await?;
+    let created = service::create(&state, caller.by(), spec).await?;
     reveal(&state, created, StatusCode::CREATED)
 }
 
@@ -324,7 +324,7 @@ pub async fn update(
         rate_limit: body.rate_limit.map(rate_limit).transpose()?,
         expires_at: body.expires_at.map(future).transpose()?,
     };
-    let row = service::update(&state, caller.actor(), caller.ip.as_deref(), &id, edit).await?;
+    let row = service::update(&state, caller.by(), &id, edit).await?;
     Ok(Json(view(&state, &row)?))
 }
 
@@ -347,9 +347,7 @@ pub async fn regenerate(
             .map_err(|e| invalid(format!("The body is not valid: {e}")))?
             .grace
     };
-    let actor = caller.actor();
-    let regenerated =
-        service::regenerate(&state, actor, caller.ip.as_deref(), &id, grace.secs()).await?;
+    let regenerated = service::regenerate(&state, caller.by(), &id, grace.secs()).await?;
     reveal(&state, regenerated, StatusCode::OK)
 }
 
@@ -362,6 +360,6 @@ pub async fn revoke(
     caller: Caller<WriteKeys>,
     Path(id): Path<String>,
 ) -> Result<Json<KeyResource>, RestError> {
-    let row = service::revoke(&state, caller.actor(), caller.ip.as_deref(), &id).await?;
+    let row = service::revoke(&state, caller.by(), &id).await?;
     Ok(Json(view(&state, &row)?))
 }

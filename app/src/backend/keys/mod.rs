@@ -8,7 +8,7 @@ pub mod service;
 pub mod store;
 
 pub use rules::{edit_changes, grace_until, not_revoked};
-pub use service::{Actor, KeyEdit, NewKeySpec};
+pub use service::{Actor, By, KeyEdit, NewKeySpec};
 pub use store::{KeyRow, NewKey, PER_PAGE, find, insert, list, org_has_keys};
 
 use crate::backend::db::Engine;

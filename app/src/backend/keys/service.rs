@@ -16,6 +16,13 @@ use crate::domain::{ApiToken, Capability, Catalog, Environment, KeyName, RateLim
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
+/// Who changes a key and from which address (for the audit entry).
+#[derive(Clone, Copy, Debug)]
+pub struct By<'a> {
+    pub actor: Actor<'a>,
+    pub ip: Option<&'a str>,
+}
+
 /// Who changes a key.
 #[derive(Clone, Copy, Debug)]
 pub enum Actor<'a> {
@@ -196,10 +203,10 @@ async fn finish(
 /// Creates a key; returns it and its secret (to be shown once).
 pub async fn create(
     state: &AppState,
-    actor: Actor<'_>,
-    ip: Option<&str>,
+    by: By<'_>,
     spec: NewKeySpec,
 ) -> Result<(KeyRow, ApiToken), AppError> {
+    let By { actor, ip } = by;
     actor.may(Capability::ManageKeys)?;
     actor.may_use(spec.environment)?;
     actor.may_handle(&spec.permissions)?;
@@ -231,11 +238,11 @@ pub async fn create(
 /// Edits a key's name, type and permissions, rate limit or expiry.
 pub async fn update(
     state: &AppState,
-    actor: Actor<'_>,
-    ip: Option<&str>,
+    by: By<'_>,
     id: &str,
     edit: KeyEdit,
 ) -> Result<KeyRow, AppError> {
+    let By { actor, ip } = by;
     let (mut tx, before) = open_change(state, &actor, id).await?;
     let name = edit.name.map_or_else(|| before.name.clone(), |n| n.as_str().to_string());
     let (key_type, permissions) =
@@ -258,11 +265,11 @@ pub async fn update(
 /// `grace_secs` (never after the key's own expiry).
 pub async fn regenerate(
     state: &AppState,
-    actor: Actor<'_>,
-    ip: Option<&str>,
+    by: By<'_>,
     id: &str,
     grace_secs: i64,
 ) -> Result<(KeyRow, ApiToken), AppError> {
+    let By { actor, ip } = by;
     let (mut tx, row) = open_change(state, &actor, id).await?;
     let grace_until = grace_until(db::now(), grace_secs, row.expires_at)?;
     let environment: Environment = row
@@ -280,11 +287,11 @@ pub async fn regenerate(
 /// Disables (`enabled = false`) or enables a key.
 pub async fn set_enabled(
     state: &AppState,
-    actor: Actor<'_>,
-    ip: Option<&str>,
+    by: By<'_>,
     id: &str,
     enabled: bool,
 ) -> Result<KeyRow, AppError> {
+    let By { actor, ip } = by;
     let (mut tx, row) = open_change(state, &actor, id).await?;
     if (row.disabled == 0) != enabled {
         store::set_disabled(&mut tx, id, !enabled).await?;
@@ -295,12 +302,8 @@ pub async fn set_enabled(
 }
 
 /// Revokes a key for good; it stays listed as Revoked.
-pub async fn revoke(
-    state: &AppState,
-    actor: Actor<'_>,
-    ip: Option<&str>,
-    id: &str,
-) -> Result<KeyRow, AppError> {
+pub async fn revoke(state: &AppState, by: By<'_>, id: &str) -> Result<KeyRow, AppError> {
+    let By { actor, ip } = by;
     let (mut tx, row) = open_change(state, &actor, id).await?;
     store::revoke(&mut tx, id).await?;
     record(&mut tx, &actor, ip, "key.revoked", (id, &row.name), None).await?;
@@ -308,12 +311,8 @@ pub async fn revoke(
 }
 
 /// Erases a key (owners only); the audit log keeps its history.
-pub async fn delete(
-    state: &AppState,
-    actor: Actor<'_>,
-    ip: Option<&str>,
-    id: &str,
-) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, by: By<'_>, id: &str) -> Result<(), AppError> {
+    let By { actor, ip } = by;
     actor.may(Capability::DeleteKey)?;
     let mut tx = db::begin(&state.db).await?;
     let row = reachable(&mut tx, &actor, id).await?;
