@@ -41,7 +41,10 @@ pub enum Entry {
 }
 
 /// How long answers may be reused without a change notice (a backstop;
-/// changes on this instance invalidate at once).
+/// changes on this instance invalidate at once). Each known key's answer
+/// lives this long give or take a tenth, at random, so keys cached together
+/// (all of them, after a restart) do not all expire and hit the database in
+/// the same second.
 const KEY_TTL: Duration = Duration::from_secs(60);
 const MISSING_TTL: Duration = Duration::from_secs(300);
 /// "No such key" answers held per generation (two generations are kept).
@@ -65,6 +68,7 @@ struct MissingSet {
 
 #[derive(Default)]
 struct Maps {
+    /// The answer and when it expires.
     keys: HashMap<[u8; 32], (Arc<CachedKey>, Instant)>,
     missing: MissingSet,
 }
@@ -105,8 +109,8 @@ impl KeyCache {
             return None;
         }
         let maps = self.lock();
-        if let Some((key, at)) = maps.keys.get(hash) {
-            return (at.elapsed() < KEY_TTL).then(|| Entry::Key(key.clone()));
+        if let Some((key, until)) = maps.keys.get(hash) {
+            return (Instant::now() < *until).then(|| Entry::Key(key.clone()));
         }
         let at = maps.missing.current.get(hash).or_else(|| maps.missing.previous.get(hash))?;
         (at.elapsed() < MISSING_TTL).then_some(Entry::Missing)
@@ -130,7 +134,8 @@ impl KeyCache {
                 if maps.keys.len() >= MAX_KEYS {
                     maps.keys.clear();
                 }
-                maps.keys.insert(hash, (key, now));
+                let ttl = KEY_TTL.mul_f64(0.9 + rand::random::<f64>() * 0.2);
+                maps.keys.insert(hash, (key, now + ttl));
             }
             Entry::Missing => {
                 let missing = &mut maps.missing;
@@ -212,6 +217,25 @@ mod tests {
             rate_limit: RateLimit { limit: 1, window_secs: 1 },
             grace_until: None,
         }))
+    }
+
+    #[test]
+    fn keys_cached_together_expire_spread_over_a_fifth_of_the_ttl() {
+        let cache = KeyCache::default();
+        let before = Instant::now();
+        for n in 0..500u16 {
+            let mut hash = [0u8; 32];
+            hash[..2].copy_from_slice(&n.to_be_bytes());
+            cache.insert(hash, key(&format!("k{n}")), cache.generation());
+        }
+        let after = Instant::now();
+        let maps = cache.lock();
+        let until: Vec<Instant> = maps.keys.values().map(|(_, until)| *until).collect();
+        assert_eq!(until.len(), 500);
+        assert!(until.iter().all(|u| *u >= before + KEY_TTL.mul_f64(0.9)));
+        assert!(until.iter().all(|u| *u <= after + KEY_TTL.mul_f64(1.1)));
+        let (first, last) = (until.iter().min().unwrap(), until.iter().max().unwrap());
+        assert!(*last - *first > KEY_TTL / 10, "spread over {:?}", *last - *first);
     }
 
     #[test]

@@ -40,13 +40,20 @@ impl RateLimiter {
         let interval = window_ns / u128::from(limit);
         let now_ns = now.as_nanos();
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
-        let tat = shard.get(key).copied().unwrap_or(now_ns).max(now_ns);
+        let slot = shard.get_mut(key);
+        let tat = slot.as_deref().copied().unwrap_or(now_ns).max(now_ns);
         let new_tat = tat + interval;
         if new_tat - now_ns > window_ns {
             let retry = (tat + interval - window_ns).saturating_sub(now_ns);
             return Decision { allowed: false, limit, remaining: 0, reset_ms: ceil_ms(retry) };
         }
-        shard.insert(key.to_string(), new_tat);
+        // A key's slot is made once; later calls only update it.
+        match slot {
+            Some(slot) => *slot = new_tat,
+            None => {
+                shard.insert(key.to_string(), new_tat);
+            }
+        }
         let used = new_tat - now_ns;
         let remaining = ((window_ns - used) / interval) as u32;
         Decision { allowed: true, limit, remaining, reset_ms: ceil_ms(used) }
