@@ -150,4 +150,41 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
     );
 }
 
-on_both_engines!(usage_by_outcome_and_recent_requests, the_request_log_filters_and_pages);
+/// Calls of the same millisecond list newest first, whichever keys they
+/// were on (the writer reorders a batch by key for the index's sake).
+async fn calls_in_one_millisecond_keep_their_order(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("owner@acme.test").await;
+    let (first_id, _) = create(&mut admin, "First").await;
+    let (second_id, _) = create(&mut admin, "Second").await;
+    let (org_id,): (String,) = sqlx::query_as("SELECT id FROM orgs WHERE slug = 'acme'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    let at_ms = app::backend::db::now_ms();
+    // Whichever id sorts first, its call comes last.
+    let (early, late) =
+        if first_id < second_id { (&second_id, &first_id) } else { (&first_id, &second_id) };
+    for key in [early, late] {
+        app.verifier.usage.record(server::verify::usage::Hit {
+            key_id: key.as_str().into(),
+            org_id: org_id.as_str().into(),
+            code: server::verify::Code::Valid,
+            at_ms,
+            path: None,
+            ip: None,
+            user_agent: None,
+        });
+    }
+    app.verifier.flush().await.unwrap();
+    let (_, page) = logs(&mut admin, json!({ "page": 1 })).await;
+    let listed: Vec<&str> =
+        page["entries"].as_array().unwrap().iter().map(|e| e["key_id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [late.as_str(), early.as_str()], "{page}");
+}
+
+on_both_engines!(
+    usage_by_outcome_and_recent_requests,
+    the_request_log_filters_and_pages,
+    calls_in_one_millisecond_keep_their_order
+);
