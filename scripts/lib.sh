@@ -89,13 +89,14 @@ ensure_postgres() {
 drop_test_databases() {
   command -v psql >/dev/null || return 0
   local left
-  left=$(psql "$KEYWARDEN_TEST_POSTGRES_URL" -tAc \
-    "SELECT count(*) FROM pg_database WHERE datname LIKE 'kw\_test\_%'")
+  # Only databases nobody is connected to: another run's are left alone.
+  local idle="FROM pg_database d WHERE d.datname LIKE 'kw\_test\_%'
+    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"
+  left=$(psql "$KEYWARDEN_TEST_POSTGRES_URL" -tAc "SELECT count(*) $idle")
   if [ "${left:-0}" -gt 0 ]; then
     say "dropping $left test databases of earlier runs"
-    psql "$KEYWARDEN_TEST_POSTGRES_URL" -q >/dev/null <<'SQL'
-SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', datname)
-  FROM pg_database WHERE datname LIKE 'kw\_test\_%' \gexec
+    psql "$KEYWARDEN_TEST_POSTGRES_URL" -q >/dev/null <<SQL
+SELECT format('DROP DATABASE IF EXISTS %I', d.datname) $idle \gexec
 SQL
   fi
   # The SQLite tests' files, likewise.

@@ -47,9 +47,8 @@ fn pool_options() -> AnyPoolOptions {
     })
 }
 
-/// The usage writer's own connection to the database at `url`: one,
-/// kept for the life of the process (it is made, with its SQLite worker
-/// thread, on the writer's thread, which sets their priority).
+/// The usage writer's own connection to the database at `url`: one, kept
+/// for the life of the process.
 pub async fn connect_writer(url: &str) -> Result<Db, sqlx::Error> {
     pool_options()
         .max_connections(1)

@@ -11,9 +11,9 @@ use super::db::{self, Db, Engine};
 /// of the server's time binding, and small ones still most of the flush.
 const ROWS_PER_INSERT: usize = 2000;
 
-/// Request-log ids that sort by time, so inserts append to the primary-key
-/// index instead of landing at random places in it: the milliseconds, this
-/// process's random tag (ids from several instances never clash), a counter.
+/// Request-log ids that sort by time (they break ties between calls of one
+/// millisecond): the milliseconds, this process's random tag (ids from
+/// several instances never clash), a counter.
 struct LogIds {
     tag: u32,
     counter: u32,

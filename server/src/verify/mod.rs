@@ -47,6 +47,7 @@ pub struct Verifier {
     pub cache: Arc<KeyCache>,
     pub limiter: RateLimiter,
     pub usage: UsageBuffer,
+    flushing: tokio::sync::Mutex<()>,
     pub metrics: Metrics,
     /// Database lookups made (for tests and metrics).
     pub lookups: AtomicU64,
@@ -108,6 +109,7 @@ impl Verifier {
             cache: Arc::new(KeyCache::default()),
             limiter: RateLimiter::default(),
             usage: UsageBuffer::default(),
+            flushing: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
             lookups: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -207,18 +209,12 @@ impl Verifier {
         self.flush_to(&self.db).await
     }
 
-    /// How long since usage was last written (or since start).
-    pub fn since_last_flush(&self) -> Duration {
-        let last = match self.metrics.last_flush_ms.load(Ordering::Relaxed) {
-            0 => self.started_ms,
-            at => at,
-        };
-        Duration::from_millis((app::backend::db::now_ms() - last).max(0) as u64)
-    }
-
     /// [`Verifier::flush`] over another connection to the same database
     /// (the usage writer's own).
     pub async fn flush_to(&self, db: &Db) -> Result<usage::Flushed, sqlx::Error> {
+        // One flush at a time: the final one at shutdown waits for the
+        // writer's, so a batch it has taken is written (or put back) first.
+        let _one = self.flushing.lock().await;
         match self.usage.flush(db).await {
             Ok(done) => {
                 self.metrics.last_flush_ms.store(app::backend::db::now_ms(), Ordering::Relaxed);

@@ -105,6 +105,8 @@ pub fn start(url: &str, env: &[(&str, &str)]) -> Running {
 /// One HTTP/1.1 request over a fresh connection; the whole raw answer.
 pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect");
+    // A server that hangs fails the test instead of blocking it for good.
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -116,7 +118,7 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body.as_bytes()).unwrap();
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    stream.read_to_string(&mut answer).expect("an answer within 60 s");
     answer
 }
 
