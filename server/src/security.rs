@@ -8,6 +8,7 @@ use axum::http::header::{self, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::sync::Arc;
 
 /// Refuses state-changing requests that a browser marks as coming from
 /// another site (`Sec-Fetch-Site`), or whose `Origin` is not this host.
@@ -73,7 +74,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 
 /// While no user exists, page requests go to `/setup`.
 pub async fn first_run_redirect(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     req: Request,
     next: Next,
 ) -> Response {

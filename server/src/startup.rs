@@ -150,7 +150,9 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .merge(verification)
         .merge(rest)
         .merge(site)
-        .layer(from_fn_with_state(state.clone(), security::first_run_redirect))
+        // Behind an Arc: the middleware's state is cloned for every request,
+        // and a whole AppState (LeptosOptions and all) costs allocations.
+        .layer(from_fn_with_state(Arc::new(state.clone()), security::first_run_redirect))
         .layer(from_fn(security::server_fn_input_errors))
         .layer(from_fn(security::refuse_cross_site))
         .layer(from_fn(security::security_headers))
