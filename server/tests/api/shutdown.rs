@@ -25,60 +25,48 @@ async fn verified(engine: &Engine, flush_ms: &str, n: usize) -> (Running, Db, St
     (running, pool, id)
 }
 
+/// What the database holds for key `id`: its request count and its
+/// request-log rows.
+async fn written(pool: &Db, id: &str) -> (i64, i64) {
+    let (counted,): (i64,) = sqlx::query_as("SELECT request_count FROM api_keys WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let (logged,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM request_log WHERE key_id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    (counted, logged)
+}
+
 async fn graceful_shutdown_flushes_usage(engine: Engine) {
     // Flushes an hour apart: only the shutdown flush can write these counts.
     let (mut running, pool, id) = verified(&engine, "3600000", 25).await;
-    let count = || async {
-        let (n,): (i64,) = sqlx::query_as("SELECT request_count FROM api_keys WHERE id = $1")
-            .bind(&id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        n
-    };
-    assert_eq!(count().await, 0, "nothing written yet");
+    assert_eq!(written(&pool, &id).await, (0, 0), "nothing written yet");
 
     let killed =
         Command::new("kill").args(["-TERM", &running.child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let exit = running.child.wait().unwrap();
     assert!(exit.success(), "keywarden exited with {exit}");
-    assert_eq!(count().await, 25);
-    let (logged,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM request_log WHERE key_id = $1")
-        .bind(&id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(logged, 25);
+    assert_eq!(written(&pool, &id).await, (25, 25));
 }
 
 async fn the_usage_writer_writes_while_the_server_runs(engine: Engine) {
     let (mut running, pool, id) = verified(&engine, "200", 10).await;
     // Within a few intervals the writer has written them, without any exit.
-    let written = || async {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM request_log WHERE key_id = $1")
-            .bind(&id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        n
-    };
     let mut waited = 0;
-    while written().await < 10 && waited < 50 {
+    while written(&pool, &id).await.1 < 10 && waited < 50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         waited += 1;
     }
-    assert_eq!(written().await, 10, "written within 5 s at a 200 ms interval");
+    assert_eq!(written(&pool, &id).await, (10, 10), "written within 5 s at a 200 ms interval");
     // SIGKILL: what was written stays; nothing is written twice.
     running.child.kill().unwrap();
     running.child.wait().unwrap();
-    assert_eq!(written().await, 10);
-    let (counted,): (i64,) = sqlx::query_as("SELECT request_count FROM api_keys WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(counted, 10);
+    assert_eq!(written(&pool, &id).await, (10, 10));
 }
 
 on_both_engines!(graceful_shutdown_flushes_usage, the_usage_writer_writes_while_the_server_runs);

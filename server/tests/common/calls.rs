@@ -21,6 +21,13 @@ fn role(name: &str) -> Role {
 /// it: organisation name, slug, the owner's email and password.
 pub struct NewOrg<'a>(pub &'a str, pub &'a str, pub &'a str, pub &'a str);
 
+impl NewOrg<'_> {
+    /// The form's fields, owned: organisation name, slug, email, password.
+    fn fields(self) -> (String, String, String, String) {
+        (self.0.into(), self.1.into(), self.2.into(), self.3.into())
+    }
+}
+
 impl Client {
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
         let (email, password) = (email.into(), password.into());
@@ -40,16 +47,12 @@ impl Client {
     }
 
     pub async fn setup(&mut self, org: NewOrg<'_>) -> Reply {
-        let NewOrg(org_name, slug, email, password) = org;
-        let (org_name, slug, email, password) =
-            (org_name.into(), slug.into(), email.into(), password.into());
+        let (org_name, slug, email, password) = org.fields();
         self.form_fn(Setup { org_name, slug, email, password }).await
     }
 
     pub async fn sign_up(&mut self, org: NewOrg<'_>) -> Reply {
-        let NewOrg(org_name, slug, email, password) = org;
-        let (org_name, slug, email, password) =
-            (org_name.into(), slug.into(), email.into(), password.into());
+        let (org_name, slug, email, password) = org.fields();
         self.form_fn(Signup { org_name, slug, email, password }).await
     }
 
