@@ -25,7 +25,9 @@ const server = (name: string, port: number, extra: string) => ({
 // database there (the generated API client is driven against both engines).
 const pgAdmin = process.env.KEYWARDEN_TEST_POSTGRES_URL;
 const pgUrl = pgAdmin?.replace(/\/[^/]*$/, '/kw_e2e');
-const servers = [server('demo', 3200, '--demo'), server('fresh', 3201, '')];
+// The demo instance has open sign-up; the PostgreSQL one keeps the default
+// (by invitation only), so both settings are seen in a browser.
+const servers = [server('demo', 3200, '--demo --signup open'), server('fresh', 3201, '')];
 if (pgAdmin && pgUrl) {
   servers.push({
     ...server('pg', 3202, '--demo'),

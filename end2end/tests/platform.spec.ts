@@ -125,3 +125,49 @@ test('a member sees no console link and is refused the console', async ({ page }
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
   await expect(page.getByRole('table', { name: 'Organisations' })).toHaveCount(0);
 });
+
+test('open sign-up creates an account and its own organisation; by invitation there is no sign-up page', async ({ browser }) => {
+  const context = await browser.newContext({ baseURL: 'http://127.0.0.1:3200' });
+  const page = await context.newPage();
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Organisation name').fill('Hooli');
+  await page.getByLabel('URL name').fill('acme');
+  await page.getByLabel('Email').fill(`gavin-${run}@hooli.test`);
+  await page.getByLabel('Password', { exact: true }).fill('a-long-enough-password');
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  // A taken URL name is refused where it was typed, and nothing typed is lost.
+  await expect(page.getByRole('alert')).toContainText('is taken');
+  await expect(page.getByLabel('Organisation name')).toHaveValue('Hooli');
+
+  await page.getByLabel('URL name').fill(`hooli-${run}`);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await expect(page).toHaveURL(new RegExp(`/orgs/hooli-${run}/settings/api-keys$`));
+  await expect(page.getByRole('heading', { name: 'API Keys', exact: true })).toBeVisible();
+  await expect(page.locator('.org-card')).toContainText('Owner');
+  // Signed up through the page, not an instance admin: no console link.
+  await expect(page.getByRole('link', { name: 'Admin console' })).toHaveCount(0);
+  await context.close();
+
+  // The PostgreSQL demo instance keeps the default: sign-up by invitation.
+  test.skip(!process.env.KEYWARDEN_TEST_POSTGRES_URL, 'no PostgreSQL instance in this run');
+  const invited = await browser.newContext({ baseURL: 'http://127.0.0.1:3202' });
+  const other = await invited.newPage();
+  await other.goto('/signup');
+  await expect(other.getByRole('heading', { name: 'Not found' })).toBeVisible();
+  await expect(other.getByRole('button', { name: 'Create organisation' })).toHaveCount(0);
+  await invited.close();
+});
+
+test('a member of two organisations switches between them', async ({ page }) => {
+  // The demo makes owner@acme.test an admin of Globex too.
+  await signIn(page, 'owner@acme.test');
+  await page.goto('/orgs/acme/settings/api-keys');
+  await hydrated(page);
+  await expect(page.locator('.org-card')).toContainText('Owner');
+  const switcher = page.getByRole('navigation', { name: 'Switch organisation' });
+  await switcher.getByRole('link', { name: /Globex/ }).click();
+  await expect(page).toHaveURL(/\/orgs\/globex\/settings\/api-keys$/);
+  await expect(page.locator('.org-card')).toContainText('Admin');
+  await expect(page.getByRole('navigation', { name: 'Switch organisation' }).getByRole('link', { name: /Acme/ })).toBeVisible();
+});
