@@ -5,8 +5,8 @@
 
 use super::OperatorState;
 use super::auth::Operator;
+use crate::rest::error::answers::{Conflict, Invalid, NotFound, Unauthorized};
 use crate::rest::error::{JsonBody, RestError};
-use crate::rest::keys::ErrorBody;
 use app::AppError;
 use app::backend::platform::{self, PlatformActor};
 use app::backend::{portal, request};
@@ -123,16 +123,11 @@ pub struct PortalSession {
     pub expires_at: i64,
 }
 
-fn invalid(message: impl Into<String>) -> RestError {
-    RestError::App(AppError::Invalid(message.into()))
-}
-
 /// Creates an organisation; with `owner_email`, answers its owner's
 /// one-time invitation link.
 #[utoipa::path(post, path = "/v1/orgs", operation_id = "createOrg", tag = "orgs",
     request_body = CreateOrg, security(("operator_token" = [])),
-    responses((status = 201, description = "Created", body = OrgCreated), (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = OrgCreated), Invalid, Unauthorized, Conflict))]
 pub async fn create(
     State(state): State<OperatorState>,
     operator: Operator,
@@ -140,9 +135,10 @@ pub async fn create(
     uri: Uri,
     JsonBody(body): JsonBody<CreateOrg>,
 ) -> Result<Response, RestError> {
-    let slug = Slug::parse(&body.slug).map_err(invalid)?;
-    let name = OrgName::parse(&body.name).map_err(invalid)?;
-    let owner = body.owner_email.as_deref().map(Email::parse).transpose().map_err(invalid)?;
+    let slug = Slug::parse(&body.slug).map_err(RestError::invalid)?;
+    let name = OrgName::parse(&body.name).map_err(RestError::invalid)?;
+    let owner =
+        body.owner_email.as_deref().map(Email::parse).transpose().map_err(RestError::invalid)?;
     let (org, token) = platform::create(
         &state.app.db,
         PlatformActor::Operator,
@@ -164,7 +160,7 @@ pub async fn create(
 /// Lists organisations by name, 25 a page.
 #[utoipa::path(get, path = "/v1/orgs", operation_id = "listOrgs", tag = "orgs",
     params(OrgListParams), security(("operator_token" = [])),
-    responses((status = 200, description = "OK", body = OrgList), (status = 401, description = "Missing or invalid credentials", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = OrgList), Unauthorized))]
 pub async fn list(
     State(state): State<OperatorState>,
     _operator: Operator,
@@ -183,7 +179,7 @@ pub async fn list(
 /// One organisation.
 #[utoipa::path(get, path = "/v1/orgs/{slug}", operation_id = "getOrg", tag = "orgs",
     params(("slug" = String, Path, description = "The org's slug")), security(("operator_token" = [])),
-    responses((status = 200, description = "OK", body = OrgResource), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = OrgResource), Unauthorized, NotFound))]
 pub async fn get(
     State(state): State<OperatorState>,
     _operator: Operator,
@@ -198,8 +194,7 @@ pub async fn get(
 #[utoipa::path(patch, path = "/v1/orgs/{slug}", operation_id = "updateOrg", tag = "orgs",
     params(("slug" = String, Path, description = "The org's slug")),
     request_body = UpdateOrg, security(("operator_token" = [])),
-    responses((status = 200, description = "OK", body = OrgResource), (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = OrgResource), Invalid, Unauthorized, NotFound))]
 pub async fn update(
     State(state): State<OperatorState>,
     operator: Operator,
@@ -208,7 +203,7 @@ pub async fn update(
 ) -> Result<Json<OrgResource>, RestError> {
     let app = &state.app;
     let ip = operator.ip.as_deref();
-    let name = body.name.as_deref().map(OrgName::parse).transpose().map_err(invalid)?;
+    let name = body.name.as_deref().map(OrgName::parse).transpose().map_err(RestError::invalid)?;
     // Both in one transaction: a rename never lands without the suspension
     // asked for with it.
     let change = platform::OrgChange { name: name.as_ref(), suspended: body.suspended };
@@ -227,8 +222,7 @@ pub async fn update(
 #[utoipa::path(post, path = "/v1/orgs/{slug}/portal-sessions", operation_id = "createPortalSession",
     tag = "orgs", params(("slug" = String, Path, description = "The org's slug")),
     request_body = CreatePortalSession, security(("operator_token" = [])),
-    responses((status = 201, description = "Created", body = PortalSession), (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = PortalSession), Invalid, Unauthorized, NotFound))]
 pub async fn portal_session(
     State(state): State<OperatorState>,
     _operator: Operator,
@@ -237,11 +231,11 @@ pub async fn portal_session(
     Path(slug): Path<String>,
     JsonBody(body): JsonBody<CreatePortalSession>,
 ) -> Result<Response, RestError> {
-    let email = Email::parse(&body.email).map_err(invalid)?;
-    let role: Role = body.role.parse().map_err(invalid)?;
-    let role = portal::portal_role(role).map_err(invalid)?;
+    let email = Email::parse(&body.email).map_err(RestError::invalid)?;
+    let role: Role = body.role.parse().map_err(RestError::invalid)?;
+    let role = portal::portal_role(role).map_err(RestError::invalid)?;
     let return_url =
-        body.return_url.as_deref().map(ReturnUrl::parse).transpose().map_err(invalid)?;
+        body.return_url.as_deref().map(ReturnUrl::parse).transpose().map_err(RestError::invalid)?;
     let org_id = platform::org_id(&state.app.db, &slug).await?.ok_or(AppError::NotFound)?;
     let (token, expires_at) =
         portal::create(&state.app.db, &org_id, &email, role, return_url.as_ref()).await?;

@@ -6,6 +6,8 @@ use crate::verify::Code;
 use app::AppError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Why a REST call was refused.
 #[derive(Debug)]
@@ -31,6 +33,52 @@ pub enum RestError {
 pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     (status, axum::Json(body)).into_response()
+}
+
+impl RestError {
+    /// A 400 for input that does not parse, in the user's words.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        RestError::App(AppError::Invalid(message.into()))
+    }
+}
+
+/// An error answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "NOT_FOUND", "message": "Not found."}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, in a stable code and in words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// The error answers of the OpenAPI document, each described once and
+/// named in an endpoint's `responses(…)`.
+pub mod answers {
+    use super::ErrorBody;
+    use utoipa::IntoResponses;
+
+    macro_rules! answers {
+        ($($name:ident = $status:tt, $description:tt;)*) => {$(
+            #[doc = $description]
+            #[derive(IntoResponses)]
+            #[response(status = $status, description = $description)]
+            pub struct $name(#[allow(dead_code)] ErrorBody);
+        )*};
+    }
+
+    answers! {
+        Invalid = 400, "Invalid input";
+        Unauthorized = 401, "Missing or invalid credentials";
+        Forbidden = 403, "Not allowed";
+        NotFound = 404, "Not found";
+        Conflict = 409, "Conflict with the current state";
+        RateLimited = 429, "Rate limited; see Retry-After";
+    }
 }
 
 impl From<AppError> for RestError {

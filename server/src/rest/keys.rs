@@ -3,6 +3,7 @@
 //! and commit-and-notify in one transaction) and shapes the answer.
 
 use super::auth::{Caller, ReadKeys, WriteKeys};
+use super::error::answers::{Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized};
 use super::error::{JsonBody, RestError};
 use app::AppError;
 use app::api::key_types::{Grace, KeyQuery, KeyView};
@@ -159,33 +160,16 @@ pub struct RegenerateKey {
     pub grace: Grace,
 }
 
-/// An error answer.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"error": {"code": "NOT_FOUND", "message": "Not found."}}))]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// What went wrong, in a stable code and in words.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    pub code: String,
-    pub message: String,
-}
-
-fn invalid(message: impl Into<String>) -> RestError {
-    RestError::App(AppError::Invalid(message.into()))
-}
-
 fn view(state: &AppState, row: &KeyRow) -> Result<KeyResource, RestError> {
     Ok(row.view(db::now(), state.settings.rotation_days)?.into())
 }
 
 fn rate_limit(body: RateLimitBody) -> Result<RateLimit, RestError> {
     if ![1, 60, 3600, 86_400].contains(&body.window_secs) {
-        return Err(invalid("rate_limit.window_secs must be 1, 60, 3600 or 86400."));
+        return Err(RestError::invalid("rate_limit.window_secs must be 1, 60, 3600 or 86400."));
     }
-    RateLimit::parse(&body.limit.to_string(), &body.window_secs.to_string()).map_err(invalid)
+    RateLimit::parse(&body.limit.to_string(), &body.window_secs.to_string())
+        .map_err(RestError::invalid)
 }
 
 /// The org's key `id` if the caller's environment reaches it.
@@ -203,7 +187,7 @@ async fn reachable(
 
 fn future(expires_at: Option<i64>) -> Result<Option<i64>, RestError> {
     match expires_at {
-        Some(t) if t <= db::now() => Err(invalid("expires_at must be in the future.")),
+        Some(t) if t <= db::now() => Err(RestError::invalid("expires_at must be in the future.")),
         other => Ok(other),
     }
 }
@@ -222,8 +206,7 @@ fn reveal(
 
 /// Lists the keys of the caller's org and environment, newest first.
 #[utoipa::path(get, path = "/v1/keys", operation_id = "listKeys", tag = "keys", params(ListParams), security(("api_key" = ["keys:read"])),
-    responses((status = 200, description = "OK", body = KeyList), (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = KeyList), Unauthorized, Forbidden, RateLimited))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<ReadKeys>,
@@ -232,10 +215,9 @@ pub async fn list(
     let status = match params.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(
-            KeyStatus::ALL
-                .into_iter()
-                .find(|k| k.label().eq_ignore_ascii_case(s))
-                .ok_or_else(|| invalid("status must be active, disabled, expired or revoked."))?,
+            KeyStatus::ALL.into_iter().find(|k| k.label().eq_ignore_ascii_case(s)).ok_or_else(
+                || RestError::invalid("status must be active, disabled, expired or revoked."),
+            )?,
         ),
     };
     let query = KeyQuery {
@@ -256,8 +238,7 @@ pub async fn list(
 
 /// One key of the caller's org and environment.
 #[utoipa::path(get, path = "/v1/keys/{id}", operation_id = "getKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), security(("api_key" = ["keys:read"])),
-    responses((status = 200, description = "OK", body = KeyResource), (status = 404, description = "Not found", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = KeyResource), NotFound, Unauthorized, RateLimited))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller<ReadKeys>,
@@ -269,9 +250,7 @@ pub async fn get(
 
 /// Creates a key in the caller's environment and reveals its secret, once.
 #[utoipa::path(post, path = "/v1/keys", operation_id = "createKey", tag = "keys", request_body = CreateKey, security(("api_key" = ["keys:write"])),
-    responses((status = 201, description = "Created", body = RevealedKeyBody), (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = RevealedKeyBody), Invalid, Forbidden, Conflict, Unauthorized, RateLimited))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,
@@ -279,11 +258,12 @@ pub async fn create(
 ) -> Result<Response, RestError> {
     let environment = match body.environment.as_deref() {
         None => caller.key.environment,
-        Some(asked) => asked.parse::<Environment>().map_err(invalid)?,
+        Some(asked) => asked.parse::<Environment>().map_err(RestError::invalid)?,
     };
-    let name = KeyName::parse(&body.name).map_err(invalid)?;
+    let name = KeyName::parse(&body.name).map_err(RestError::invalid)?;
     let catalog = &state.settings.catalog;
-    let permissions = catalog.resolve(&body.key_type, &body.permissions).map_err(invalid)?;
+    let permissions =
+        catalog.resolve(&body.key_type, &body.permissions).map_err(RestError::invalid)?;
     let default = catalog.default_rate_limit(&body.key_type);
     let spec = NewKeySpec {
         name,
@@ -299,9 +279,7 @@ pub async fn create(
 
 /// Edits a key's name, type and permissions, rate limit or expiry.
 #[utoipa::path(patch, path = "/v1/keys/{id}", operation_id = "updateKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), request_body = UpdateKey, security(("api_key" = ["keys:write"])),
-    responses((status = 200, description = "OK", body = KeyResource), (status = 400, description = "Invalid input", body = ErrorBody),
-        (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = KeyResource), Invalid, NotFound, Conflict, Unauthorized, RateLimited))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,
@@ -313,13 +291,14 @@ pub async fn update(
         let current = reachable(&state, &caller, &id).await?;
         let key_type = body.key_type.unwrap_or_else(|| current.key_type.clone());
         let asked = body.permissions.unwrap_or_else(|| current.permission_list());
-        let permissions = state.settings.catalog.resolve(&key_type, &asked).map_err(invalid)?;
+        let permissions =
+            state.settings.catalog.resolve(&key_type, &asked).map_err(RestError::invalid)?;
         Some((key_type, permissions))
     } else {
         None
     };
     let edit = KeyEdit {
-        name: body.name.as_deref().map(KeyName::parse).transpose().map_err(invalid)?,
+        name: body.name.as_deref().map(KeyName::parse).transpose().map_err(RestError::invalid)?,
         grants,
         rate_limit: body.rate_limit.map(rate_limit).transpose()?,
         expires_at: body.expires_at.map(future).transpose()?,
@@ -331,8 +310,7 @@ pub async fn update(
 /// Issues a new secret; the old one stops now or after the grace period.
 #[utoipa::path(post, path = "/v1/keys/{id}/regenerate", operation_id = "regenerateKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), request_body = RegenerateKey,
     security(("api_key" = ["keys:write"])),
-    responses((status = 200, description = "OK", body = RevealedKeyBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = RevealedKeyBody), NotFound, Conflict, Unauthorized, RateLimited))]
 pub async fn regenerate(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,
@@ -344,7 +322,7 @@ pub async fn regenerate(
         Grace::None
     } else {
         serde_json::from_slice::<RegenerateKey>(&body)
-            .map_err(|e| invalid(format!("The body is not valid: {e}")))?
+            .map_err(|e| RestError::invalid(format!("The body is not valid: {e}")))?
             .grace
     };
     let regenerated = service::regenerate(&state, caller.by(), &id, grace.secs()).await?;
@@ -353,8 +331,7 @@ pub async fn regenerate(
 
 /// Revokes a key for good; every instance refuses it at once.
 #[utoipa::path(post, path = "/v1/keys/{id}/revoke", operation_id = "revokeKey", tag = "keys", params(("id" = String, Path, description = "The key's id")), security(("api_key" = ["keys:write"])),
-    responses((status = 200, description = "OK", body = KeyResource), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict with the current state", body = ErrorBody),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = KeyResource), NotFound, Conflict, Unauthorized, RateLimited))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller<WriteKeys>,

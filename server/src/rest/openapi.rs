@@ -1,7 +1,7 @@
 //! The OpenAPI document of the REST API and the verification endpoints,
 //! generated from the handlers' annotations and types.
 
-use super::keys;
+use super::{error, keys};
 use crate::operator::orgs;
 use crate::verify::{authorize, handler};
 use axum::Json;
@@ -91,8 +91,8 @@ impl Modify for BearerKey {
         keys::UpdateKey,
         keys::RegenerateKey,
         keys::RateLimitBody,
-        keys::ErrorBody,
-        keys::ErrorDetail,
+        error::ErrorBody,
+        error::ErrorDetail,
         orgs::OrgResource,
         orgs::OrgList,
         orgs::CreateOrg,

@@ -96,9 +96,9 @@ pub fn unavailable(e: &sqlx::Error) -> Response {
     request_body = VerifyRequest, security(("service_token" = [])),
     responses(
         (status = 200, description = "The decision (also for refused keys: see `code`)", body = VerifyResponse),
-        (status = 400, description = "The body is not the JSON above", body = crate::rest::keys::ErrorBody),
-        (status = 401, description = "Missing or invalid service token", body = crate::rest::keys::ErrorBody),
-        (status = 503, description = "The database cannot be read for an uncached key", body = crate::rest::keys::ErrorBody)))]
+        (status = 400, description = "The body is not the JSON above", body = crate::rest::error::ErrorBody),
+        (status = 401, description = "Missing or invalid service token", body = crate::rest::error::ErrorBody),
+        (status = 503, description = "The database cannot be read for an uncached key", body = crate::rest::error::ErrorBody)))]
 pub async fn verify(
     State(verifier): State<Arc<Verifier>>,
     headers: HeaderMap,

@@ -234,6 +234,12 @@ async fn the_openapi_document_describes_the_api(engine: Engine) {
             assert!(op.is_object(), "{m} {path} is documented");
             assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
             assert!(op["security"][0]["api_key"].is_array(), "{m} {path} names its scope");
+            for status in ["401", "429"] {
+                let answer = &op["responses"][status];
+                assert!(answer["description"].as_str().is_some_and(|d| !d.is_empty()));
+                let schema = &answer["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(schema, "#/components/schemas/ErrorBody", "{m} {path} {status}");
+            }
         }
     }
     assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
