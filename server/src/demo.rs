@@ -4,7 +4,7 @@
 
 use app::backend::{Db, keys, orgs, password, platform, users};
 use app::domain::{
-    ApiToken, Catalog, Email, Environment, KeyPrefix, OrgName, Password, Role, Slug,
+    ApiToken, Catalog, Email, Environment, KeyOptions, KeyPrefix, OrgName, Password, Role, Slug,
 };
 use app::error::AppError;
 
@@ -60,6 +60,7 @@ pub async fn seed(
                 token: &token,
                 expires_at: None,
                 rate_limit: preset.rate_limit,
+                options: &KeyOptions::default(),
                 created_by: Some(&owner),
             };
             keys::insert(&mut tx, new).await?;

@@ -56,6 +56,33 @@ pub struct KeyInput {
     pub rate_limit: String,
     #[serde(default)]
     pub rate_window_secs: String,
+    /// One address or CIDR per line; empty for any.
+    #[serde(default)]
+    pub ip_allowlist: String,
+    #[serde(default)]
+    pub customer: String,
+    /// A JSON object, or empty.
+    #[serde(default)]
+    pub meta: String,
+    /// Empty for no limit.
+    #[serde(default)]
+    pub usage_limit: String,
+    /// `none`, `daily` or `monthly`.
+    #[serde(default)]
+    pub usage_refill: String,
+}
+
+impl KeyInput {
+    /// Allowed IPs, customer, metadata and usage limit, parsed.
+    pub fn options(&self) -> Result<crate::domain::KeyOptions, String> {
+        crate::domain::KeyOptions::parse(
+            &self.ip_allowlist,
+            &self.customer,
+            &self.meta,
+            &self.usage_limit,
+            &self.usage_refill,
+        )
+    }
 }
 
 /// A new secret, shown once: the answer of create and regenerate.

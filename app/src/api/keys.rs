@@ -163,7 +163,16 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
         let expires_at = Expiry::parse(&input.expiry, &input.expiry_date)
             .and_then(|e| e.resolve(db::now()))
             .map_err(AppError::Invalid)?;
-        let spec = NewKeySpec { name, environment, key_type, permissions, rate_limit, expires_at };
+        let options = input.options().map_err(AppError::Invalid)?;
+        let spec = NewKeySpec {
+            name,
+            environment,
+            key_type,
+            permissions,
+            rate_limit,
+            expires_at,
+            options,
+        };
         let created = service::create(&c.state, c.by(), spec).await?;
         reveal(&c.state, created)
     })
@@ -187,11 +196,16 @@ pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(),
                     .map_err(AppError::Invalid)?,
             )
         };
+        let options = input.options().map_err(AppError::Invalid)?;
         let edit = KeyEdit {
             name: Some(name),
             grants: Some((key_type, permissions)),
             rate_limit: Some(rate_limit),
             expires_at,
+            ip_allowlist: Some(options.ip_allowlist),
+            customer: Some(options.customer),
+            meta: Some(options.meta),
+            usage_limit: Some(options.usage_limit),
         };
         service::update(&c.state, c.by(), &id, edit).await?;
         Ok(())

@@ -16,6 +16,7 @@ pub mod session;
 pub mod state;
 pub mod throttle;
 pub mod usage;
+pub mod usage_limits;
 pub mod usage_writes;
 pub mod users;
 

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod inputs;
+mod key_options;
 mod keys;
 pub mod model;
 mod next;
@@ -13,10 +14,11 @@ mod token;
 
 pub use catalog::{CUSTOM_TYPE, Catalog, KeyType};
 pub use inputs::{Email, OrgName, Password, Slug};
+pub use key_options::{CustomerId, IpAllowlist, KeyMeta, KeyOptions, Refill, UsageLimit};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
 pub use model::{
     AuditView, Grace, InvitationView, KeyQuery, KeySort, KeyView, MemberView, OrgSummary,
-    RequestView, STALE_AFTER_DAYS,
+    RequestView, STALE_AFTER_DAYS, UsageView,
 };
 pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};

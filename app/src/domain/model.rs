@@ -2,7 +2,7 @@
 //! entries: the storage layer fills them, the server functions and the REST
 //! API hand them on, the pages render them.
 
-use super::{Environment, KeyStatus, RateLimit, Role, UnixTime};
+use super::{Environment, KeyStatus, RateLimit, Refill, Role, UnixTime};
 use serde::{Deserialize, Serialize};
 
 /// Days without use after which a key is marked stale.
@@ -32,6 +32,24 @@ pub struct KeyView {
     /// Older than the operator's rotation period since creation or the
     /// last regenerate.
     pub rotation_due: bool,
+    /// Allowed IPs and ranges; empty lets any address in.
+    pub ip_allowlist: Vec<String>,
+    /// The platform's customer the key belongs to.
+    pub customer: Option<String>,
+    /// Metadata as indented JSON.
+    pub meta: Option<String>,
+    pub usage: Option<UsageView>,
+}
+
+/// A usage limit and its balance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub limit: i64,
+    pub refill: Refill,
+    /// VALID verifications left until the next refill.
+    pub remaining: i64,
+    /// The next refill, or `None` when it never refills.
+    pub refills_at: Option<UnixTime>,
 }
 
 /// How the list is sorted: newest first by creation or by last use.
@@ -50,6 +68,9 @@ pub struct KeyQuery {
     pub status: Option<KeyStatus>,
     #[serde(default)]
     pub search: String,
+    /// Only the keys of this customer id (exact); empty for all.
+    #[serde(default)]
+    pub customer: String,
     #[serde(default)]
     pub sort: KeySort,
     /// 1-based.

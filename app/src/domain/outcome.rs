@@ -1,15 +1,17 @@
 //! Verification outcome codes (DESIGN.md §5.1) as the UI shows them.
 
 /// Every outcome code, in the order verification checks them.
-pub const OUTCOMES: [&str; 9] = [
+pub const OUTCOMES: [&str; 11] = [
     "MALFORMED",
     "NOT_FOUND",
     "WRONG_ENVIRONMENT",
     "DISABLED",
     "REVOKED",
     "EXPIRED",
+    "IP_NOT_ALLOWED",
     "INSUFFICIENT_PERMISSIONS",
     "RATE_LIMITED",
+    "USAGE_EXCEEDED",
     "VALID",
 ];
 
@@ -22,8 +24,10 @@ pub fn outcome_label(code: &str) -> &'static str {
         "DISABLED" => "Disabled",
         "REVOKED" => "Revoked",
         "EXPIRED" => "Expired",
+        "IP_NOT_ALLOWED" => "IP not allowed",
         "INSUFFICIENT_PERMISSIONS" => "Missing permission",
         "RATE_LIMITED" => "Rate limited",
+        "USAGE_EXCEEDED" => "Usage limit spent",
         "VALID" => "Valid",
         _ => "Unknown",
     }

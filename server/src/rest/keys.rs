@@ -5,16 +5,17 @@
 use super::auth::{Caller, ReadKeys, WriteKeys};
 use super::error::answers::{Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized};
 use super::error::{JsonBody, RestError};
+use super::key_options::{self as opts, UsageLimitBody, UsageResource, present};
 use app::AppError;
 use app::api::key_types::{Grace, KeyQuery, KeyView};
 use app::backend::keys::{self, KeyEdit, KeyRow, NewKeySpec, service};
 use app::backend::{AppState, db};
-use app::domain::{ApiToken, Environment, KeyName, KeyStatus, RateLimit};
+use app::domain::{ApiToken, Environment, KeyName, KeyOptions, KeyStatus, RateLimit};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// A rate limit: `limit` requests per `window_secs` seconds.
@@ -50,6 +51,12 @@ pub struct KeyResource {
     pub request_count: i64,
     /// While a regenerated key's previous secret still works: until when.
     pub previous_secret_expires_at: Option<i64>,
+    /// Addresses and CIDRs it may be used from; empty: any.
+    pub ip_allowlist: Vec<String>,
+    pub customer: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+    pub usage_limit: Option<UsageResource>,
 }
 
 impl From<KeyView> for KeyResource {
@@ -71,6 +78,10 @@ impl From<KeyView> for KeyResource {
             last_used_at: k.last_used_at,
             request_count: k.request_count,
             previous_secret_expires_at: k.previous_expires_at,
+            ip_allowlist: k.ip_allowlist,
+            customer: k.customer,
+            meta: k.meta.and_then(|m| serde_json::from_str(&m).ok()),
+            usage_limit: k.usage.map(Into::into),
         }
     }
 }
@@ -107,6 +118,8 @@ pub struct ListParams {
     pub status: Option<String>,
     /// Part of a name or prefix.
     pub search: Option<String>,
+    /// Only the keys of this customer id.
+    pub customer: Option<String>,
 }
 
 /// The body of `POST /v1/keys`.
@@ -126,6 +139,16 @@ pub struct CreateKey {
     pub expires_at: Option<i64>,
     /// Defaults to the key type's.
     pub rate_limit: Option<RateLimitBody>,
+    /// IPv4/IPv6 addresses or CIDRs the key may be used from (at most 100);
+    /// empty or absent: any.
+    #[serde(default)]
+    pub ip_allowlist: Vec<String>,
+    /// The platform's customer the key belongs to (1–255 characters).
+    pub customer: Option<String>,
+    /// A JSON object of at most 4 KiB, returned by verify.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+    pub usage_limit: Option<UsageLimitBody>,
 }
 
 /// The body of `PATCH /v1/keys/{id}`; absent fields stay as they are.
@@ -142,10 +165,20 @@ pub struct UpdateKey {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub expires_at: Option<Option<i64>>,
-}
-
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
+    /// Replaces the list; `[]` lets any address in.
+    pub ip_allowlist: Option<Vec<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub customer: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Option<serde_json::Value>>,
+    /// Sets the limit and starts the balance over; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<UsageLimitBody>)]
+    pub usage_limit: Option<Option<UsageLimitBody>>,
 }
 
 /// The body of `POST /v1/keys/{id}/regenerate`.
@@ -224,6 +257,7 @@ pub async fn list(
         environment: Some(caller.key.environment),
         status,
         search: params.search.unwrap_or_default(),
+        customer: params.customer.unwrap_or_default(),
         sort: Default::default(),
         page: params.page.unwrap_or(1).max(1),
     };
@@ -272,6 +306,12 @@ pub async fn create(
         permissions,
         rate_limit: body.rate_limit.map(rate_limit).transpose()?.unwrap_or(default),
         expires_at: future(body.expires_at)?,
+        options: KeyOptions {
+            ip_allowlist: opts::allowlist(&body.ip_allowlist)?,
+            customer: opts::customer(body.customer.as_deref())?,
+            meta: opts::meta(body.meta)?,
+            usage_limit: opts::usage_limit(body.usage_limit)?,
+        },
     };
     let created = service::create(&state, caller.by(), spec).await?;
     reveal(&state, created, StatusCode::CREATED)
@@ -302,6 +342,10 @@ pub async fn update(
         grants,
         rate_limit: body.rate_limit.map(rate_limit).transpose()?,
         expires_at: body.expires_at.map(future).transpose()?,
+        ip_allowlist: body.ip_allowlist.as_deref().map(opts::allowlist).transpose()?,
+        customer: body.customer.map(|c| opts::customer(c.as_deref())).transpose()?,
+        meta: body.meta.map(opts::meta).transpose()?,
+        usage_limit: body.usage_limit.map(opts::usage_limit).transpose()?,
     };
     let row = service::update(&state, caller.by(), &id, edit).await?;
     Ok(Json(view(&state, &row)?))

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod key_options;
 pub mod keys;
 pub mod openapi;
 

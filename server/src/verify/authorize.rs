@@ -214,9 +214,9 @@ fn rate_limit_headers(res: &mut Response, info: RateLimitInfo, window_secs: u32)
         (status = 401, description = "Missing, malformed, unknown, disabled, revoked or expired key, or another environment's",
             headers(("X-Keywarden-Code" = String, description = "The decision code"),
                 ("WWW-Authenticate" = String, description = "Bearer")), body = crate::rest::error::ErrorBody),
-        (status = 403, description = "A missing permission, or a path no route rule covers",
+        (status = 403, description = "A missing permission, a path no route rule covers, an address the key's allowed IPs leave out, or a usage limit spent for good",
             headers(("X-Keywarden-Code" = String, description = "The decision code")), body = crate::rest::error::ErrorBody),
-        (status = 429, description = "Rate limited",
+        (status = 429, description = "Rate limited, or the usage limit spent until its next refill",
             headers(("Retry-After" = u64, description = "Seconds to wait"),
                 ("RateLimit" = String, description = "limit, remaining=0 and reset")), body = crate::rest::error::ErrorBody),
         (status = 503, description = "The database cannot be read for an uncached key", body = crate::rest::error::ErrorBody)))]
@@ -308,6 +308,11 @@ pub async fn authorize(
             Code::InsufficientPermissions,
             "This API key lacks a permission this request needs.",
         ),
+        Code::IpNotAllowed => refusal(
+            StatusCode::FORBIDDEN,
+            Code::IpNotAllowed,
+            "This API key may not be used from this address.",
+        ),
         Code::RateLimited => {
             let mut res = refusal(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -318,6 +323,24 @@ pub async fn authorize(
             res.headers_mut().insert(header::RETRY_AFTER, wait.into());
             res
         }
+        // Spent until a refill: come back then; spent for good: refused.
+        Code::UsageExceeded => match decision.usage.and_then(|u| u.refills_at) {
+            Some(refills_at_ms) => {
+                let mut res = refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Code::UsageExceeded,
+                    "This API key's usage limit is spent until its next refill.",
+                );
+                let wait = (refills_at_ms / 1000 - auth.verifier.now()).max(1);
+                res.headers_mut().insert(header::RETRY_AFTER, wait.into());
+                res
+            }
+            None => refusal(
+                StatusCode::FORBIDDEN,
+                Code::UsageExceeded,
+                "This API key's usage limit is spent.",
+            ),
+        },
         code => {
             let message = match code {
                 Code::Disabled => "This API key is disabled.",

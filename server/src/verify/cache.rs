@@ -4,7 +4,7 @@
 //! change from putting the old state back.
 
 use app::backend::KeyChangeListener;
-use app::domain::{Environment, RateLimit};
+use app::domain::{Environment, IpAllowlist, RateLimit, UsageLimit};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -31,6 +31,13 @@ pub struct CachedKey {
     /// When the presented secret is the previous one of a regenerated key:
     /// the end of its grace period.
     pub grace_until: Option<i64>,
+    pub ip_allowlist: IpAllowlist,
+    pub customer: Option<String>,
+    /// The metadata object, answered as it is stored.
+    pub meta: Option<Box<serde_json::value::RawValue>>,
+    pub usage_limit: Option<UsageLimit>,
+    /// The usage balance's edit count when this was read.
+    pub usage_epoch: i64,
 }
 
 /// A cached answer of the database.
@@ -216,6 +223,11 @@ mod tests {
             revoked: false,
             rate_limit: RateLimit { limit: 1, window_secs: 1 },
             grace_until: None,
+            ip_allowlist: IpAllowlist::default(),
+            customer: None,
+            meta: None,
+            usage_limit: None,
+            usage_epoch: 0,
         }))
     }
 

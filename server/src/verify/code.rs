@@ -12,22 +12,26 @@ pub enum Code {
     Disabled,
     Revoked,
     Expired,
+    IpNotAllowed,
     InsufficientPermissions,
     RateLimited,
+    UsageExceeded,
     Valid,
 }
 
 impl Code {
     /// Every code, in the order of §5.1.
-    pub const ALL: [Code; 9] = [
+    pub const ALL: [Code; 11] = [
         Code::Malformed,
         Code::NotFound,
         Code::WrongEnvironment,
         Code::Disabled,
         Code::Revoked,
         Code::Expired,
+        Code::IpNotAllowed,
         Code::InsufficientPermissions,
         Code::RateLimited,
+        Code::UsageExceeded,
         Code::Valid,
     ];
 
@@ -40,8 +44,10 @@ impl Code {
             Code::Disabled => "DISABLED",
             Code::Revoked => "REVOKED",
             Code::Expired => "EXPIRED",
+            Code::IpNotAllowed => "IP_NOT_ALLOWED",
             Code::InsufficientPermissions => "INSUFFICIENT_PERMISSIONS",
             Code::RateLimited => "RATE_LIMITED",
+            Code::UsageExceeded => "USAGE_EXCEEDED",
             Code::Valid => "VALID",
         }
     }
@@ -63,5 +69,7 @@ mod tests {
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
         }
         assert_eq!(Code::InsufficientPermissions.as_str(), "INSUFFICIENT_PERMISSIONS");
+        let words: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(words, app::domain::OUTCOMES, "the UI knows every code, in order");
     }
 }

@@ -1,6 +1,6 @@
 //! `POST /v1/keys/verify` (§5.1) and `GET /metrics`.
 
-use super::{Ask, Code, Decision, RateLimitInfo, Verifier};
+use super::{Ask, Code, Decision, RateLimitInfo, UsageInfo, Verifier};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -21,7 +21,8 @@ pub struct VerifyRequest {
     /// The path the platform's client asked for (request log).
     #[serde(default)]
     pub path: Option<String>,
-    /// The platform's client's address (request log).
+    /// The platform's client's address: checked against the key's allowed
+    /// IPs (a key with a list refuses a call without it), and logged.
     #[serde(default)]
     pub ip: Option<String>,
     /// The platform's client's user agent (request log).
@@ -59,6 +60,17 @@ pub struct VerifyResponse<'a> {
     pub expires_at: Option<Option<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratelimit: Option<RateLimitInfo>,
+    /// The platform's customer the key belongs to, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub customer: Option<Option<&'a str>>,
+    /// The key's metadata object, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Option<&'a serde_json::value::RawValue>>,
+    /// For a key with a usage limit, on VALID and USAGE_EXCEEDED answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageInfo>,
 }
 
 impl<'a> VerifyResponse<'a> {
@@ -76,6 +88,9 @@ impl<'a> VerifyResponse<'a> {
             environment: key.map(|k| k.environment.as_str()),
             expires_at: key.map(|k| k.expires_at),
             ratelimit: d.ratelimit,
+            customer: key.map(|k| k.customer.as_deref()),
+            meta: key.map(|k| k.meta.as_deref()),
+            usage: d.usage,
         }
     }
 }

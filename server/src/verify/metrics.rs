@@ -13,7 +13,7 @@ const BUCKETS: [f64; 10] =
 /// Counters for one process.
 #[derive(Default)]
 pub struct Metrics {
-    by_code: [AtomicU64; 9],
+    by_code: [AtomicU64; Code::ALL.len()],
     /// Cumulative counts per bucket of [`BUCKETS`], then +Inf.
     latency: [AtomicU64; 11],
     latency_sum_ns: AtomicU64,

@@ -16,15 +16,19 @@ pub mod metrics;
 pub mod path;
 pub mod propagate;
 pub mod proxy;
+pub mod quota;
 pub mod ratelimit;
 pub mod service;
 pub mod usage;
 pub mod writer;
 
 use app::backend::Db;
+use app::backend::db::Engine;
 use app::backend::keys::store;
 use app::domain::TokenHash;
-use app::domain::{ApiToken, Environment, KeyPrefix, RateLimit};
+use app::domain::{
+    ApiToken, CustomerId, Environment, IpAllowlist, KeyPrefix, RateLimit, Refill, UsageLimit,
+};
 use cache::{CachedKey, Entry, KeyCache};
 pub use code::Code;
 use metrics::Metrics;
@@ -46,6 +50,8 @@ pub struct Verifier {
     pub metrics_token: Option<service::MetricsToken>,
     pub cache: Arc<KeyCache>,
     pub limiter: RateLimiter,
+    pub quotas: quota::Quotas,
+    engine: Engine,
     pub usage: UsageBuffer,
     flushing: tokio::sync::Mutex<()>,
     pub metrics: Metrics,
@@ -54,6 +60,8 @@ pub struct Verifier {
     epoch: Instant,
     /// Unix milliseconds when this verifier was made.
     pub started_ms: i64,
+    /// Seconds added to the clock: tests move time forward (refills).
+    pub clock_offset_secs: std::sync::atomic::AtomicI64,
 }
 
 /// One question: may the holder of `key` do what needs `permissions`?
@@ -78,6 +86,18 @@ pub struct RateLimitInfo {
     pub reset_ms: u64,
 }
 
+/// The usage-limit part of an answer.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct UsageInfo {
+    /// VALID answers left until the next refill.
+    pub remaining: i64,
+    /// `none`, `daily` or `monthly`.
+    #[schema(value_type = String)]
+    pub refill: Refill,
+    /// Unix milliseconds of the next refill; `null` when it never refills.
+    pub refills_at: Option<i64>,
+}
+
 /// The decision: its code, and the key when one was identified and may be
 /// described to the asker (not for WRONG_ENVIRONMENT or NOT_FOUND).
 #[derive(Clone, Debug)]
@@ -85,11 +105,13 @@ pub struct Decision {
     pub code: Code,
     pub key: Option<Arc<CachedKey>>,
     pub ratelimit: Option<RateLimitInfo>,
+    /// For a key with a usage limit, once the decision reached it.
+    pub usage: Option<UsageInfo>,
 }
 
 impl Decision {
     fn bare(code: Code) -> Self {
-        Decision { code, key: None, ratelimit: None }
+        Decision { code, key: None, ratelimit: None, usage: None }
     }
 }
 
@@ -101,6 +123,7 @@ pub fn loggable(s: Option<&str>, max: usize) -> Option<String> {
 
 impl Verifier {
     pub fn new(db: Db, prefix: KeyPrefix, service_tokens: ServiceTokens) -> Self {
+        let engine = Engine::of(&db);
         Verifier {
             db,
             token_start: format!("{}_", prefix.as_str()),
@@ -108,18 +131,26 @@ impl Verifier {
             metrics_token: None,
             cache: Arc::new(KeyCache::default()),
             limiter: RateLimiter::default(),
+            quotas: quota::Quotas::default(),
+            engine,
             usage: UsageBuffer::default(),
             flushing: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
             lookups: AtomicU64::new(0),
             epoch: Instant::now(),
             started_ms: app::backend::db::now_ms(),
+            clock_offset_secs: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
+    /// Unix seconds now, as verification sees it.
+    pub fn now(&self) -> i64 {
+        app::backend::db::now() + self.clock_offset_secs.load(Ordering::Relaxed)
+    }
+
     /// Decides one request in the order of §5.1: MALFORMED, NOT_FOUND,
-    /// WRONG_ENVIRONMENT, DISABLED, REVOKED, EXPIRED,
-    /// INSUFFICIENT_PERMISSIONS, RATE_LIMITED, VALID. Every decision about
+    /// WRONG_ENVIRONMENT, DISABLED, REVOKED, EXPIRED, IP_NOT_ALLOWED,
+    /// INSUFFICIENT_PERMISSIONS, RATE_LIMITED, USAGE_EXCEEDED, VALID. Every decision about
     /// a known key is counted and queued for the request log.
     pub async fn decide(&self, ask: &Ask<'_>) -> Result<Decision, sqlx::Error> {
         let started = Instant::now();
@@ -164,12 +195,12 @@ impl Verifier {
         let Entry::Key(key) = entry else {
             return Ok(Decision::bare(Code::NotFound));
         };
-        let now = app::backend::db::now();
+        let now = self.now();
         if key.grace_until.is_some_and(|until| until <= now) {
             // The previous secret of a regenerated key, past its grace period.
             return Ok(Decision::bare(Code::NotFound));
         }
-        let about = |code| Decision { code, key: Some(key.clone()), ratelimit: None };
+        let about = |code| Decision { code, key: Some(key.clone()), ratelimit: None, usage: None };
         if ask.environment.is_some_and(|env| env != key.environment) {
             // Counted for the key's org, but nothing is told to the asker.
             return Ok(about(Code::WrongEnvironment));
@@ -180,23 +211,46 @@ impl Verifier {
             Code::Revoked
         } else if key.expires_at.is_some_and(|t| t <= now) {
             Code::Expired
+        } else if !key.ip_allowlist.allows_text(ask.ip) {
+            Code::IpNotAllowed
         } else if !ask.permissions.iter().all(|p| key.permissions.contains(p)) {
             Code::InsufficientPermissions
         } else {
-            let RateLimit { limit, window_secs } = key.rate_limit;
-            let window = Duration::from_secs(u64::from(window_secs));
-            let d = self.limiter.check(&key.id, limit, window, self.epoch.elapsed());
-            return Ok(Decision {
-                code: if d.allowed { Code::Valid } else { Code::RateLimited },
-                key: Some(key.clone()),
-                ratelimit: Some(RateLimitInfo {
-                    limit: d.limit,
-                    remaining: d.remaining,
-                    reset_ms: d.reset_ms,
-                }),
-            });
+            return self.admit(&key, now).await;
         };
         Ok(about(code))
+    }
+
+    /// The last checks, for a key that may do what it asks: its rate limit,
+    /// then its usage limit (only an answer that would be VALID spends a
+    /// use).
+    async fn admit(&self, key: &Arc<CachedKey>, now: i64) -> Result<Decision, sqlx::Error> {
+        let RateLimit { limit, window_secs } = key.rate_limit;
+        let window = Duration::from_secs(u64::from(window_secs));
+        let d = self.limiter.check(&key.id, limit, window, self.epoch.elapsed());
+        let ratelimit =
+            Some(RateLimitInfo { limit: d.limit, remaining: d.remaining, reset_ms: d.reset_ms });
+        let mut decision = Decision {
+            code: if d.allowed { Code::Valid } else { Code::RateLimited },
+            key: Some(key.clone()),
+            ratelimit,
+            usage: None,
+        };
+        if let (true, Some(usage_limit)) = (d.allowed, key.usage_limit) {
+            let spent = self
+                .quotas
+                .spend(&self.db, self.engine, &key.id, key.usage_epoch, usage_limit, now)
+                .await?;
+            if !spent.allowed {
+                decision.code = Code::UsageExceeded;
+            }
+            decision.usage = Some(UsageInfo {
+                remaining: spent.remaining,
+                refill: usage_limit.refill,
+                refills_at: usage_limit.refill.next_after(now).map(|t| t * 1000),
+            });
+        }
+        Ok(decision)
     }
 
     /// Forgets rate-limit state that has fully refilled (bounds memory).
@@ -215,6 +269,9 @@ impl Verifier {
         // One flush at a time: the final one at shutdown waits for the
         // writer's, so a batch it has taken is written (or put back) first.
         let _one = self.flushing.lock().await;
+        if let Err(e) = self.quotas.give_back(db).await {
+            tracing::warn!(error = %e, "usage-limit leases could not be given back");
+        }
         match self.usage.flush(db).await {
             Ok(done) => {
                 self.metrics.last_flush_ms.store(app::backend::db::now_ms(), Ordering::Relaxed);
@@ -257,6 +314,14 @@ impl Verifier {
                     },
                     grace_until: (row.is_current == 0)
                         .then(|| row.previous_expires_at.unwrap_or(0)),
+                    ip_allowlist: IpAllowlist::from_stored(row.ip_allowlist.as_deref()),
+                    customer: row.customer.filter(|c| CustomerId::parse(c).is_ok()),
+                    meta: row.meta.and_then(|m| serde_json::value::RawValue::from_string(m).ok()),
+                    usage_limit: row.usage_limit.map(|limit| UsageLimit {
+                        limit,
+                        refill: Refill::parse(&row.usage_refill).unwrap_or_default(),
+                    }),
+                    usage_epoch: row.usage_epoch,
                 })),
                 Err(_) => Entry::Missing,
             },

@@ -12,6 +12,7 @@ mod common;
 mod accounts;
 mod authorize;
 mod cli;
+mod customer_keys;
 mod hardening;
 mod hostile;
 mod instances;

@@ -46,6 +46,7 @@ pub async fn insert_key(
             token: &token,
             expires_at: None,
             rate_limit: RateLimit { limit, window_secs: 60 },
+            options: &Default::default(),
             created_by: Some(&owner),
         },
     )

@@ -39,6 +39,7 @@ pub fn key_input(name: &str, env: &str, key_type: &str, limit: &str) -> KeyInput
         expiry_date: String::new(),
         rate_limit: limit.into(),
         rate_window_secs: "60".into(),
+        ..KeyInput::default()
     }
 }
 

@@ -7,7 +7,7 @@ pub mod rules;
 pub mod service;
 pub mod store;
 
-pub use rules::{edit_changes, grace_until, not_revoked};
+pub use rules::{edit_changes, grace_until, not_revoked, resets_usage};
 pub use service::{Actor, By, KeyEdit, NewKeySpec};
 pub use store::{KeyRow, NewKey, PER_PAGE, find, insert, list, org_has_keys};
 

@@ -2,37 +2,45 @@
 //! (for the audit log), when a regenerated key's old secret stops, and
 //! that a revoked key changes no more.
 
-use super::store::KeyRow;
-use crate::domain::{RateLimit, UnixTime};
+use super::store::{Editable, KeyRow};
+use crate::domain::{CustomerId, IpAllowlist, KeyMeta, KeyOptions, UnixTime, UsageLimit};
 use crate::error::AppError;
 
 /// What an edit changed, as the audit log records it: `{field: {before,
-/// after}}` for each field that differs, or `None` when nothing did.
-pub fn edit_changes(
-    before: &KeyRow,
-    name: &str,
-    key_type: &str,
-    permissions: &[String],
-    rate_limit: RateLimit,
-    expires_at: Option<UnixTime>,
-) -> Option<serde_json::Value> {
-    let old_limit =
-        RateLimit { limit: before.rate_limit as u32, window_secs: before.rate_window_secs as u32 };
-    let fields = [
-        ("name", before.name.clone().into(), name.into()),
-        ("type", before.key_type.clone().into(), key_type.into()),
-        ("permissions", before.permission_list().into(), permissions.to_vec().into()),
-        ("rate_limit", old_limit.label().into(), rate_limit.label().into()),
-        ("expires_at", before.expires_at.into(), expires_at.into()),
+/// after}}` for each field that differs, or `None` when nothing did. A new
+/// usage limit also records that the balance starts over.
+pub fn edit_changes(before: &KeyRow, after: &Editable<'_>) -> Option<serde_json::Value> {
+    let old = before.options();
+    let new = after.options;
+    let words = |list: &IpAllowlist| list.entries().join(", ");
+    let usage = |u: Option<UsageLimit>| u.map(|u| u.label());
+    let meta = |m: &Option<KeyMeta>| m.as_ref().map(|m| m.as_str().to_string());
+    let customer = |c: &Option<CustomerId>| c.as_ref().map(|c| c.as_str().to_string());
+    let fields: [(&str, serde_json::Value, serde_json::Value); 9] = [
+        ("name", before.name.clone().into(), after.name.into()),
+        ("type", before.key_type.clone().into(), after.key_type.into()),
+        ("permissions", before.permission_list().into(), after.permissions.to_vec().into()),
+        ("rate_limit", before.rate().label().into(), after.rate_limit.label().into()),
+        ("expires_at", before.expires_at.into(), after.expires_at.into()),
+        ("allowed_ips", words(&old.ip_allowlist).into(), words(&new.ip_allowlist).into()),
+        ("customer", customer(&old.customer).into(), customer(&new.customer).into()),
+        ("meta", meta(&old.meta).into(), meta(&new.meta).into()),
+        ("usage_limit", usage(old.usage_limit).into(), usage(new.usage_limit).into()),
     ];
     let changes: serde_json::Map<String, serde_json::Value> = fields
         .into_iter()
-        .filter(|(_, old, new): &(&str, serde_json::Value, serde_json::Value)| old != new)
+        .filter(|(_, old, new)| old != new)
         .map(|(field, old, new)| {
             (field.to_string(), serde_json::json!({ "before": old, "after": new }))
         })
         .collect();
     (!changes.is_empty()).then_some(serde_json::Value::Object(changes))
+}
+
+/// Whether an edit sets the usage balance back to the limit: when the limit
+/// or its refill changes.
+pub fn resets_usage(before: &KeyRow, after: &KeyOptions) -> bool {
+    before.options().usage_limit != after.usage_limit
 }
 
 /// When a regenerated key's old secret stops: now (`None`) or after

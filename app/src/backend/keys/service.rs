@@ -6,13 +6,16 @@
 //! happen here, in one transaction per change.
 
 use super::commit_change;
-use super::rules::{edit_changes, grace_until, not_revoked};
-use super::store::{self, KeyRow, NewKey};
+use super::rules::{edit_changes, grace_until, not_revoked, resets_usage};
+use super::store::{self, Editable, KeyRow, NewKey};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::orgs::Membership;
 use crate::backend::session::SessionUser;
 use crate::backend::{AppState, db};
-use crate::domain::{ApiToken, Capability, Catalog, Environment, KeyName, RateLimit, UnixTime};
+use crate::domain::{
+    ApiToken, Capability, Catalog, CustomerId, Environment, IpAllowlist, KeyMeta, KeyName,
+    KeyOptions, RateLimit, UnixTime, UsageLimit,
+};
 use crate::error::AppError;
 use sqlx::AnyConnection;
 
@@ -116,6 +119,7 @@ pub struct NewKeySpec {
     pub permissions: Vec<String>,
     pub rate_limit: RateLimit,
     pub expires_at: Option<UnixTime>,
+    pub options: KeyOptions,
 }
 
 /// An edit; `None` keeps a field as it is.
@@ -127,6 +131,24 @@ pub struct KeyEdit {
     pub rate_limit: Option<RateLimit>,
     /// `Some(None)`: never expires.
     pub expires_at: Option<Option<UnixTime>>,
+    pub ip_allowlist: Option<IpAllowlist>,
+    /// `Some(None)` clears it; likewise below.
+    pub customer: Option<Option<CustomerId>>,
+    pub meta: Option<Option<KeyMeta>>,
+    /// A changed limit starts the balance over.
+    pub usage_limit: Option<Option<UsageLimit>>,
+}
+
+impl KeyEdit {
+    /// The options after this edit of `before`'s.
+    fn options(&mut self, before: KeyOptions) -> KeyOptions {
+        KeyOptions {
+            ip_allowlist: self.ip_allowlist.take().unwrap_or(before.ip_allowlist),
+            customer: self.customer.take().unwrap_or(before.customer),
+            meta: self.meta.take().unwrap_or(before.meta),
+            usage_limit: self.usage_limit.take().unwrap_or(before.usage_limit),
+        }
+    }
 }
 
 /// The org's key `id` as the actor may see it: another org's key, or for
@@ -221,14 +243,30 @@ pub async fn create(
         token: &token,
         expires_at: spec.expires_at,
         rate_limit: spec.rate_limit,
+        options: &spec.options,
         created_by: actor.created_by(),
     };
     let id = store::insert(&mut tx, new).await?;
-    let changes = serde_json::json!({
+    let mut changes = serde_json::json!({
         "environment": spec.environment.as_str(), "type": spec.key_type,
         "permissions": spec.permissions, "expires_at": spec.expires_at,
         "rate_limit": spec.rate_limit.label(),
     });
+    let options = &spec.options;
+    let extra = [
+        (
+            "allowed_ips",
+            (!options.ip_allowlist.is_empty()).then(|| options.ip_allowlist.entries().join(", ")),
+        ),
+        ("customer", options.customer.as_ref().map(|c| c.as_str().to_string())),
+        ("meta", options.meta.as_ref().map(|m| m.as_str().to_string())),
+        ("usage_limit", options.usage_limit.map(|u| u.label())),
+    ];
+    for (field, value) in extra {
+        if let Some(value) = value {
+            changes[field] = value.into();
+        }
+    }
     let name = spec.name.as_str();
     record(&mut tx, &actor, ip, "key.created", (&id, name), Some(changes)).await?;
     let row = finish(tx, state, &actor, &id).await?;
@@ -240,21 +278,25 @@ pub async fn update(
     state: &AppState,
     by: By<'_>,
     id: &str,
-    edit: KeyEdit,
+    mut edit: KeyEdit,
 ) -> Result<KeyRow, AppError> {
     let By { actor, ip } = by;
     let (mut tx, before) = open_change(state, &actor, id).await?;
+    let options = edit.options(before.options());
     let name = edit.name.map_or_else(|| before.name.clone(), |n| n.as_str().to_string());
     let (key_type, permissions) =
         edit.grants.unwrap_or_else(|| (before.key_type.clone(), before.permission_list()));
     actor.may_handle(&permissions)?;
-    let rate_limit = edit.rate_limit.unwrap_or(RateLimit {
-        limit: before.rate_limit as u32,
-        window_secs: before.rate_window_secs as u32,
-    });
-    let expires_at = edit.expires_at.unwrap_or(before.expires_at);
-    store::update(&mut tx, id, &name, &key_type, &permissions, rate_limit, expires_at).await?;
-    let changes = edit_changes(&before, &name, &key_type, &permissions, rate_limit, expires_at);
+    let after = Editable {
+        name: &name,
+        key_type: &key_type,
+        permissions: &permissions,
+        rate_limit: edit.rate_limit.unwrap_or(before.rate()),
+        expires_at: edit.expires_at.unwrap_or(before.expires_at),
+        options: &options,
+    };
+    store::update(&mut tx, id, &after, resets_usage(&before, &options)).await?;
+    let changes = edit_changes(&before, &after);
     if changes.is_some() {
         record(&mut tx, &actor, ip, "key.updated", (id, &name), changes).await?;
     }

@@ -3,9 +3,10 @@
 //! database. Changes go through [`super::service`], not straight here.
 
 use crate::backend::db::{self, Db, Filter};
+use crate::domain::model::UsageView;
 use crate::domain::{
-    ApiToken, Environment, KeyQuery, KeySort, KeyStatus, KeyView, RateLimit, STALE_AFTER_DAYS,
-    TokenHash, UnixTime,
+    ApiToken, CustomerId, Environment, IpAllowlist, KeyMeta, KeyOptions, KeyQuery, KeySort,
+    KeyStatus, KeyView, RateLimit, Refill, STALE_AFTER_DAYS, TokenHash, UnixTime, UsageLimit,
 };
 use crate::error::AppError;
 use sqlx::AnyConnection;
@@ -34,11 +35,19 @@ pub struct KeyRow {
     pub previous_expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub request_count: i64,
+    pub ip_allowlist: Option<String>,
+    pub customer: Option<String>,
+    pub meta: Option<String>,
+    pub usage_limit: Option<i64>,
+    pub usage_refill: String,
+    pub usage_remaining: Option<i64>,
+    pub usage_period: i64,
 }
 
 const COLUMNS: &str = "k.id, k.org_id, k.name, k.environment, k.key_type, k.permissions, k.start, \
     k.expires_at, k.rate_limit, k.rate_window_secs, k.disabled, k.revoked_at, k.created_at, \
-    u.email AS created_by_email, k.rotated_at, k.previous_expires_at, k.last_used_at, k.request_count";
+    u.email AS created_by_email, k.rotated_at, k.previous_expires_at, k.last_used_at, k.request_count, \
+    k.ip_allowlist, k.customer, k.meta, k.usage_limit, k.usage_refill, k.usage_remaining, k.usage_period";
 const FROM: &str = "api_keys k LEFT JOIN users u ON u.id = k.created_by";
 
 impl KeyRow {
@@ -50,6 +59,37 @@ impl KeyRow {
         serde_json::from_str(&self.permissions).unwrap_or_default()
     }
 
+    pub fn rate(&self) -> RateLimit {
+        RateLimit { limit: self.rate_limit as u32, window_secs: self.rate_window_secs as u32 }
+    }
+
+    /// Allowed IPs, customer, metadata and usage limit as stored.
+    pub fn options(&self) -> KeyOptions {
+        KeyOptions {
+            ip_allowlist: IpAllowlist::from_stored(self.ip_allowlist.as_deref()),
+            customer: self.customer.as_deref().and_then(|c| CustomerId::parse(c).ok().flatten()),
+            meta: self.meta.clone().map(KeyMeta::from_stored),
+            usage_limit: self.usage_limit.map(|limit| UsageLimit {
+                limit,
+                refill: Refill::parse(&self.usage_refill).unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// The usage limit's balance at `now`: a refill due since the last
+    /// lease counts as done.
+    pub fn usage(&self, now: UnixTime) -> Option<UsageView> {
+        let UsageLimit { limit, refill } = self.options().usage_limit?;
+        let refilled = refill != Refill::None && refill.period_start(now) > self.usage_period;
+        let remaining = if refilled { limit } else { self.usage_remaining.unwrap_or(limit) };
+        Some(UsageView {
+            limit,
+            refill,
+            remaining: remaining.max(0),
+            refills_at: refill.next_after(now),
+        })
+    }
+
     /// The view the UI gets, with hints computed for `now`.
     pub fn view(&self, now: UnixTime, rotation_days: i64) -> Result<KeyView, AppError> {
         let environment: Environment = self.environment.parse().map_err(|_| {
@@ -58,7 +98,12 @@ impl KeyRow {
         let status = self.status(now);
         let live = status == KeyStatus::Active || status == KeyStatus::Disabled;
         let idle_since = self.last_used_at.unwrap_or(self.created_at);
+        let options = self.options();
         Ok(KeyView {
+            ip_allowlist: options.ip_allowlist.entries(),
+            customer: self.customer.clone(),
+            meta: options.meta.as_ref().map(KeyMeta::pretty),
+            usage: self.usage(now),
             id: self.id.clone(),
             name: self.name.clone(),
             start: self.start.clone(),
@@ -66,10 +111,7 @@ impl KeyRow {
             key_type: self.key_type.clone(),
             permissions: self.permission_list(),
             status,
-            rate_limit: RateLimit {
-                limit: self.rate_limit as u32,
-                window_secs: self.rate_window_secs as u32,
-            },
+            rate_limit: self.rate(),
             created_at: self.created_at,
             created_by: self.created_by_email.clone(),
             expires_at: self.expires_at,
@@ -95,6 +137,7 @@ pub struct NewKey<'a> {
     pub token: &'a ApiToken,
     pub expires_at: Option<UnixTime>,
     pub rate_limit: RateLimit,
+    pub options: &'a KeyOptions,
     /// The user who made it (`None` when made through the REST API).
     pub created_by: Option<&'a str>,
 }
@@ -111,8 +154,9 @@ pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String,
     let id = db::new_id();
     let inserted = sqlx::query(
         "INSERT INTO api_keys (id, org_id, name, environment, key_type, permissions, token_hash, start, \
-         expires_at, rate_limit, rate_window_secs, disabled, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13)",
+         expires_at, rate_limit, rate_window_secs, disabled, created_at, created_by, ip_allowlist, \
+         customer, meta, usage_limit, usage_refill, usage_remaining, usage_period) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16, $17, $18, $17, $19)",
     )
     .bind(&id)
     .bind(key.org_id)
@@ -126,9 +170,8 @@ pub async fn insert(conn: &mut AnyConnection, key: NewKey<'_>) -> Result<String,
     .bind(i64::from(key.rate_limit.limit))
     .bind(i64::from(key.rate_limit.window_secs))
     .bind(db::now())
-    .bind(key.created_by)
-    .execute(conn)
-    .await;
+    .bind(key.created_by);
+    let inserted = bind_options(inserted, key.options, db::now()).execute(conn).await;
     db::on_unique(inserted, || name_taken(key.name))?;
     Ok(id)
 }
@@ -192,6 +235,10 @@ pub async fn list(
     if !search.is_empty() {
         filter = filter.text("LOWER(k.name) LIKE ? ESCAPE '\\'", like_pattern(search));
     }
+    let customer = query.customer.trim();
+    if !customer.is_empty() {
+        filter = filter.text("k.customer = ?", customer);
+    }
     let filter_sql = filter.sql();
     let order = match query.sort {
         KeySort::Created => "k.created_at DESC, k.id",
@@ -221,30 +268,59 @@ pub async fn org_has_keys(db: &Db, org_id: &str) -> Result<bool, AppError> {
     Ok(found.is_some())
 }
 
-/// Edits name, permissions, type, rate limit and expiry.
+/// A key's changeable fields, as an edit leaves them.
+pub struct Editable<'a> {
+    pub name: &'a str,
+    pub key_type: &'a str,
+    pub permissions: &'a [String],
+    pub rate_limit: RateLimit,
+    pub expires_at: Option<UnixTime>,
+    pub options: &'a KeyOptions,
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds allowed IPs, customer, metadata, usage limit, refill and the
+/// refill period (in that order; the limit is also the new balance).
+fn bind_options<'q>(query: AnyQuery<'q>, options: &KeyOptions, now: UnixTime) -> AnyQuery<'q> {
+    let usage = options.usage_limit;
+    query
+        .bind(options.ip_allowlist.to_stored())
+        .bind(options.customer.as_ref().map(|c| c.as_str().to_string()))
+        .bind(options.meta.as_ref().map(|m| m.as_str().to_string()))
+        .bind(usage.map(|u| u.limit))
+        .bind(usage.map_or(Refill::None, |u| u.refill).as_str())
+        .bind(usage.map_or(0, |u| u.refill.period_start(now)))
+}
+
+/// Edits a key's fields. With `reset_usage`, the usage balance starts over
+/// at the (new) limit and leases handed out before are void.
 pub async fn update(
     conn: &mut AnyConnection,
     id: &str,
-    name: &str,
-    key_type: &str,
-    permissions: &[String],
-    rate_limit: RateLimit,
-    expires_at: Option<UnixTime>,
+    key: &Editable<'_>,
+    reset_usage: bool,
 ) -> Result<(), AppError> {
-    let updated = sqlx::query(
+    let query = sqlx::query(
         "UPDATE api_keys SET name = $1, key_type = $2, permissions = $3, rate_limit = $4, \
-         rate_window_secs = $5, expires_at = $6 WHERE id = $7",
+         rate_window_secs = $5, expires_at = $6, ip_allowlist = $8, customer = $9, meta = $10, \
+         usage_limit = $11, usage_refill = $12, \
+         usage_remaining = CASE WHEN $14 = 1 THEN $11 ELSE usage_remaining END, \
+         usage_period = CASE WHEN $14 = 1 THEN $13 ELSE usage_period END, \
+         usage_epoch = usage_epoch + $14 WHERE id = $7",
     )
-    .bind(name)
-    .bind(key_type)
-    .bind(serde_json::to_string(permissions).expect("strings serialise"))
-    .bind(i64::from(rate_limit.limit))
-    .bind(i64::from(rate_limit.window_secs))
-    .bind(expires_at)
-    .bind(id)
-    .execute(conn)
-    .await;
-    db::on_unique(updated, || name_taken(name))?;
+    .bind(key.name)
+    .bind(key.key_type)
+    .bind(serde_json::to_string(key.permissions).expect("strings serialise"))
+    .bind(i64::from(key.rate_limit.limit))
+    .bind(i64::from(key.rate_limit.window_secs))
+    .bind(key.expires_at)
+    .bind(id);
+    let updated = bind_options(query, key.options, db::now())
+        .bind(i64::from(reset_usage))
+        .execute(conn)
+        .await;
+    db::on_unique(updated, || name_taken(key.name))?;
     Ok(())
 }
 
@@ -335,6 +411,12 @@ pub struct VerificationRow {
     pub is_current: i64,
     pub previous_expires_at: Option<i64>,
     pub org_suspended_at: Option<i64>,
+    pub ip_allowlist: Option<String>,
+    pub customer: Option<String>,
+    pub meta: Option<String>,
+    pub usage_limit: Option<i64>,
+    pub usage_refill: String,
+    pub usage_epoch: i64,
 }
 
 /// The key stored under `hash`, for verification.
@@ -346,7 +428,8 @@ pub async fn for_verification(
         "SELECT k.id, k.org_id, o.slug AS org_slug, k.name, k.key_type, k.permissions, \
          k.environment, k.expires_at, k.disabled, k.revoked_at, k.rate_limit, k.rate_window_secs, \
          CASE WHEN k.token_hash = $1 THEN 1 ELSE 0 END AS is_current, k.previous_expires_at, \
-         o.suspended_at AS org_suspended_at \
+         o.suspended_at AS org_suspended_at, k.ip_allowlist, k.customer, k.meta, k.usage_limit, \
+         k.usage_refill, k.usage_epoch \
          FROM api_keys k JOIN orgs o ON o.id = k.org_id \
          WHERE k.token_hash = $1 OR k.previous_token_hash = $1",
     )

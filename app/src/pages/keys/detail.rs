@@ -34,8 +34,23 @@ pub fn KeyDetailPage() -> impl IntoView {
                     Ok(d) => {
                         let k = d.key.clone();
                         let now = d.now;
+                        let usage = k.usage.map(|u| {
+                            let refill = u.refills_at.map_or_else(
+                                || "never refills".to_string(),
+                                |t| format!("refills to {} on {}", u.limit, format_datetime(t)),
+                            );
+                            format!("{} of {} left; {refill}", u.remaining, u.limit)
+                        });
+                        let allowed = if k.ip_allowlist.is_empty() {
+                            "Any address".to_string()
+                        } else {
+                            k.ip_allowlist.join(", ")
+                        };
                         let rows = vec![
                             ("Prefix", format!("{}••••", k.start)),
+                            ("Customer ID", k.customer.clone().unwrap_or_else(|| "None".into())),
+                            ("Allowed IPs", allowed),
+                            ("Usage limit", usage.unwrap_or_else(|| "None".into())),
                             ("Environment", k.environment.label().to_string()),
                             ("Type", k.key_type.clone()),
                             ("Rate limit", k.rate_limit.label()),
@@ -57,6 +72,8 @@ pub fn KeyDetailPage() -> impl IntoView {
                                     {rows.into_iter().map(|(term, value)| view! { <dt>{term}</dt><dd>{value}</dd> }).collect_view()}
                                     <dt>"Last used"</dt>
                                     <dd>{k.last_used_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <When t now /> }.into_any())}</dd>
+                                    <dt>"Metadata"</dt>
+                                    <dd>{k.meta.clone().map_or_else(|| view! { <span>"None"</span> }.into_any(), |m| view! { <pre class="mono meta">{m}</pre> }.into_any())}</dd>
                                     <dt>"Permissions"</dt>
                                     <dd>
                                         <ul class="permissions-list">

@@ -1,7 +1,7 @@
 //! The fields shared by the create and edit dialogs.
 
 use crate::api::key_types::{KeyFormOptions, KeyInput, KeyView};
-use crate::domain::{CUSTOM_TYPE, Environment, RateLimit};
+use crate::domain::{CUSTOM_TYPE, Environment, RateLimit, Refill};
 use leptos::prelude::*;
 
 /// The form's state; nothing typed is lost when the server refuses it.
@@ -15,6 +15,11 @@ pub struct KeyForm {
     pub expiry_date: RwSignal<String>,
     pub rate_limit: RwSignal<String>,
     pub rate_window_secs: RwSignal<String>,
+    pub ip_allowlist: RwSignal<String>,
+    pub customer: RwSignal<String>,
+    pub meta: RwSignal<String>,
+    pub usage_limit: RwSignal<String>,
+    pub usage_refill: RwSignal<String>,
 }
 
 impl KeyForm {
@@ -29,6 +34,11 @@ impl KeyForm {
             expiry_date: RwSignal::new(String::new()),
             rate_limit: RwSignal::new(String::new()),
             rate_window_secs: RwSignal::new("60".into()),
+            ip_allowlist: RwSignal::new(String::new()),
+            customer: RwSignal::new(String::new()),
+            meta: RwSignal::new(String::new()),
+            usage_limit: RwSignal::new(String::new()),
+            usage_refill: RwSignal::new(Refill::None.as_str().into()),
         }
     }
 
@@ -42,6 +52,13 @@ impl KeyForm {
         form.expiry.set("keep".into());
         form.rate_limit.set(key.rate_limit.limit.to_string());
         form.rate_window_secs.set(key.rate_limit.window_secs.to_string());
+        form.ip_allowlist.set(key.ip_allowlist.join("\n"));
+        form.customer.set(key.customer.clone().unwrap_or_default());
+        form.meta.set(key.meta.clone().unwrap_or_default());
+        if let Some(usage) = key.usage {
+            form.usage_limit.set(usage.limit.to_string());
+            form.usage_refill.set(usage.refill.as_str().into());
+        }
         form
     }
 
@@ -56,6 +73,11 @@ impl KeyForm {
             expiry_date: self.expiry_date.get_untracked(),
             rate_limit: self.rate_limit.get_untracked(),
             rate_window_secs: self.rate_window_secs.get_untracked(),
+            ip_allowlist: self.ip_allowlist.get_untracked(),
+            customer: self.customer.get_untracked(),
+            meta: self.meta.get_untracked(),
+            usage_limit: self.usage_limit.get_untracked(),
+            usage_refill: self.usage_refill.get_untracked(),
         }
     }
 }
@@ -201,6 +223,78 @@ pub fn KeyFields(
                         .collect_view()}
                 </select>
             </div>
+        </div>
+        <MoreOptions form=form />
+    }
+}
+
+/// Allowed IPs, customer id, metadata and usage limit, folded away until
+/// asked for (open when the key has any of them).
+#[component]
+fn MoreOptions(form: KeyForm) -> impl IntoView {
+    let any_set = [form.ip_allowlist, form.customer, form.meta, form.usage_limit]
+        .iter()
+        .any(|s| !s.get_untracked().is_empty());
+    view! {
+        <details class="more-options" open=any_set>
+            <summary>"More options"</summary>
+            <TextField id="key-allowed-ips" label="Allowed IPs" value=form.ip_allowlist multiline=true
+                hint="One address or CIDR per line, e.g. 203.0.113.7 or 10.0.0.0/8. Empty: any address." />
+            <TextField id="key-customer" label="Customer ID" value=form.customer multiline=false
+                hint="Your customer this key belongs to, e.g. cus_123." />
+            <TextField id="key-meta" label="Metadata" value=form.meta multiline=true
+                hint="A JSON object of up to 4 KiB, returned by verify." />
+            <div class="inline-form">
+                <TextField id="key-usage-limit" label="Usage limit" value=form.usage_limit multiline=false
+                    hint="VALID verifications allowed; empty for no limit." />
+                <SelectField id="key-usage-refill" label="Refill" value=form.usage_refill>
+                    {Refill::ALL
+                        .into_iter()
+                        .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
+                        .collect_view()}
+                </SelectField>
+            </div>
+        </details>
+    }
+}
+
+/// A labelled text input (or textarea) bound to `value`, with a hint.
+#[component]
+fn TextField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    multiline: bool,
+    hint: &'static str,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    let control = if multiline {
+        view! {
+            <textarea
+                id=id
+                rows="3"
+                aria-describedby=hint_id.clone()
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            ></textarea>
+        }
+        .into_any()
+    } else {
+        view! {
+            <input
+                id=id
+                aria-describedby=hint_id.clone()
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {control}
+            <p class="hint" id=hint_id>{hint}</p>
         </div>
     }
 }

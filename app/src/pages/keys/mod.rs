@@ -26,6 +26,7 @@ fn query_from_url(q: &leptos_router::params::ParamsMap) -> KeyQuery {
         environment: q.get("environment").and_then(|e| e.parse().ok()),
         status: q.get("status").and_then(|s| KeyStatus::ALL.into_iter().find(|k| k.as_str() == s)),
         search: q.get("q").unwrap_or_default(),
+        customer: q.get("customer").unwrap_or_default(),
         sort: if q.get("sort").as_deref() == Some("last_used") {
             KeySort::LastUsed
         } else {
@@ -42,6 +43,7 @@ fn query_string(q: &KeyQuery, page: u32) -> String {
             ("environment", q.environment.map(|e| e.as_str())),
             ("status", q.status.map(|s| s.as_str())),
             ("q", Some(q.search.as_str()).filter(|s| !s.is_empty())),
+            ("customer", Some(q.customer.as_str()).filter(|s| !s.is_empty())),
             ("sort", (q.sort == KeySort::LastUsed).then_some("last_used")),
         ],
     )
@@ -141,6 +143,10 @@ fn Filters(query: KeyQuery) -> impl IntoView {
                 <input id="filter-q" type="search" name="q" value=query.search.clone() />
             </div>
             <div class="field">
+                <label for="filter-customer">"Filter by customer"</label>
+                <input id="filter-customer" type="search" name="customer" placeholder="cus_123" value=query.customer.clone() />
+            </div>
+            <div class="field">
                 <label for="filter-environment">"Filter by environment"</label>
                 <select id="filter-environment" name="environment">
                     <option value="" selected=env.is_none()>"All environments"</option>
@@ -183,7 +189,7 @@ fn KeyTable(page: KeyPage, actions: KeyActions) -> impl IntoView {
     let now = page.now;
     let show_actions = page.can_manage || page.can_delete;
     view! {
-        <DataTable label="API keys" class="keys" names=vec!["Name", "Prefix", "Type", "Environment", "Requests", "Last used", "Created", "Expires", "Status"]
+        <DataTable label="API keys" class="keys" names=vec!["Name", "Prefix", "Type", "Environment", "Rate limit", "Requests", "Last used", "Created", "Expires", "Status"]
                     actions=show_actions>
                     {page
                         .keys
@@ -220,6 +226,7 @@ fn KeyRowView(
         <tr>
             <td>
                 <div class="key-name">{name}</div>
+                {key.customer.clone().map(|c| view! { <div class="hint mono customer" title="Customer ID">{c}</div> })}
                 <KeyHints key=key.clone() now />
             </td>
             <td class="mono">{format!("{}••••", key.start)}</td>
@@ -228,7 +235,11 @@ fn KeyRowView(
                 <div class="hint mono">{summary}</div>
             </td>
             <td>{key.environment.label()}</td>
-            <td>{key.request_count.to_string()}</td>
+            <td>{key.rate_limit.short_label()}</td>
+            <td>
+                {key.request_count.to_string()}
+                {key.usage.map(|u| view! { <div class="hint usage-left">{format!("{} left", u.remaining)}</div> })}
+            </td>
             <td>{key.last_used_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <When t now /> }.into_any())}</td>
             <td><time title=format_datetime(key.created_at)>{format_date(key.created_at)}</time></td>
             <td>{key.expires_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <time title=format_datetime(t)>{format_date(t)}</time> }.into_any())}</td>
