@@ -203,6 +203,7 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
             state.instance.clone(),
         )
         .await;
+        verify::rate_sync::spawn(verifier.clone());
     }
     let listener = TcpListener::bind(config.addr)
         .await

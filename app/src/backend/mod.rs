@@ -10,6 +10,7 @@ pub mod orgs;
 pub mod password;
 pub mod platform;
 pub mod portal;
+pub mod rate_sync;
 pub mod request;
 pub mod secret;
 pub mod session;

@@ -17,6 +17,7 @@ pub mod path;
 pub mod propagate;
 pub mod proxy;
 pub mod quota;
+pub mod rate_sync;
 pub mod ratelimit;
 pub mod service;
 pub mod usage;
@@ -251,6 +252,11 @@ impl Verifier {
             });
         }
         Ok(decision)
+    }
+
+    /// Time on the limiter's clock.
+    pub fn elapsed(&self) -> Duration {
+        self.epoch.elapsed()
     }
 
     /// Forgets rate-limit state that has fully refilled (bounds memory).

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The answer for one request.
@@ -20,15 +21,30 @@ pub struct Decision {
 
 const SHARDS: usize = 64;
 
-/// Theoretical arrival times per key, in nanoseconds since the limiter's
-/// epoch. Sharded so concurrent keys rarely share a lock.
+/// One key's state.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    /// The theoretical arrival time, in nanoseconds since the epoch.
+    tat: u128,
+    /// One request's share of the window, as last checked.
+    interval: u128,
+    /// Requests admitted here since the last sync with other instances.
+    unsynced: u64,
+}
+
+/// Per-key state, sharded so concurrent keys rarely share a lock.
 pub struct RateLimiter {
-    shards: Vec<Mutex<HashMap<String, u128>>>,
+    shards: Vec<Mutex<HashMap<String, Slot>>>,
+    /// Set once admissions are synced with other instances (PostgreSQL).
+    pub syncing: AtomicBool,
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        RateLimiter {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            syncing: AtomicBool::new(false),
+        }
     }
 }
 
@@ -41,7 +57,7 @@ impl RateLimiter {
         let now_ns = now.as_nanos();
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         let slot = shard.get_mut(key);
-        let tat = slot.as_deref().copied().unwrap_or(now_ns).max(now_ns);
+        let tat = slot.as_deref().map_or(now_ns, |s| s.tat).max(now_ns);
         let new_tat = tat + interval;
         if new_tat - now_ns > window_ns {
             let retry = (tat + interval - window_ns).saturating_sub(now_ns);
@@ -49,9 +65,13 @@ impl RateLimiter {
         }
         // A key's slot is made once; later calls only update it.
         match slot {
-            Some(slot) => *slot = new_tat,
+            Some(slot) => {
+                slot.tat = new_tat;
+                slot.interval = interval;
+                slot.unsynced += 1;
+            }
             None => {
-                shard.insert(key.to_string(), new_tat);
+                shard.insert(key.to_string(), Slot { tat: new_tat, interval, unsynced: 1 });
             }
         }
         let used = new_tat - now_ns;
@@ -64,15 +84,54 @@ impl RateLimiter {
         self.shard(key).lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 
-    /// Drops keys whose allowance is full again at `now`, to bound memory.
+    /// Drops keys whose allowance is full again at `now` and that have
+    /// nothing left to sync, to bound memory.
     pub fn sweep(&self, now: Duration) {
         let now_ns = now.as_nanos();
+        let syncing = self.syncing.load(Ordering::Relaxed);
         for shard in &self.shards {
-            shard.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, tat| *tat > now_ns);
+            shard
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|_, slot| slot.tat > now_ns || (syncing && slot.unsynced > 0));
         }
     }
 
-    fn shard(&self, key: &str) -> &Mutex<HashMap<String, u128>> {
+    /// Every key in use (its allowance not full again at `now`) with what it
+    /// admitted since the last call, which starts counting afresh: what
+    /// this instance tells the others.
+    pub fn take_unsynced(&self, now: Duration) -> Vec<(String, u64)> {
+        let now_ns = now.as_nanos();
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for (key, slot) in shard.iter_mut() {
+                if slot.tat > now_ns || slot.unsynced > 0 {
+                    out.push((key.clone(), std::mem::take(&mut slot.unsynced)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Puts back admissions a failed sync could not tell.
+    pub fn give_back_unsynced(&self, key: &str, requests: u64) {
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = shard.get_mut(key) {
+            slot.unsynced += requests;
+        }
+    }
+
+    /// Counts `requests` admitted by other instances against `key`, as if
+    /// they had come here (at `now`).
+    pub fn charge(&self, key: &str, requests: u64, now: Duration) {
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = shard.get_mut(key) {
+            slot.tat = slot.tat.max(now.as_nanos()) + slot.interval * u128::from(requests);
+        }
+    }
+
+    fn shard(&self, key: &str) -> &Mutex<HashMap<String, Slot>> {
         let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
@@ -132,12 +191,35 @@ mod tests {
     }
 
     #[test]
+    fn requests_admitted_elsewhere_use_up_the_allowance_here() {
+        let rl = RateLimiter::default();
+        let t0 = Duration::from_secs(100);
+        for _ in 0..3 {
+            assert!(rl.check("k", 10, SEC, t0).allowed);
+        }
+        assert_eq!(rl.take_unsynced(t0), vec![("k".to_string(), 3)]);
+        assert_eq!(rl.take_unsynced(t0), vec![("k".to_string(), 0)], "counted once");
+        // Six more went through other instances: one slot is left here.
+        rl.charge("k", 6, t0);
+        assert!(rl.check("k", 10, SEC, t0).allowed);
+        assert!(!rl.check("k", 10, SEC, t0).allowed);
+        assert_eq!(rl.take_unsynced(t0), vec![("k".to_string(), 1)]);
+        // A fully refilled key with nothing to tell is not sent.
+        assert!(rl.take_unsynced(t0 + Duration::from_secs(5)).is_empty());
+    }
+
+    #[test]
     fn sweep_and_forget_release_memory() {
         let rl = RateLimiter::default();
+        rl.syncing.store(true, Ordering::Relaxed);
         rl.check("a", 1, SEC, SEC);
         rl.check("b", 1, SEC, SEC);
         rl.forget("a");
         assert!(rl.check("a", 1, SEC, SEC).allowed, "forgotten keys start afresh");
+        rl.sweep(Duration::from_secs(10));
+        let total: usize = rl.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        assert_eq!(total, 2, "what was admitted is kept until it is synced");
+        rl.take_unsynced(Duration::from_secs(10));
         rl.sweep(Duration::from_secs(10));
         let total: usize = rl.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert_eq!(total, 0);

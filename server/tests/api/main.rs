@@ -21,6 +21,7 @@ mod members;
 mod nginx;
 mod platform;
 mod rest;
+mod shared_limits;
 mod shutdown;
 mod usage;
 mod verify;

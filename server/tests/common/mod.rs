@@ -136,6 +136,7 @@ impl TestApp {
                 state.instance.clone(),
             )
             .await;
+            server::verify::rate_sync::spawn(verifier.clone());
         }
         let router = server::startup::router(state.clone(), built);
         TestApp { url, state, verifier, gateway, router }
