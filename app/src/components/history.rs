@@ -7,13 +7,17 @@ use super::format_date;
 use serde_json::{Map, Value};
 
 /// The order fields are told in (others follow, alphabetically).
-const ORDER: [&str; 9] = [
+const ORDER: [&str; 13] = [
     "name",
     "environment",
     "type",
     "permissions",
     "expires_at",
     "rate_limit",
+    "allowed_ips",
+    "customer",
+    "meta",
+    "usage_limit",
     "role",
     "start",
     "grace_until",
@@ -31,6 +35,10 @@ fn label(field: &str) -> String {
         "environment" => "Environment".into(),
         "role" => "Role".into(),
         "start" => "Prefix".into(),
+        "allowed_ips" => "Allowed IPs".into(),
+        "customer" => "Customer ID".into(),
+        "meta" => "Metadata".into(),
+        "usage_limit" => "Usage limit".into(),
         other => {
             let mut words = other.replace('_', " ");
             if let Some(first) = words.get_mut(..1) {
@@ -46,6 +54,7 @@ fn value(field: &str, v: &Value) -> String {
     match (field, v) {
         ("expires_at", Value::Null) => "Never".into(),
         ("grace_until", Value::Null) => "Stopped at once".into(),
+        ("allowed_ips", Value::String(s)) if s.is_empty() => "Any address".into(),
         ("expires_at" | "grace_until", Value::Number(n)) => {
             n.as_i64().map_or_else(|| n.to_string(), format_date)
         }
@@ -134,6 +143,23 @@ mod tests {
                 "Permissions: + events:write, + keys:read, \u{2212} data:read",
                 "Expires: Never \u{2192} 22 Feb 2027",
                 "Rate limit: 600 / minute \u{2192} 60 / minute",
+            ]
+        );
+    }
+
+    #[test]
+    fn customer_options_read_in_words() {
+        let changes = r#"{"allowed_ips":{"before":"","after":"10.0.0.0/8, 203.0.113.7"},
+            "customer":{"before":"cus_1","after":null},
+            "meta":{"before":null,"after":"{\"plan\":\"pro\"}"},
+            "usage_limit":{"before":"2, no refill","after":"5, refilled monthly"}}"#;
+        assert_eq!(
+            describe(Some(changes)),
+            [
+                "Allowed IPs: Any address \u{2192} 10.0.0.0/8, 203.0.113.7",
+                "Customer ID: cus_1 \u{2192} none",
+                "Metadata: none \u{2192} {\"plan\":\"pro\"}",
+                "Usage limit: 2, no refill \u{2192} 5, refilled monthly",
             ]
         );
     }
