@@ -127,7 +127,11 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
                 .with_state(gateway.authorizer.clone()),
         );
     if gateway.bench_routes {
-        verification = verification.route("/bench/echo", post(handler::bench_echo));
+        verification = verification.route("/bench/echo", post(handler::bench_echo)).merge(
+            Router::new()
+                .route("/bench/purge", post(handler::bench_purge))
+                .with_state(gateway.verifier.clone()),
+        );
     }
     let rest = rest::router(RestState { app: state.clone(), verifier: gateway.verifier.clone() })
         .merge(operator::router(OperatorState {

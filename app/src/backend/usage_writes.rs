@@ -170,15 +170,41 @@ fn refuses_content(e: &dyn sqlx::error::DatabaseError) -> bool {
         || e.code().is_some_and(|c| c.starts_with("22"))
 }
 
-/// Deletes request-log entries and hourly counts older than `days` days;
-/// returns how many log entries went.
+/// Request-log rows deleted per statement: purging a busy instance's day
+/// is many short deletes, each through the (org, time) index, never one
+/// that holds the database for minutes.
+pub const PURGE_CHUNK: u32 = 5000;
+
+/// Deletes request-log entries and hourly counts older than `days` days, a
+/// chunk at a time with a pause between chunks (so the usage writer gets
+/// its turn); returns how many log entries went.
 pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
     let cutoff_ms = db::now_ms() - i64::from(days) * 86_400_000;
-    let done =
-        sqlx::query("DELETE FROM request_log WHERE at_ms < $1").bind(cutoff_ms).execute(db).await?;
+    let chunk = match db::Engine::of(db) {
+        db::Engine::Sqlite => format!(
+            "DELETE FROM request_log WHERE rowid IN (SELECT rowid FROM request_log \
+             WHERE org_id = $1 AND at_ms < $2 LIMIT {PURGE_CHUNK})"
+        ),
+        db::Engine::Postgres => format!(
+            "DELETE FROM request_log WHERE ctid = ANY(ARRAY(SELECT ctid FROM request_log \
+             WHERE org_id = $1 AND at_ms < $2 LIMIT {PURGE_CHUNK}))"
+        ),
+    };
+    let orgs: Vec<(String,)> = sqlx::query_as("SELECT id FROM orgs").fetch_all(db).await?;
+    let mut deleted = 0;
+    for (org_id,) in orgs {
+        loop {
+            let done = sqlx::query(&chunk).bind(&org_id).bind(cutoff_ms).execute(db).await?;
+            deleted += done.rows_affected();
+            if done.rows_affected() < u64::from(PURGE_CHUNK) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
     sqlx::query("DELETE FROM key_usage WHERE hour < $1")
         .bind(cutoff_ms / 1000 - 3600)
         .execute(db)
         .await?;
-    Ok(done.rows_affected())
+    Ok(deleted)
 }

@@ -163,10 +163,28 @@ pub async fn bench_echo(body: axum::body::Bytes) -> Response {
         r#"{"valid":true,"code":"VALID","key_id":"019ab0c3a1b27c3e9d1f4a5b6c7d8e9f","org":"acme","#,
         r#""name":"Bench 0001","type":"Write","permissions":["events:write"],"#,
         r#""environment":"production","expires_at":null,"#,
-        r#""ratelimit":{"limit":1000000,"remaining":999999,"reset_ms":59999}}"#
+        r#""ratelimit":{"limit":1000000,"remaining":999999,"reset_ms":59999},"#,
+        r#""customer":null,"meta":null}"#
     );
     std::hint::black_box(body);
     ([(header::CONTENT_TYPE, "application/json")], ANSWER).into_response()
+}
+
+/// `POST /bench/purge?days=N` (with `--bench-routes` only): runs the
+/// request-log retention purge now, as the hourly sweeper would, so a
+/// benchmark can show what it costs requests meanwhile.
+pub async fn bench_purge(
+    State(verifier): State<Arc<Verifier>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, u32>>,
+) -> Response {
+    let started = std::time::Instant::now();
+    match super::usage::purge_older_than(&verifier.db, q.get("days").copied().unwrap_or(30)).await {
+        Ok(n) => {
+            let took = started.elapsed().as_millis();
+            Json(serde_json::json!({ "deleted": n, "took_ms": took })).into_response()
+        }
+        Err(e) => unavailable(&e),
+    }
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -57,15 +57,7 @@ async fn cached_on(app: &TestApp, key: &str) {
     panic!("the answer never came from the cache");
 }
 
-#[tokio::test]
-async fn a_change_on_one_instance_is_seen_by_the_other() {
-    crate::common::within_limit(a_change_on_one_instance_is_seen_by_the_other_within_limit()).await
-}
-
-async fn a_change_on_one_instance_is_seen_by_the_other_within_limit() {
-    let Some(engine) = Engine::postgres() else {
-        return;
-    };
+async fn a_change_on_one_instance_is_seen_by_the_other(engine: Engine) {
     let a = TestApp::demo(&engine).await;
     let b = a.another_instance().await;
     let mut admin = a.signed_in("admin@acme.test").await;
@@ -88,15 +80,7 @@ async fn a_change_on_one_instance_is_seen_by_the_other_within_limit() {
     until(&b, &token, &["data:read"], "VALID", Duration::from_millis(100)).await;
 }
 
-#[tokio::test]
-async fn a_cut_listener_reconnects_and_misses_nothing() {
-    crate::common::within_limit(a_cut_listener_reconnects_and_misses_nothing_within_limit()).await
-}
-
-async fn a_cut_listener_reconnects_and_misses_nothing_within_limit() {
-    let Some(engine) = Engine::postgres() else {
-        return;
-    };
+async fn a_cut_listener_reconnects_and_misses_nothing(engine: Engine) {
     let a = TestApp::demo(&engine).await;
     let b = a.another_instance().await;
     let mut admin = a.signed_in("admin@acme.test").await;
@@ -126,3 +110,8 @@ async fn a_cut_listener_reconnects_and_misses_nothing_within_limit() {
     let (_, other) = create(&mut admin, "After the cut").await;
     cached_on(&b, &other).await;
 }
+
+on_postgres!(
+    a_change_on_one_instance_is_seen_by_the_other,
+    a_cut_listener_reconnects_and_misses_nothing,
+);

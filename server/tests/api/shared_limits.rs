@@ -58,15 +58,7 @@ async fn limited_key(pool: &Db, name: &str, rate: u32, uses: Option<i64>) -> Str
     token.expose().to_string()
 }
 
-#[tokio::test]
-async fn usage_limits_are_exact_across_instances() {
-    crate::common::within_limit(usage_limits_are_exact_across_instances_within_limit()).await
-}
-
-async fn usage_limits_are_exact_across_instances_within_limit() {
-    let Some(engine) = Engine::postgres() else {
-        return;
-    };
+async fn usage_limits_are_exact_across_instances(engine: Engine) {
     let (url, pool) = binary::prepared_database(&engine).await;
     let key = limited_key(&pool, "Thousand", 1_000_000, Some(1000)).await;
     let flush = [("KEYWARDEN_USAGE_FLUSH_MS", "200")];
@@ -88,15 +80,7 @@ async fn usage_limits_are_exact_across_instances_within_limit() {
     assert_eq!(valid, 1000);
 }
 
-#[tokio::test]
-async fn a_killed_instance_never_over_grants() {
-    crate::common::within_limit(a_killed_instance_never_over_grants_within_limit()).await
-}
-
-async fn a_killed_instance_never_over_grants_within_limit() {
-    let Some(engine) = Engine::postgres() else {
-        return;
-    };
+async fn a_killed_instance_never_over_grants(engine: Engine) {
     let (url, pool) = binary::prepared_database(&engine).await;
     let key = limited_key(&pool, "Killed", 1_000_000, Some(300)).await;
     let flush = [("KEYWARDEN_USAGE_FLUSH_MS", "3600000")];
@@ -119,16 +103,7 @@ async fn a_killed_instance_never_over_grants_within_limit() {
     assert!(left >= 0);
 }
 
-#[tokio::test]
-async fn rate_limits_hold_across_instances_within_a_sync() {
-    crate::common::within_limit(rate_limits_hold_across_instances_within_a_sync_within_limit())
-        .await
-}
-
-async fn rate_limits_hold_across_instances_within_a_sync_within_limit() {
-    let Some(engine) = Engine::postgres() else {
-        return;
-    };
+async fn rate_limits_hold_across_instances_within_a_sync(engine: Engine) {
     let (url, pool) = binary::prepared_database(&engine).await;
     let key = limited_key(&pool, "Hundred a minute", 100, None).await;
     let (a, b) = (binary::start(&url, &[]), binary::start(&url, &[]));
@@ -146,3 +121,9 @@ async fn rate_limits_hold_across_instances_within_a_sync_within_limit() {
     assert!(first + second <= 200, "{} VALID", first + second);
     assert!(second <= 5, "after a sync the second burst finds the allowance spent: {second}");
 }
+
+on_postgres!(
+    usage_limits_are_exact_across_instances,
+    a_killed_instance_never_over_grants,
+    rate_limits_hold_across_instances_within_a_sync,
+);

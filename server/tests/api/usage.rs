@@ -116,23 +116,28 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
         StatusCode::BAD_REQUEST
     );
 
-    // An entry older than the period is not listed; past retention it goes.
+    // Entries older than the period are not listed; past retention they go,
+    // in chunks (two full ones and one more here).
     let old_ms = (app::backend::db::now() - 40 * 86_400) * 1000;
     let (org_id,): (String,) = sqlx::query_as("SELECT id FROM orgs WHERE slug = 'acme'")
         .fetch_one(&app.state.db)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO request_log (id, org_id, key_id, at_ms, code) VALUES ('old', $1, $2, $3, 'VALID')")
-        .bind(&org_id)
-        .bind(&busy_id)
-        .bind(old_ms)
-        .execute(&app.state.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO request_log (id, org_id, key_id, at_ms, code) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10001) \
+         SELECT 'old' || i, $1, $2, $3, 'VALID' FROM n",
+    )
+    .bind(&org_id)
+    .bind(&busy_id)
+    .bind(old_ms)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
     let (_, month) = logs(&mut member, json!({ "page": 1, "since": "30d" })).await;
     assert_eq!(month["total"], 56);
     let purged = server::verify::usage::purge_older_than(&app.state.db, 30).await.unwrap();
-    assert_eq!(purged, 1);
+    assert_eq!(purged, 2 * u64::from(app::backend::usage_writes::PURGE_CHUNK) + 1);
     let (left,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM request_log").fetch_one(&app.state.db).await.unwrap();
     assert_eq!(left, 56);

@@ -276,6 +276,12 @@ impl Reply {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
+    /// Asserts a 400 whose message holds `words`.
+    pub fn assert_invalid(&self, words: &str) {
+        assert_eq!(self.status, StatusCode::BAD_REQUEST, "{words}: {}", self.body);
+        assert!(self.body.contains(words), "{words}: {}", self.body);
+    }
+
     /// The session cookie this response sets, if any.
     pub fn session_cookie(&self) -> Option<String> {
         self.headers
@@ -385,6 +391,25 @@ pub async fn within_limit(test: impl std::future::Future<Output = ()>) {
     if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
         panic!("the test did not finish within {TEST_LIMIT:?}");
     }
+}
+
+/// Declares each listed `async fn name(engine: Engine)` as a test on
+/// PostgreSQL only (`postgres::name`), for what only several instances on
+/// one database show; skipped without a test PostgreSQL.
+#[macro_export]
+macro_rules! on_postgres {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(engine) = $crate::common::Engine::postgres() {
+                        $crate::common::within_limit(super::$name(engine)).await
+                    }
+                }
+            )*
+        }
+    };
 }
 
 /// Declares each listed `async fn name(engine: Engine)` as two tests, one on
