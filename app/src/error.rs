@@ -29,6 +29,11 @@ pub enum AppError {
         "This organisation is suspended: its keys and members can be viewed but not changed. Contact the platform to resume it."
     )]
     Suspended,
+    /// The org requires two-factor sign-in and this session has none.
+    #[error(
+        "This organisation requires two-factor sign-in. Turn it on on your account page to continue."
+    )]
+    TwoFactorRequired,
     /// Signed in, but the role does not allow this.
     #[error("You do not have permission to do that.")]
     Forbidden,
@@ -66,7 +71,10 @@ impl AppError {
             AppError::Invalid(_) | AppError::Request(_) => S::BAD_REQUEST,
             AppError::Unauthenticated | AppError::InvalidCredentials => S::UNAUTHORIZED,
             AppError::Throttled(_) => S::TOO_MANY_REQUESTS,
-            AppError::Forbidden | AppError::NotAllowed(_) | AppError::Suspended => S::FORBIDDEN,
+            AppError::Forbidden
+            | AppError::NotAllowed(_)
+            | AppError::Suspended
+            | AppError::TwoFactorRequired => S::FORBIDDEN,
             AppError::NotFound => S::NOT_FOUND,
             AppError::Conflict(_) => S::CONFLICT,
             AppError::Internal => S::INTERNAL_SERVER_ERROR,

@@ -53,6 +53,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/") view=pages::Home ssr=ssr.clone() />
                 <Route path=path!("/login") view=pages::LoginPage ssr=ssr.clone() />
+                <Route path=path!("/login/verify") view=pages::LoginVerifyPage ssr=ssr.clone() />
+                <Route path=path!("/account") view=pages::AccountPage ssr=ssr.clone() />
                 <Route path=path!("/setup") view=pages::SetupPage ssr=ssr.clone() />
                 <Route path=path!("/signup") view=pages::SignupPage ssr=ssr.clone() />
                 <Route path=path!("/invite/:token") view=pages::InvitePage ssr=ssr.clone() />
@@ -73,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("members") view=pages::MembersPage ssr=ssr.clone() />
                     <Route path=path!("audit-log") view=pages::AuditLogPage ssr=ssr.clone() />
                     <Route path=path!("logs") view=pages::RequestLogPage ssr=ssr.clone() />
+                    <Route path=path!("organization") view=pages::OrganizationPage ssr=ssr.clone() />
                 </ParentRoute>
             </Routes>
         </Router>

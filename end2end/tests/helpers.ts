@@ -29,3 +29,32 @@ export function memberCell(page: Page, email: string) {
   const escaped = email.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: new RegExp(`^${escaped}( you)?$`) });
 }
+
+/** The RFC 6238 code (SHA-1, six digits, 30 s) of a base32 `secret` at `unixSecs`. */
+export function totp(secret: string, unixSecs = Date.now() / 1000): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSecs / 30)));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hmac = require('node:crypto').createHmac('sha1', key).update(counter).digest() as Buffer;
+  const offset = hmac[hmac.length - 1] & 0xf;
+  const value = (hmac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, '0');
+}
+
+/** Signs up a new owner with their own organisation (the demo runs open sign-up). */
+export async function signUp(page: Page, slug: string, email: string, password: string) {
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Organisation name').fill(`Org ${slug}`);
+  await page.getByLabel('URL name').fill(slug);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await expect(page).toHaveURL(new RegExp(`/orgs/${slug}/settings/api-keys$`));
+}

@@ -273,7 +273,8 @@ fn spawn_request_log_sweeper(db: app::backend::Db, days: u32) {
     });
 }
 
-/// Deletes expired sessions once an hour.
+/// Once an hour: deletes expired sessions, and disables the keys an org's
+/// unused-keys policy says are due.
 fn spawn_session_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -283,6 +284,12 @@ fn spawn_session_sweeper(state: AppState) {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+            }
+            let now = app::backend::db::now();
+            match app::backend::policies::disable_unused_keys(&state, now).await {
+                Ok(n) if n > 0 => tracing::info!(keys = n, "unused keys disabled by policy"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "unused-keys policy failed"),
             }
         }
     });

@@ -1,11 +1,15 @@
-//! No API key or service token reaches a log line, whatever path it takes:
-//! verification, forward auth, the REST API, create and regenerate. One test
+//! No API key, service token, TOTP secret or code, or recovery code reaches
+//! a log line, whatever path it takes: verification, forward auth, the REST
+//! API, create and regenerate, two-factor set-up and sign-in. One test
 //! in its own binary, both engines in turn: a thread-local log capture is
 //! only reliable when no other test runs beside it.
 
 mod common;
 
+use app::api::account::{DisableTwoFactor, EnableTwoFactor, StartTwoFactor};
+use app::api::auth::VerifySignIn;
 use app::api::key_types::Grace;
+use app::backend::two_factor::TotpSecret;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::keys::{code, create, regenerate};
@@ -41,6 +45,21 @@ async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
     let new = regenerate(&mut admin, &id, Grace::OneHour).await;
     app.verifier.flush().await.unwrap();
 
+    // Two-factor sign-in: the secret, the codes and the recovery codes.
+    let setup = admin.call_fn(StartTwoFactor {}).await.json();
+    let totp = setup["secret"].as_str().unwrap().to_string();
+    let secret = TotpSecret::from_base32(&totp).unwrap();
+    let now = app::backend::db::now() as u64;
+    let first_code = secret.code_at(now);
+    let on = admin.call_fn(EnableTwoFactor { code: first_code.clone() }).await;
+    let recovery: Vec<String> = serde_json::from_value(on.json()).unwrap();
+    let mut second = app.client();
+    second.sign_in("admin@acme.test", common::DEMO_PASSWORD).await;
+    second.form_fn(VerifySignIn { code: "000000".into() }).await;
+    second.form_fn(VerifySignIn { code: recovery[0].clone() }).await;
+    let later_code = secret.code_at(now + 30);
+    admin.call_fn(DisableTwoFactor { code: later_code.clone() }).await;
+
     let log = sink.text();
     for path in ["/v1/keys/verify", "/v1/authorize", "/v1/keys\""] {
         assert!(log.contains(path), "requests to {path} were logged:\n{log}");
@@ -51,6 +70,9 @@ async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
         new_token.as_str(),
         new.as_str(),
         PRODUCTION_VERIFIER,
+        totp.as_str(),
+        &recovery[0],
+        &recovery[1],
     ] {
         assert!(!log.contains(secret), "{secret:?} appears in the log");
     }

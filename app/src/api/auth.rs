@@ -32,11 +32,68 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             return Err(AppError::InvalidCredentials);
         };
         state.throttle.succeeded(&email, ip.as_deref());
+        let next = safe_next(next.as_deref());
+        if crate::backend::two_factor::status(&state.db, &user_id).await?.enabled {
+            // No session yet: the second step opens it.
+            let token = crate::backend::sign_in::begin(&state.db, &user_id, &next).await?;
+            request::set_pending_cookie(&state, Some(&token));
+            leptos_axum::redirect("/login/verify");
+            return Ok(());
+        }
         request::start_session(&state, &user_id).await?;
-        leptos_axum::redirect(&safe_next(next.as_deref()));
+        leptos_axum::redirect(&next);
         Ok(())
     })
     .await
+}
+
+/// The second step of signing in with two-factor on: a code from the
+/// authenticator app, or a recovery code. Each code is accepted once;
+/// failures are throttled like wrong passwords.
+#[server(endpoint = "login/verify")]
+pub async fn verify_sign_in(code: String) -> Result<(), AppError> {
+    use crate::backend::{request, sign_in, two_factor};
+    request::serve(async {
+        let state = request::app_state()?;
+        let expired =
+            || AppError::Invalid("Your sign-in has expired. Sign in again with your password.".into());
+        let token = request::presented_pending().ok_or_else(expired)?;
+        let pending = sign_in::find(&state.db, &token).await?.ok_or_else(expired)?;
+        let ip = request::client_ip(&state);
+        if let Err(wait) = state.throttle.reserve(&pending.email, ip.as_deref()) {
+            return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+        }
+        if code.len() > 64 {
+            return Err(AppError::Invalid("That code is not right.".into()));
+        }
+        let now = crate::backend::db::now() as u64;
+        if !two_factor::accept(&state.db, &pending.user_id, &code, now, true).await? {
+            tracing::info!(ip = ip.as_deref().unwrap_or("-"), "failed second factor");
+            return Err(AppError::Invalid(
+                "That code is not right. Enter the current code from your authenticator app, or a recovery code."
+                    .into(),
+            ));
+        }
+        state.throttle.succeeded(&pending.email, ip.as_deref());
+        sign_in::finish(&state.db, &token).await?;
+        request::set_pending_cookie(&state, None);
+        request::start_session(&state, &pending.user_id).await?;
+        leptos_axum::redirect(&pending.next);
+        Ok(())
+    })
+    .await
+}
+
+/// Whether a password step waits for its second factor (the page asks for
+/// a code, or sends the visitor back to sign in).
+#[server(endpoint = "login/pending")]
+pub async fn sign_in_pending() -> Result<bool, AppError> {
+    use crate::backend::{request, sign_in};
+    let state = request::app_state()?;
+    Ok(match request::presented_pending() {
+        Some(token) => sign_in::find(&state.db, &token).await?.is_some(),
+        None => false,
+    })
 }
 
 /// Ends the session and returns to the sign-in page.

@@ -34,6 +34,9 @@ pub struct KeyTypeOption {
 pub struct KeyFormOptions {
     pub key_types: Vec<KeyTypeOption>,
     pub permissions: Vec<String>,
+    /// The org's maximum key lifetime in days: the forms offer no longer
+    /// expiry (and no "Never").
+    pub max_lifetime_days: Option<i64>,
 }
 
 /// The fields of the create and edit forms.

@@ -71,8 +71,16 @@ mod ssr {
         Ok((key_type, permissions, rate_limit))
     }
 
-    pub fn view(state: &AppState, row: &KeyRow) -> Result<KeyView, crate::AppError> {
-        row.view(db::now(), state.settings.rotation_days)
+    /// The rows as the page shows them, under their org's policies.
+    pub async fn views(state: &AppState, rows: &[KeyRow]) -> Result<Vec<KeyView>, crate::AppError> {
+        let Some(first) = rows.first() else { return Ok(Vec::new()) };
+        let policies = crate::backend::policies::of_org_in(&state.db, &first.org_id).await?;
+        let now = db::now();
+        rows.iter().map(|r| r.view(now, state.settings.rotation_days, &policies)).collect()
+    }
+
+    pub async fn view(state: &AppState, row: &KeyRow) -> Result<KeyView, crate::AppError> {
+        Ok(views(state, std::slice::from_ref(row)).await?.remove(0))
     }
 
     /// The secret travels in this response only: keep it out of caches.
@@ -84,12 +92,13 @@ mod ssr {
 
     /// The answer that carries a new secret, kept out of caches: the one
     /// response that ever holds it.
-    pub fn reveal(
+    pub async fn reveal(
         state: &AppState,
         (row, token): (KeyRow, ApiToken),
     ) -> Result<super::RevealedKey, crate::AppError> {
         no_store();
-        Ok(super::RevealedKey { key: view(state, &row)?, token: token.expose().to_string() })
+        let key = view(state, &row).await?;
+        Ok(super::RevealedKey { key, token: token.expose().to_string() })
     }
 
     pub fn type_options(catalog: &Catalog, may_admin: bool) -> Vec<KeyTypeOption> {
@@ -107,6 +116,12 @@ mod ssr {
     }
 }
 
+/// Keeps this answer (a secret shown once) out of every cache.
+#[cfg(feature = "ssr")]
+pub fn no_store_answer() {
+    ssr::no_store();
+}
+
 /// One page of the org's keys.
 #[server(endpoint = "keys/list", input = Json)]
 pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppError> {
@@ -114,7 +129,7 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
     request::serve(async {
         let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewKeys).await?;
         let (rows, total) = keys::list(&state.db, &m.org_id, &query, db::now()).await?;
-        let keys = rows.iter().map(|r| view(&state, r)).collect::<Result<Vec<_>, _>>()?;
+        let keys = views(&state, &rows).await?;
         let org_has_keys = total > 0 || keys::org_has_keys(&state.db, &m.org_id).await?;
         Ok(KeyPage {
             keys,
@@ -145,7 +160,12 @@ pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
             .filter(|p| may_admin || !Catalog::is_admin_grade(std::slice::from_ref(p)))
             .cloned()
             .collect();
-        Ok(KeyFormOptions { key_types: type_options(catalog, may_admin), permissions })
+        let policies = crate::backend::policies::of_org_in(&state.db, &m.org_id).await?;
+        Ok(KeyFormOptions {
+            key_types: type_options(catalog, may_admin),
+            permissions,
+            max_lifetime_days: policies.max_key_lifetime_days,
+        })
     })
     .await
 }
@@ -174,7 +194,7 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
             options,
         };
         let created = service::create(&c.state, c.by(), spec).await?;
-        reveal(&c.state, created)
+        reveal(&c.state, created).await
     })
     .await
 }
@@ -225,7 +245,7 @@ pub async fn regenerate_key(
     request::serve(async {
         let c = caller(&slug, Capability::ManageKeys).await?;
         let regenerated = service::regenerate(&c.state, c.by(), &id, grace.secs()).await?;
-        reveal(&c.state, regenerated)
+        reveal(&c.state, regenerated).await
     })
     .await
 }
@@ -280,7 +300,7 @@ pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppEr
             None
         };
         Ok(KeyDetail {
-            key: view(&state, &row)?,
+            key: view(&state, &row).await?,
             audit,
             can_manage: m.can(Capability::ManageKeys),
             can_delete: m.can(Capability::DeleteKey),

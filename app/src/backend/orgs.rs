@@ -14,6 +14,8 @@ pub struct Membership {
     pub role: Role,
     /// The org is suspended: its members read, nothing changes.
     pub suspended: bool,
+    /// The org's policy requires two-factor sign-in.
+    pub require_two_factor: bool,
 }
 
 impl Membership {
@@ -48,21 +50,22 @@ pub async fn membership(
     user_id: &str,
     slug: &str,
 ) -> Result<Option<Membership>, AppError> {
-    let row: Option<(String, String, String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT o.id, o.slug, o.name, m.role, o.suspended_at FROM orgs o \
+    let row: Option<(String, String, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT o.id, o.slug, o.name, m.role, o.suspended_at, o.require_two_factor FROM orgs o \
          JOIN memberships m ON m.org_id = o.id WHERE o.slug = $1 AND m.user_id = $2",
     )
     .bind(slug)
     .bind(user_id)
     .fetch_optional(db)
     .await?;
-    row.map(|(org_id, org_slug, org_name, role, suspended_at)| {
+    row.map(|(org_id, org_slug, org_name, role, suspended_at, require_two_factor)| {
         Ok(Membership {
             org_id,
             org_slug,
             org_name,
             role: parse_role(&role)?,
             suspended: suspended_at.is_some(),
+            require_two_factor: require_two_factor != 0,
         })
     })
     .transpose()

@@ -22,12 +22,14 @@ pub enum PlatformActor<'a> {
     Operator,
     /// `keywarden org …` on the server.
     CommandLine,
+    /// The org's owner on its Organisation page: (user id, email).
+    Owner(&'a str, &'a str),
 }
 
 impl PlatformActor<'_> {
     fn audit(&self) -> (Option<&str>, &str) {
         match *self {
-            PlatformActor::Admin(id, email) => (Some(id), email),
+            PlatformActor::Admin(id, email) | PlatformActor::Owner(id, email) => (Some(id), email),
             PlatformActor::Operator => (None, "operator"),
             PlatformActor::CommandLine => (None, "operator (command line)"),
         }
@@ -35,7 +37,7 @@ impl PlatformActor<'_> {
 
     fn inviter(&self) -> Inviter<'_> {
         match *self {
-            PlatformActor::Admin(id, _) => Inviter::User(id),
+            PlatformActor::Admin(id, _) | PlatformActor::Owner(id, _) => Inviter::User(id),
             _ => Inviter::Operator(self.audit().1),
         }
     }

@@ -27,6 +27,18 @@ pub fn presented_session() -> Option<SessionToken> {
     parts().ok().and_then(|p| SessionToken::from_headers(&p.headers))
 }
 
+/// The pending sign-in token the request presents, if any.
+pub fn presented_pending() -> Option<String> {
+    parts().ok().and_then(|p| super::sign_in::from_headers(&p.headers))
+}
+
+/// Sets (or with `None` removes) the pending sign-in cookie.
+pub fn set_pending_cookie(state: &AppState, token: Option<&str>) {
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.append_header(SET_COOKIE, super::sign_in::cookie(token, is_https(state)));
+    }
+}
+
 /// The signed-in user, or `Unauthenticated`.
 pub async fn signed_in(state: &AppState) -> Result<SessionUser, AppError> {
     let token = presented_session().ok_or(AppError::Unauthenticated)?;
@@ -34,7 +46,9 @@ pub async fn signed_in(state: &AppState) -> Result<SessionUser, AppError> {
 }
 
 /// The signed-in user and their membership in `slug`. An org the user does
-/// not belong to is `NotFound`, exactly like one that does not exist.
+/// not belong to is `NotFound`, exactly like one that does not exist; an
+/// org requiring two-factor sign-in refuses a session without it
+/// (`TwoFactorRequired`), so every org page and server function does.
 pub async fn member_of(
     state: &AppState,
     slug: &str,
@@ -42,6 +56,9 @@ pub async fn member_of(
     let user = signed_in(state).await?;
     let membership =
         orgs::membership(&state.db, &user.id, slug).await?.ok_or(AppError::NotFound)?;
+    if membership.require_two_factor && !user.meets_two_factor() {
+        return Err(AppError::TwoFactorRequired);
+    }
     Ok((user, membership))
 }
 
@@ -124,7 +141,14 @@ pub async fn start_session_returning(
         session::destroy(&state.db, &old).await?;
     }
     let ttl = state.settings.session_ttl_secs;
-    let token = session::create(&state.db, user_id, ttl, return_url).await?;
+    let ip = client_ip(state);
+    let request = parts().ok();
+    let user_agent = request
+        .as_ref()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT))
+        .and_then(|v| v.to_str().ok());
+    let origin = session::Origin { user_agent, ip: ip.as_deref() };
+    let token = session::create(&state.db, user_id, ttl, return_url, origin).await?;
     if let Some(res) = use_context::<ResponseOptions>() {
         res.append_header(SET_COOKIE, token.set_cookie(is_https(state), ttl));
     }

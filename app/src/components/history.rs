@@ -39,6 +39,10 @@ fn label(field: &str) -> String {
         "customer" => "Customer ID".into(),
         "meta" => "Metadata".into(),
         "usage_limit" => "Usage limit".into(),
+        "max_key_lifetime" => "Maximum key lifetime".into(),
+        "rotation_period" => "Rotation period".into(),
+        "disable_unused_after" => "Disable unused keys after".into(),
+        "require_two_factor" => "Require two-factor sign-in".into(),
         other => {
             let mut words = other.replace('_', " ");
             if let Some(first) = words.get_mut(..1) {

@@ -9,6 +9,7 @@ pub mod model;
 mod next;
 mod outcome;
 mod platform;
+mod policy;
 mod role;
 mod token;
 
@@ -23,6 +24,7 @@ pub use model::{
 pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};
 pub use platform::{NewOwnedOrg, OrgOverview, OrgPage, ReturnUrl};
+pub use policy::{Policies, UNUSED_HINT_DAYS, days_label};
 pub use role::{Capability, Role};
 #[cfg(feature = "ssr")]
 pub use token::TokenHash;

@@ -32,6 +32,13 @@ pub struct KeyView {
     /// Older than the operator's rotation period since creation or the
     /// last regenerate.
     pub rotation_due: bool,
+    /// Outlives the org's maximum key lifetime (made before the policy).
+    pub exceeds_policy: bool,
+    /// Disabled by the org's unused-keys policy.
+    pub disabled_by_policy: bool,
+    /// When the unused-keys policy will disable it, once that is a week
+    /// away or less.
+    pub disables_at: Option<UnixTime>,
     /// Allowed IPs and ranges; empty lets any address in.
     pub ip_allowlist: Vec<String>,
     /// The platform's customer the key belongs to.

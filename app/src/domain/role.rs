@@ -31,6 +31,8 @@ pub enum Capability {
     InviteMembers,
     /// Change members' roles and remove members.
     ManageMembers,
+    /// See the organisation's name and policies (the Organisation page).
+    ViewOrgSettings,
     /// Rename the organisation and set its policies.
     ManageOrg,
 }
@@ -39,7 +41,7 @@ impl Capability {
     /// Whether using it changes something (refused in a suspended org).
     pub fn changes_something(self) -> bool {
         use Capability::*;
-        !matches!(self, ViewKeys | ViewKeyDetail | ViewAuditLog)
+        !matches!(self, ViewKeys | ViewKeyDetail | ViewAuditLog | ViewOrgSettings)
     }
 }
 
@@ -73,7 +75,7 @@ impl Role {
         match capability {
             ViewKeys => true,
             ViewKeyDetail => self != Role::Viewer,
-            ViewAuditLog | ManageKeys | CreateAdminKey | InviteMembers => {
+            ViewAuditLog | ManageKeys | CreateAdminKey | InviteMembers | ViewOrgSettings => {
                 matches!(self, Role::Owner | Role::Admin)
             }
             DeleteKey | ManageMembers | ManageOrg => self == Role::Owner,
@@ -120,7 +122,7 @@ mod tests {
 
     #[test]
     fn rights_follow_the_design_table() {
-        let table: [(Capability, [bool; 4]); 9] = [
+        let table: [(Capability, [bool; 4]); 10] = [
             (ViewKeys, [true, true, true, true]),
             (ViewKeyDetail, [true, true, true, false]),
             (ViewAuditLog, [true, true, false, false]),
@@ -129,6 +131,7 @@ mod tests {
             (DeleteKey, [true, false, false, false]),
             (InviteMembers, [true, true, false, false]),
             (ManageMembers, [true, false, false, false]),
+            (ViewOrgSettings, [true, true, false, false]),
             (ManageOrg, [true, false, false, false]),
         ];
         for (capability, expected) in table {

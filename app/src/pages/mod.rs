@@ -1,21 +1,27 @@
 //! One module per page (or group of closely related pages).
 
+mod account;
 mod admin;
 mod audit;
 mod auth;
 mod invite;
 mod keys;
+mod login_verify;
 mod members;
+mod organization;
 mod portal;
 mod requests;
 mod settings;
 
+pub use account::AccountPage;
 pub use admin::AdminPage;
 pub use audit::AuditLogPage;
 pub use auth::{LoginPage, SetupPage, SignupPage};
 pub use invite::InvitePage;
 pub use keys::{ApiKeysPage, KeyDetailPage};
+pub use login_verify::LoginVerifyPage;
 pub use members::MembersPage;
+pub use organization::OrganizationPage;
 pub use portal::PortalPage;
 pub use requests::RequestLogPage;
 pub use settings::SettingsLayout;

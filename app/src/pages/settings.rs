@@ -28,6 +28,10 @@ pub fn SettingsLayout() -> impl IntoView {
                         let path = format!("/login?next={}", super::urlencode(&here));
                         view! { <Redirect path /> }.into_any()
                     }
+                    Err(AppError::TwoFactorRequired) => {
+                        let path = format!("/account?required={}", super::urlencode(&slug()));
+                        view! { <Redirect path /> }.into_any()
+                    }
                     Err(error) => view! { <main class="auth-page"><ErrorPanel error /></main> }.into_any(),
                 }
             })}
@@ -66,6 +70,7 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                     {link("members", "Members")}
                     {ctx.role.can(Capability::ViewKeyDetail).then(|| link("logs", "Request log"))}
                     {ctx.role.can(Capability::ViewAuditLog).then(|| link("audit-log", "Audit log"))}
+                    {ctx.role.can(Capability::ViewOrgSettings).then(|| link("organization", "Organisation"))}
                 </nav>
                 {ctx.is_admin.then(|| view! {
                     <nav aria-label="Platform" class="nav">
@@ -102,6 +107,7 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                         <summary aria-label="Account menu">{ctx.email.clone()}</summary>
                         <div class="menu">
                             <p class="menu-note">"Signed in as " {ctx.email.clone()}</p>
+                            <a href="/account">"Account"</a>
                             <ActionForm action=logout>
                                 <button type="submit" class="secondary">
                                     "Sign out"

@@ -105,6 +105,7 @@ impl IntoResponse for RestError {
                     AppError::Invalid(_) | AppError::Request(_) => "INVALID",
                     AppError::Forbidden | AppError::NotAllowed(_) => "FORBIDDEN",
                     AppError::Suspended => "ORG_SUSPENDED",
+                    AppError::TwoFactorRequired => "TWO_FACTOR_REQUIRED",
                     AppError::NotFound => "NOT_FOUND",
                     AppError::Conflict(_) => "CONFLICT",
                     AppError::Unauthenticated | AppError::InvalidCredentials => "UNAUTHORIZED",

@@ -193,8 +193,16 @@ pub struct RegenerateKey {
     pub grace: Grace,
 }
 
-fn view(state: &AppState, row: &KeyRow) -> Result<KeyResource, RestError> {
-    Ok(row.view(db::now(), state.settings.rotation_days)?.into())
+/// The rows as the API shows them, under their org's policies.
+async fn views(state: &AppState, rows: &[KeyRow]) -> Result<Vec<KeyResource>, RestError> {
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    let policies = app::backend::policies::of_org_in(&state.db, &first.org_id).await?;
+    let now = db::now();
+    rows.iter().map(|r| Ok(r.view(now, state.settings.rotation_days, &policies)?.into())).collect()
+}
+
+async fn view(state: &AppState, row: &KeyRow) -> Result<KeyResource, RestError> {
+    Ok(views(state, std::slice::from_ref(row)).await?.remove(0))
 }
 
 fn rate_limit(body: RateLimitBody) -> Result<RateLimit, RestError> {
@@ -226,12 +234,12 @@ fn future(expires_at: Option<i64>) -> Result<Option<i64>, RestError> {
 }
 
 /// The answer that carries a new secret, kept out of caches.
-fn reveal(
+async fn reveal(
     state: &AppState,
     (row, token): (KeyRow, ApiToken),
     status: StatusCode,
 ) -> Result<Response, RestError> {
-    let body = RevealedKeyBody { key: view(state, &row)?, token: token.expose().to_string() };
+    let body = RevealedKeyBody { key: view(state, &row).await?, token: token.expose().to_string() };
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -263,7 +271,7 @@ pub async fn list(
     };
     let (rows, total) = keys::list(&state.db, &caller.key.org_id, &query, db::now()).await?;
     Ok(Json(KeyList {
-        keys: rows.iter().map(|r| view(&state, r)).collect::<Result<_, _>>()?,
+        keys: views(&state, &rows).await?,
         total,
         page: query.page,
         per_page: keys::PER_PAGE,
@@ -279,7 +287,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<KeyResource>, RestError> {
     let row = reachable(&state, &caller, &id).await?;
-    Ok(Json(view(&state, &row)?))
+    Ok(Json(view(&state, &row).await?))
 }
 
 /// Creates a key in the caller's environment and reveals its secret, once.
@@ -314,7 +322,7 @@ pub async fn create(
         },
     };
     let created = service::create(&state, caller.by(), spec).await?;
-    reveal(&state, created, StatusCode::CREATED)
+    reveal(&state, created, StatusCode::CREATED).await
 }
 
 /// Edits a key's name, type and permissions, rate limit or expiry.
@@ -348,7 +356,7 @@ pub async fn update(
         usage_limit: body.usage_limit.map(opts::usage_limit).transpose()?,
     };
     let row = service::update(&state, caller.by(), &id, edit).await?;
-    Ok(Json(view(&state, &row)?))
+    Ok(Json(view(&state, &row).await?))
 }
 
 /// Issues a new secret; the old one stops now or after the grace period.
@@ -370,7 +378,7 @@ pub async fn regenerate(
             .grace
     };
     let regenerated = service::regenerate(&state, caller.by(), &id, grace.secs()).await?;
-    reveal(&state, regenerated, StatusCode::OK)
+    reveal(&state, regenerated, StatusCode::OK).await
 }
 
 /// Revokes a key for good; every instance refuses it at once.
@@ -382,5 +390,5 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<KeyResource>, RestError> {
     let row = service::revoke(&state, caller.by(), &id).await?;
-    Ok(Json(view(&state, &row)?))
+    Ok(Json(view(&state, &row).await?))
 }

@@ -430,7 +430,36 @@ async fn a_suspension_reaches_every_instance_at_once(engine: Engine) {
     }
 }
 
+/// The choice for an org that requires two-factor sign-in: a session the
+/// platform opened from a portal link, for a user without a Keywarden
+/// password, meets it (the platform signed them in); a member signing in
+/// here with a password must have two-factor on.
+async fn portal_sessions_of_users_without_a_password_meet_the_two_factor_policy(engine: Engine) {
+    let app = platform_app(&engine, Settings::default()).await;
+    let mut owner = app.signed_in("owner@acme.test").await;
+    let policy = app::api::org_settings::SavePolicies {
+        slug: "acme".into(),
+        max_key_lifetime: String::new(),
+        rotation: String::new(),
+        disable_unused_after: String::new(),
+        require_two_factor: Some("on".into()),
+    };
+    assert_eq!(owner.form_fn(policy).await.status, StatusCode::OK);
+    let mut jo = app.client();
+    let token = token_of(&portal_session(&app, "jo@customer.test", "admin").await);
+    assert_eq!(jo.portal_enter(&token).await.status, StatusCode::OK);
+    let ctx = jo.org_context("acme").await;
+    assert_eq!(ctx.status, StatusCode::OK, "{}", ctx.body);
+    let mut member = app.signed_in("member@acme.test").await;
+    let refused = member.org_context("acme").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("TwoFactorRequired"), "{}", refused.body);
+    let page = member.page("/orgs/acme/settings/api-keys").await;
+    assert!(!page.body.contains("Create API key"), "no keys page without two-factor");
+}
+
 on_both_engines!(
+    portal_sessions_of_users_without_a_password_meet_the_two_factor_policy,
     the_operator_api_provisions_organisations,
     portal_links_sign_in_once,
     a_suspended_org_reads_but_changes_nothing,

@@ -228,7 +228,7 @@ impl TestApp {
 
     /// A browser-like client with no session, from 127.0.0.1.
     pub fn client(&self) -> Client {
-        Client { app: self.clone(), cookie: None, ip: [127, 0, 0, 1] }
+        Client { app: self.clone(), cookie: None, pending: None, ip: [127, 0, 0, 1] }
     }
 
     /// A client signed in as `email` with the demo password.
@@ -300,6 +300,9 @@ const FORM: &str = "application/x-www-form-urlencoded";
 pub struct Client {
     pub app: TestApp,
     pub cookie: Option<String>,
+    /// The half-signed-in cookie between the password and the second
+    /// factor.
+    pub pending: Option<String>,
     pub ip: [u8; 4],
 }
 
@@ -322,13 +325,23 @@ impl Client {
             .header(header::ACCEPT, "application/json")
             .header(header::HOST, "127.0.0.1:3000")
             .header("sec-fetch-site", "same-origin");
-        if let Some(cookie) = &self.cookie {
-            req = req.header(header::COOKIE, cookie.as_str());
+        let jar: Vec<&str> =
+            [&self.cookie, &self.pending].into_iter().flatten().map(String::as_str).collect();
+        if !jar.is_empty() {
+            req = req.header(header::COOKIE, jar.join("; "));
         }
         let reply = self.app.send(req.body(Body::from(body)).unwrap(), self.ip).await;
-        if let Some(set) = reply.session_cookie() {
-            let pair = set.split(';').next().unwrap_or_default().to_string();
-            self.cookie = if pair == "kw_session=" { None } else { Some(pair) };
+        for (name, slot) in [("kw_session", &mut self.cookie), ("kw_pending", &mut self.pending)] {
+            let set = reply
+                .headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with(&format!("{name}=")));
+            if let Some(set) = set {
+                let pair = set.split(';').next().unwrap_or_default().to_string();
+                *slot = if pair == format!("{name}=") { None } else { Some(pair) };
+            }
         }
         reply
     }

@@ -10,6 +10,7 @@ use super::rules::{edit_changes, grace_until, not_revoked, resets_usage};
 use super::store::{self, Editable, KeyRow, NewKey};
 use crate::backend::audit::{self, AuditEntry};
 use crate::backend::orgs::Membership;
+use crate::backend::policies;
 use crate::backend::session::SessionUser;
 use crate::backend::{AppState, db};
 use crate::domain::{
@@ -234,6 +235,8 @@ pub async fn create(
     actor.may_handle(&spec.permissions)?;
     let token = ApiToken::generate(&state.settings.key_prefix, spec.environment);
     let mut tx = db::begin(&state.db).await?;
+    let policies = policies::of_org(&mut tx, actor.org_id()).await?;
+    policies.check_expiry(db::now(), spec.expires_at).map_err(AppError::Invalid)?;
     let new = NewKey {
         org_id: actor.org_id(),
         name: spec.name.as_str(),
@@ -282,6 +285,11 @@ pub async fn update(
 ) -> Result<KeyRow, AppError> {
     let By { actor, ip } = by;
     let (mut tx, before) = open_change(state, &actor, id).await?;
+    if let Some(expires_at) = edit.expires_at {
+        // A key kept as it was is never refused; a new expiry must comply.
+        let policies = policies::of_org(&mut tx, actor.org_id()).await?;
+        policies.check_expiry(db::now(), expires_at).map_err(AppError::Invalid)?;
+    }
     let options = edit.options(before.options());
     let name = edit.name.map_or_else(|| before.name.clone(), |n| n.as_str().to_string());
     let (key_type, permissions) =

@@ -6,7 +6,8 @@ use crate::backend::db::{self, Db, Filter};
 use crate::domain::model::UsageView;
 use crate::domain::{
     ApiToken, CustomerId, Environment, IpAllowlist, KeyMeta, KeyOptions, KeyQuery, KeySort,
-    KeyStatus, KeyView, RateLimit, Refill, STALE_AFTER_DAYS, TokenHash, UnixTime, UsageLimit,
+    KeyStatus, KeyView, Policies, RateLimit, Refill, STALE_AFTER_DAYS, TokenHash, UnixTime,
+    UsageLimit,
 };
 use crate::error::AppError;
 use sqlx::AnyConnection;
@@ -42,12 +43,15 @@ pub struct KeyRow {
     pub usage_refill: String,
     pub usage_remaining: Option<i64>,
     pub usage_period: i64,
+    pub disabled_by_policy_at: Option<i64>,
+    pub enabled_at: Option<i64>,
 }
 
 const COLUMNS: &str = "k.id, k.org_id, k.name, k.environment, k.key_type, k.permissions, k.start, \
     k.expires_at, k.rate_limit, k.rate_window_secs, k.disabled, k.revoked_at, k.created_at, \
     u.email AS created_by_email, k.rotated_at, k.previous_expires_at, k.last_used_at, k.request_count, \
-    k.ip_allowlist, k.customer, k.meta, k.usage_limit, k.usage_refill, k.usage_remaining, k.usage_period";
+    k.ip_allowlist, k.customer, k.meta, k.usage_limit, k.usage_refill, k.usage_remaining, k.usage_period, \
+    k.disabled_by_policy_at, k.enabled_at";
 const FROM: &str = "api_keys k LEFT JOIN users u ON u.id = k.created_by";
 
 impl KeyRow {
@@ -90,14 +94,22 @@ impl KeyRow {
         })
     }
 
-    /// The view the UI gets, with hints computed for `now`.
-    pub fn view(&self, now: UnixTime, rotation_days: i64) -> Result<KeyView, AppError> {
+    /// The view the UI gets, with hints computed for `now` under the org's
+    /// `policies` (`rotation_days`: the operator's default period).
+    pub fn view(
+        &self,
+        now: UnixTime,
+        rotation_days: i64,
+        policies: &Policies,
+    ) -> Result<KeyView, AppError> {
+        let rotation_days = policies.rotation_days_or(rotation_days);
         let environment: Environment = self.environment.parse().map_err(|_| {
             AppError::internal(format_args!("bad environment {:?}", self.environment))
         })?;
         let status = self.status(now);
         let live = status == KeyStatus::Active || status == KeyStatus::Disabled;
-        let idle_since = self.last_used_at.unwrap_or(self.created_at);
+        let idle_since =
+            self.last_used_at.unwrap_or(self.created_at).max(self.enabled_at.unwrap_or(0));
         let options = self.options();
         Ok(KeyView {
             ip_allowlist: options.ip_allowlist.entries(),
@@ -123,6 +135,12 @@ impl KeyRow {
             stale: live && now - idle_since >= STALE_AFTER_DAYS * 86_400,
             rotation_due: live
                 && now - self.rotated_at.unwrap_or(self.created_at) >= rotation_days * 86_400,
+            exceeds_policy: live && policies.exceeded_by(self.created_at, self.expires_at),
+            disabled_by_policy: status == KeyStatus::Disabled
+                && self.disabled_by_policy_at.is_some(),
+            disables_at: (status == KeyStatus::Active)
+                .then(|| policies.disables_soon(idle_since, now))
+                .flatten(),
         })
     }
 }
@@ -353,11 +371,15 @@ pub async fn set_disabled(
     id: &str,
     disabled: bool,
 ) -> Result<(), AppError> {
-    sqlx::query("UPDATE api_keys SET disabled = $1 WHERE id = $2")
-        .bind(i64::from(disabled))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE api_keys SET disabled = $1, disabled_by_policy_at = NULL, \
+         enabled_at = CASE WHEN $1 = 0 THEN $3 ELSE enabled_at END WHERE id = $2",
+    )
+    .bind(i64::from(disabled))
+    .bind(id)
+    .bind(db::now())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -106,6 +106,13 @@ pub fn KeyFields(
     };
     let default_limit = move || preset().map(|o| o.rate_limit.label());
     let all_permissions = options.permissions.clone();
+    let max_days = options.max_lifetime_days;
+    if creating
+        && let Some(first) = expiry_choices(max_days).first()
+        && !expiry_choices(max_days).iter().any(|(v, _)| *v == form.expiry.get_untracked())
+    {
+        form.expiry.set(first.0.to_string());
+    }
     view! {
         <div class="field">
             <label for="key-name">"Name"</label>
@@ -183,12 +190,12 @@ pub fn KeyFields(
                         let label = format!("Keep current ({current_expiry})");
                         view! { <option value="keep">{label}</option> }
                     })}
-                <option value="never">"Never"</option>
-                <option value="30">"In 30 days"</option>
-                <option value="90">"In 90 days"</option>
-                <option value="365">"In 365 days"</option>
-                <option value="date">"On a date…"</option>
+                {expiry_choices(max_days)
+                    .into_iter()
+                    .map(|(value, label)| view! { <option value=value>{label}</option> })
+                    .collect_view()}
             </select>
+            {max_days.map(|d| view! { <p class="hint">{format!("This organisation's keys expire within {d} days.")}</p> })}
             <Show when=move || form.expiry.get() == "date">
                 <label for="key-expiry-date" class="sr-only">"Expiry date"</label>
                 <input
@@ -226,6 +233,23 @@ pub fn KeyFields(
         </div>
         <MoreOptions form=form />
     }
+}
+
+/// The expiry choices a maximum lifetime (in days) leaves: no "Never", and
+/// no period longer than it.
+pub fn expiry_choices(max_days: Option<i64>) -> Vec<(&'static str, &'static str)> {
+    let fits = |days: i64| max_days.is_none_or(|max| days <= max);
+    [
+        ("never", "Never", None),
+        ("30", "In 30 days", Some(30)),
+        ("90", "In 90 days", Some(90)),
+        ("365", "In 365 days", Some(365)),
+        ("date", "On a date…", Some(0)),
+    ]
+    .into_iter()
+    .filter(|(_, _, days)| days.map_or(max_days.is_none(), fits))
+    .map(|(value, label, _)| (value, label))
+    .collect()
 }
 
 /// Allowed IPs, customer id, metadata and usage limit, folded away until

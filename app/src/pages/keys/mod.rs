@@ -257,6 +257,9 @@ pub fn KeyHints(key: KeyView, now: UnixTime) -> impl IntoView {
             {key.stale.then(|| view! { <span class="badge hint-badge" title="Not used for 90 days or more">"Stale"</span> })}
             {key.rotation_due.then(|| view! { <span class="badge hint-badge" title="Older than the rotation period">"Rotation due"</span> })}
             {key.previous_expires_at.map(|t| view! { <span class="hint">"Old secret expires " {relative(t, now)}</span> })}
+            {key.exceeds_policy.then(|| view! { <span class="badge hint-badge" title="Outlives the organisation's maximum key lifetime">"Exceeds policy"</span> })}
+            {key.disabled_by_policy.then(|| view! { <span class="badge hint-badge" title="Unused for longer than the organisation allows">"Disabled by policy"</span> })}
+            {key.disables_at.map(|t| view! { <span class="hint">"Disabled by policy " {relative(t, now)} " unless used"</span> })}
         </div>
     }
 }

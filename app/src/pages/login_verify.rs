@@ -1,0 +1,52 @@
+//! `/login/verify`: the second step of signing in with two-factor on.
+
+use crate::api::auth::{VerifySignIn, sign_in_pending};
+use crate::components::ErrorText;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+/// A code from the authenticator app (or a recovery code), then **Verify**.
+/// Without a pending sign-in the visitor goes back to the password step.
+#[component]
+pub fn LoginVerifyPage() -> impl IntoView {
+    let verify = ServerAction::<VerifySignIn>::new();
+    let pending = Resource::new(|| (), |_| sign_in_pending());
+    let error = Signal::derive(move || verify.value().get().and_then(Result::err));
+    view! {
+        <Title text="Two-factor sign-in" />
+        <main class="auth-page">
+            <section class="auth-card">
+                <p class="brand">"Keywarden"</p>
+                <h1>"Two-factor sign-in"</h1>
+                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match pending.await {
+                            Ok(true) => view! {
+                                <p>"Enter the code from your authenticator app, or one of your recovery codes."</p>
+                                <ActionForm action=verify attr:class="stack">
+                                    <label for="login-code">"Authentication code"</label>
+                                    <input
+                                        id="login-code"
+                                        name="code"
+                                        autocomplete="one-time-code"
+                                        maxlength="32"
+                                        required
+                                        autofocus
+                                    />
+                                    <ErrorText error />
+                                    <button type="submit" class="primary" disabled=move || verify.pending().get()>
+                                        "Verify"
+                                    </button>
+                                </ActionForm>
+                                <p class="hint"><a href="/login">"Start over"</a></p>
+                            }
+                            .into_any(),
+                            _ => view! { <Redirect path="/login" /> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        </main>
+    }
+}
