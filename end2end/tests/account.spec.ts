@@ -23,7 +23,7 @@ test('an owner renames the org and sets a 90-day maximum lifetime; the create di
 
   await page.getByRole('link', { name: 'API Keys', exact: true }).click();
   await hydrated(page);
-  await page.getByRole('button', { name: 'Create API key' }).click();
+  await page.getByRole('button', { name: 'Create API key' }).first().click();
   const dialog = page.getByRole('dialog', { name: 'Create API key' });
   const expires = dialog.getByLabel('Expires');
   await expect(expires.locator('option')).toHaveText(['In 30 days', 'In 90 days', 'On a date…']);
@@ -56,13 +56,13 @@ test('two-factor sign-in: set up from the shown secret, then password + code, th
   const email = `twofa-${run}@policy.test`;
   const password = 'a-long-enough-password';
   await signUp(page, `twofa-${run}`, email, password);
-  await page.getByRole('button', { name: 'Account menu' }).click();
-  await page.getByRole('link', { name: 'Account' }).click();
+  await page.locator('summary[aria-label="Account menu"]').click();
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Account', level: 1 })).toBeVisible();
   await hydrated(page);
   await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
-  const secret = await page.getByLabel('Secret').inputValue();
-  await expect(page.getByRole('img', { name: 'QR code of the secret' })).toBeVisible();
+  const secret = await page.getByLabel('Secret', { exact: true }).inputValue();
+  await expect(page.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
   await page.getByLabel('Authentication code').fill(totp(secret));
   await page.getByRole('button', { name: 'Turn on' }).click();
   const codes = page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem');

@@ -1,4 +1,5 @@
 import { expect, Page } from '@playwright/test';
+import { createHmac } from 'node:crypto';
 
 export const DEMO_PASSWORD = process.env.KEYWARDEN_DEMO_PASSWORD ?? 'keywarden-demo';
 export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
@@ -40,8 +41,7 @@ export function totp(secret: string, unixSecs = Date.now() / 1000): string {
   const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64BE(BigInt(Math.floor(unixSecs / 30)));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const hmac = require('node:crypto').createHmac('sha1', key).update(counter).digest() as Buffer;
+  const hmac = createHmac('sha1', key).update(counter).digest();
   const offset = hmac[hmac.length - 1] & 0xf;
   const value = (hmac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return value.toString().padStart(6, '0');

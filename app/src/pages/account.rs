@@ -178,7 +178,7 @@ fn SetUp(actions: Actions, code: RwSignal<String>) -> impl IntoView {
             .into_any(),
             Some(s) => view! {
                 <div class="two-factor-setup">
-                    <div class="qr" role="img" aria-label="QR code of the secret" inner_html=s.qr_svg.clone()></div>
+                    <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=s.qr_svg.clone()></div>
                     <form class="stack narrow" on:submit=move |ev| {
                         ev.prevent_default();
                         actions.enable.dispatch(EnableTwoFactor { code: code.get_untracked() });
