@@ -18,3 +18,18 @@ pub fn random_token() -> String {
 pub fn sha256_hex(token: &str) -> String {
     TokenHash::of(token).hex()
 }
+
+/// The value of cookie `name` in the request's `Cookie` headers, when it
+/// has the length of a [`random_token`].
+pub fn token_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.trim())
+        .filter(|value| value.len() == 43)
+        .map(str::to_string)
+}

@@ -5,7 +5,7 @@ use super::db::{self, Db};
 use super::secret;
 use crate::error::AppError;
 use http::HeaderMap;
-use http::header::{COOKIE, HeaderValue};
+use http::header::HeaderValue;
 use std::fmt;
 
 /// The session cookie's name.
@@ -29,16 +29,7 @@ impl SessionToken {
 
     /// The token presented in the request's `Cookie` header, if any.
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE_NAME)
-            .map(|(_, value)| value.trim())
-            .filter(|value| value.len() == 43)
-            .map(|value| SessionToken(value.to_string()))
+        secret::token_cookie(headers, COOKIE_NAME).map(SessionToken)
     }
 
     fn hash(&self) -> String {
@@ -264,6 +255,7 @@ pub async fn purge_expired(db: &Db) -> Result<u64, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::COOKIE;
 
     #[test]
     fn tokens_are_256_bit_and_distinct() {

@@ -7,7 +7,7 @@ use super::db::{self, Db};
 use super::secret;
 use crate::error::AppError;
 use http::HeaderMap;
-use http::header::{COOKIE, HeaderValue};
+use http::header::HeaderValue;
 
 /// The cookie's name.
 pub const COOKIE_NAME: &str = "kw_pending";
@@ -65,15 +65,7 @@ pub async fn finish(db: &Db, token: &str) -> Result<(), AppError> {
 
 /// The token the request's cookie holds, if any.
 pub fn from_headers(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.trim().to_string())
-        .filter(|value| value.len() == 43)
+    secret::token_cookie(headers, COOKIE_NAME)
 }
 
 /// `Set-Cookie` for `token` (or, with `None`, removing it).

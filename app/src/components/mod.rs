@@ -10,7 +10,7 @@ pub use copy::CopyButton;
 pub use history::describe as describe_changes;
 pub use modal::Modal;
 pub use table::{DataTable, Pager, page_count, page_link};
-pub use time::{format_date, format_datetime, format_timestamp, relative};
+pub use time::{format_date, format_datetime, format_day, format_timestamp, relative};
 
 use crate::error::AppError;
 use leptos::prelude::*;

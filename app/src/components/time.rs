@@ -1,4 +1,5 @@
 use crate::domain::UnixTime;
+use crate::domain::calendar::civil_from_days;
 
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -8,6 +9,15 @@ const MONTHS: [&str; 12] =
 pub fn format_date(t: UnixTime) -> String {
     let (y, m, d) = civil_from_days(t.div_euclid(86_400));
     format!("{d} {} {y}", MONTHS[(m - 1) as usize])
+}
+
+/// A date for a table cell: `22 Nov` in the year of `now`, else
+/// `22 Nov 2027`.
+pub fn format_day(t: UnixTime, now: UnixTime) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let (this_year, _, _) = civil_from_days(now.div_euclid(86_400));
+    let month = MONTHS[(m - 1) as usize];
+    if y == this_year { format!("{d} {month}") } else { format!("{d} {month} {y}") }
 }
 
 /// A Unix time as an exact UTC timestamp, e.g. `2026-11-22 21:55 UTC`.
@@ -41,21 +51,6 @@ pub fn relative(t: UnixTime, now: UnixTime) -> String {
     };
     let plural = if n == 1 { "" } else { "s" };
     if future { format!("in {n} {unit}{plural}") } else { format!("{n} {unit}{plural} ago") }
-}
-
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's
-/// public-domain `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (y, m, d)
 }
 
 #[cfg(test)]

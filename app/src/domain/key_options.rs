@@ -4,7 +4,7 @@
 //! type, with a message fit to show next to the field.
 
 use super::UnixTime;
-use super::keys::{civil_from_days, days_from_civil};
+use super::calendar::{civil_from_days, days_from_civil};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;

@@ -1,6 +1,7 @@
 //! Domain types shared by the server and the browser: roles and their rights,
 //! and the parsed forms of what people type.
 
+pub mod calendar;
 mod catalog;
 mod inputs;
 mod key_options;

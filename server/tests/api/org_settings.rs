@@ -3,24 +3,26 @@
 //! the server functions and REST, the rotation period, and the unused-keys
 //! job under a fake clock.
 
+use crate::common::calls::Policy;
 use crate::common::keys::{create_with, key_input, verify_as};
-use crate::common::{Engine, PRODUCTION_VERIFIER, TestApp};
-use app::api::keys::{CreateKey, SetKeyEnabled, UpdateKey, get_key_options};
-use app::api::org_settings::{GetOrgSettings, RenameOrg, SavePolicies};
+use crate::common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
+use app::api::keys::{CreateKey, GetKeyOptions, SetKeyEnabled, UpdateKey};
+use app::api::org_settings::{GetOrgSettings, RenameOrg};
 use app::backend::policies;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400;
 
-fn policies(lifetime: &str, rotation: &str, unused: &str) -> SavePolicies {
-    SavePolicies {
-        slug: "acme".into(),
-        max_key_lifetime: lifetime.into(),
-        rotation: rotation.into(),
-        disable_unused_after: unused.into(),
-        require_two_factor: None,
-    }
+fn policies<'a>(lifetime: &'a str, rotation: &'a str, unused: &'a str) -> Policy<'a> {
+    Policy(lifetime, rotation, unused, false)
+}
+
+/// The key called `name` as the list shows it.
+async fn listed(owner: &mut Client, name: &str) -> Value {
+    let list =
+        owner.call_json("keys/list", json!({ "slug": "acme", "query": { "search": name } })).await;
+    list.json()["keys"].as_array().unwrap().iter().find(|k| k["name"] == name).unwrap().clone()
 }
 
 async fn sql(app: &TestApp, statement: &str, id: &str, value: i64) {
@@ -44,7 +46,7 @@ async fn every_role_reads_or_changes_what_it_may(engine: Engine) {
         let name = format!("Acme ({email})");
         let renamed = client.form_fn(RenameOrg { slug: "acme".into(), name }).await;
         assert_eq!(renamed.status, change, "{email} renames: {}", renamed.body);
-        let saved = client.form_fn(policies("90", "30", "60")).await;
+        let saved = client.save_policies("acme", policies("90", "30", "60")).await;
         assert_eq!(saved.status, change, "{email} saves policies: {}", saved.body);
         let page = client.page("/orgs/acme/settings/organization").await;
         assert_eq!(page.body.contains("Save policies"), change == StatusCode::OK, "{email}");
@@ -59,7 +61,7 @@ async fn every_role_reads_or_changes_what_it_may(engine: Engine) {
             "require_two_factor": false })
     );
     // Only the offered choices; nothing changes on a refusal.
-    owner.form_fn(policies("45", "", "")).await.assert_invalid("30, 90, 180, 365");
+    owner.save_policies("acme", policies("45", "", "")).await.assert_invalid("30, 90, 180, 365");
     let (changes,): (String,) = sqlx::query_as(
         "SELECT changes FROM audit_log WHERE action = 'org.policies_changed' ORDER BY at_ms DESC",
     )
@@ -80,9 +82,9 @@ async fn the_maximum_lifetime_holds_everywhere(engine: Engine) {
     before.expiry = "never".into();
     let (old_id, _) = create_with(&mut owner, before).await;
     let (_, ci) = create_with(&mut owner, key_input("CI", "production", "Admin", "")).await;
-    assert_eq!(owner.form_fn(policies("90", "", "")).await.status, StatusCode::OK);
+    assert_eq!(owner.save_policies("acme", policies("90", "", "")).await.status, StatusCode::OK);
 
-    let options = owner.call_fn(get_key_options_args()).await.json();
+    let options = owner.call_fn(GetKeyOptions { slug: "acme".into() }).await.json();
     assert_eq!(options["max_lifetime_days"], 90);
     for (expiry, ok) in [("never", false), ("365", false), ("90", true), ("30", true)] {
         let mut input = key_input(&format!("Expires {expiry}"), "production", "Write", "");
@@ -124,11 +126,6 @@ async fn the_maximum_lifetime_holds_everywhere(engine: Engine) {
         .assert_invalid("within 90 days");
 }
 
-fn get_key_options_args() -> app::api::keys::GetKeyOptions {
-    let _ = get_key_options;
-    app::api::keys::GetKeyOptions { slug: "acme".into() }
-}
-
 async fn the_rotation_period_drives_rotation_due(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut owner = app.signed_in("owner@acme.test").await;
@@ -147,7 +144,7 @@ async fn the_rotation_period_drives_rotation_due(engine: Engine) {
         false,
         "operator default 90"
     );
-    assert_eq!(owner.form_fn(policies("", "30", "")).await.status, StatusCode::OK);
+    assert_eq!(owner.save_policies("acme", policies("", "30", "")).await.status, StatusCode::OK);
     assert_eq!(due(owner.call_json("keys/list", query).await.json()), true);
 }
 
@@ -174,7 +171,7 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
 
     // Without the policy nothing happens.
     assert_eq!(policies::disable_unused_keys(&app.state, now).await.unwrap(), 0);
-    assert_eq!(owner.form_fn(policies("", "", "30")).await.status, StatusCode::OK);
+    assert_eq!(owner.save_policies("acme", policies("", "", "30")).await.status, StatusCode::OK);
     let list = owner
         .call_json("keys/list", json!({ "slug": "acme", "query": { "search": "Soon idle" } }))
         .await
@@ -183,12 +180,7 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
 
     assert_eq!(policies::disable_unused_keys(&app.state, now).await.unwrap(), 1);
     assert_eq!(code(idle_key).await, "DISABLED", "at once");
-    let list = owner
-        .call_json("keys/list", json!({ "slug": "acme", "query": { "search": "Idle" } }))
-        .await
-        .json();
-    let idle_view =
-        list["keys"].as_array().unwrap().iter().find(|k| k["name"] == "Idle").unwrap().clone();
+    let idle_view = listed(&mut owner, "Idle").await;
     assert_eq!(
         (idle_view["status"].clone(), idle_view["disabled_by_policy"].clone()),
         (json!("Disabled"), json!(true))
@@ -215,13 +207,7 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
     let on =
         owner.call_fn(SetKeyEnabled { slug: "acme".into(), id: idle.clone(), enabled: true }).await;
     assert_eq!(on.status, StatusCode::OK, "{}", on.body);
-    let list = owner
-        .call_json("keys/list", json!({ "slug": "acme", "query": { "search": "Idle" } }))
-        .await
-        .json();
-    let idle_view =
-        list["keys"].as_array().unwrap().iter().find(|k| k["name"] == "Idle").unwrap().clone();
-    assert_eq!(idle_view["disabled_by_policy"], false);
+    assert_eq!(listed(&mut owner, "Idle").await["disabled_by_policy"], false);
     let later = app::backend::db::now() + DAY;
     assert_eq!(policies::disable_unused_keys(&app.state, later).await.unwrap(), 0);
 }

@@ -437,14 +437,8 @@ async fn a_suspension_reaches_every_instance_at_once(engine: Engine) {
 async fn portal_sessions_of_users_without_a_password_meet_the_two_factor_policy(engine: Engine) {
     let app = platform_app(&engine, Settings::default()).await;
     let mut owner = app.signed_in("owner@acme.test").await;
-    let policy = app::api::org_settings::SavePolicies {
-        slug: "acme".into(),
-        max_key_lifetime: String::new(),
-        rotation: String::new(),
-        disable_unused_after: String::new(),
-        require_two_factor: Some("on".into()),
-    };
-    assert_eq!(owner.form_fn(policy).await.status, StatusCode::OK);
+    let required = crate::common::calls::Policy("", "", "", true);
+    assert_eq!(owner.save_policies("acme", required).await.status, StatusCode::OK);
     let mut jo = app.client();
     let token = token_of(&portal_session(&app, "jo@customer.test", "admin").await);
     assert_eq!(jo.portal_enter(&token).await.status, StatusCode::OK);

@@ -5,11 +5,10 @@
 
 use crate::common::{Client, DEMO_PASSWORD, Engine, TestApp};
 use app::api::account::{
-    ChangePassword, DisableTwoFactor, EnableTwoFactor, EndOtherSessions, EndSession,
-    RegenerateRecoveryCodes, StartTwoFactor, get_account,
+    ChangePassword, DisableTwoFactor, EnableTwoFactor, EndOtherSessions, EndSession, GetAccount,
+    RegenerateRecoveryCodes, StartTwoFactor,
 };
 use app::api::auth::VerifySignIn;
-use app::api::org_settings::SavePolicies;
 use app::backend::two_factor::TotpSecret;
 use axum::http::{StatusCode, header};
 use serde_json::Value;
@@ -21,8 +20,7 @@ fn now() -> u64 {
 }
 
 async fn account(client: &mut Client) -> Value {
-    let _ = get_account;
-    let reply = client.call_json("account", serde_json::json!({})).await;
+    let reply = client.call_fn(GetAccount {}).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json()
 }
@@ -180,14 +178,8 @@ async fn wrong_second_factors_are_throttled(engine: Engine) {
 async fn an_org_requiring_two_factor_refuses_members_without_it(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut owner = app.signed_in("owner@acme.test").await;
-    let policy = SavePolicies {
-        slug: "acme".into(),
-        max_key_lifetime: String::new(),
-        rotation: String::new(),
-        disable_unused_after: String::new(),
-        require_two_factor: Some("on".into()),
-    };
-    assert_eq!(owner.form_fn(policy).await.status, StatusCode::OK);
+    let required = crate::common::calls::Policy("", "", "", true);
+    assert_eq!(owner.save_policies("acme", required).await.status, StatusCode::OK);
     // The owner without two-factor is refused too (server functions, not
     // only pages), and told why (the page shows the words).
     let mut member = app.signed_in("member@acme.test").await;

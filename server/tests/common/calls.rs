@@ -8,6 +8,7 @@ use app::api::members::{
     AcceptInvitation, ChangeRole, GetInvitation, InviteMember, OrgMembers, RemoveMember,
     RevokeInvitation,
 };
+use app::api::org_settings::SavePolicies;
 use app::api::platform::{
     AdminCreateOrg, AdminOrgs, AdminRenameOrg, AdminSuspendOrg, PortalEnter, Signup,
 };
@@ -21,6 +22,11 @@ fn role(name: &str) -> Role {
 /// it: organisation name, slug, the owner's email and password.
 pub struct NewOrg<'a>(pub &'a str, pub &'a str, pub &'a str, pub &'a str);
 
+/// An org's policies as the Organisation page sends them: maximum key
+/// lifetime, rotation period and unused-keys period in days ("" for off),
+/// and whether two-factor sign-in is required.
+pub struct Policy<'a>(pub &'a str, pub &'a str, pub &'a str, pub bool);
+
 impl NewOrg<'_> {
     /// The form's fields, owned: organisation name, slug, email, password.
     fn fields(self) -> (String, String, String, String) {
@@ -29,6 +35,19 @@ impl NewOrg<'_> {
 }
 
 impl Client {
+    /// Saves `slug`'s policies on its Organisation page.
+    pub async fn save_policies(&mut self, slug: &str, policy: Policy<'_>) -> Reply {
+        let Policy(max_key_lifetime, rotation, disable_unused_after, require) = policy;
+        self.form_fn(SavePolicies {
+            slug: slug.into(),
+            max_key_lifetime: max_key_lifetime.into(),
+            rotation: rotation.into(),
+            disable_unused_after: disable_unused_after.into(),
+            require_two_factor: require.then(|| "on".into()),
+        })
+        .await
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
         let (email, password) = (email.into(), password.into());
         self.form_fn(Login { email, password, next: None }).await

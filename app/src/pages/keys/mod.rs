@@ -11,7 +11,8 @@ pub use detail::KeyDetailPage;
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, Pager, format_date, format_datetime, page_link, relative,
+    DataTable, ErrorPanel, ErrorText, Pager, format_datetime, format_day, page_link,
+    relative,
 };
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
@@ -221,30 +222,38 @@ fn KeyRowView(
     } else {
         view! { <span>{key.name.clone()}</span> }.into_any()
     };
-    let summary = key.permissions.join(", ");
+    // The permissions in a word or two; the whole list on hover and on
+    // the key's page.
+    let all = key.permissions.join(", ");
+    let summary = match key.permissions.len() {
+        0 => "no permissions".to_string(),
+        1 => all.clone(),
+        n => format!("{n} permissions"),
+    };
+    let never = || view! { <span>"Never"</span> }.into_any();
     view! {
         <tr>
-            <td>
+            <td data-label="Name">
                 <div class="key-name">{name}</div>
                 {key.customer.clone().map(|c| view! { <div class="hint mono customer" title="Customer ID">{c}</div> })}
                 <KeyHints key=key.clone() now />
             </td>
-            <td class="mono">{format!("{}••••", key.start)}</td>
-            <td>
+            <td data-label="Prefix" class="mono prefix">{format!("{}••••", key.start)}</td>
+            <td data-label="Type">
                 {key.key_type.clone()}
-                <div class="hint mono">{summary}</div>
+                <div class="hint mono" title=all>{summary}</div>
             </td>
-            <td>{key.environment.label()}</td>
-            <td>{key.rate_limit.short_label()}</td>
-            <td>
+            <td data-label="Environment">{key.environment.label()}</td>
+            <td data-label="Rate limit">{key.rate_limit.short_label()}</td>
+            <td data-label="Requests">
                 {key.request_count.to_string()}
                 {key.usage.map(|u| view! { <div class="hint usage-left">{format!("{} left", u.remaining)}</div> })}
             </td>
-            <td>{key.last_used_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <When t now /> }.into_any())}</td>
-            <td><time title=format_datetime(key.created_at)>{format_date(key.created_at)}</time></td>
-            <td>{key.expires_at.map_or_else(|| view! { <span>"Never"</span> }.into_any(), |t| view! { <time title=format_datetime(t)>{format_date(t)}</time> }.into_any())}</td>
-            <td><StatusBadge status=key.status /></td>
-            {(can_manage || can_delete).then(|| view! { <td><KeyActionsMenu key can_manage can_delete actions /></td> })}
+            <td data-label="Last used">{key.last_used_at.map_or_else(never, |t| view! { <When t now /> }.into_any())}</td>
+            <td data-label="Created"><time title=format_datetime(key.created_at)>{format_day(key.created_at, now)}</time></td>
+            <td data-label="Expires">{key.expires_at.map_or_else(never, |t| view! { <time title=format_datetime(t)>{format_day(t, now)}</time> }.into_any())}</td>
+            <td data-label="Status"><StatusBadge status=key.status /></td>
+            {(can_manage || can_delete).then(|| view! { <td class="actions-cell"><KeyActionsMenu key can_manage can_delete actions /></td> })}
         </tr>
     }
 }
