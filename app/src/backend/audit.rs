@@ -27,6 +27,23 @@ pub struct AuditEntry<'a> {
     pub client_ip: Option<&'a str>,
 }
 
+/// What changed, as the audit log records it: `{field: {before, after}}`
+/// for each `(field, before, after)` whose values differ, or `None` when
+/// none does.
+pub fn diff<V: Into<serde_json::Value>>(
+    fields: impl IntoIterator<Item = (&'static str, V, V)>,
+) -> Option<serde_json::Value> {
+    let changes: serde_json::Map<String, serde_json::Value> = fields
+        .into_iter()
+        .map(|(field, before, after)| (field, before.into(), after.into()))
+        .filter(|(_, before, after)| before != after)
+        .map(|(field, before, after)| {
+            (field.to_string(), serde_json::json!({ "before": before, "after": after }))
+        })
+        .collect();
+    (!changes.is_empty()).then_some(serde_json::Value::Object(changes))
+}
+
 /// Appends `entry` to the audit log.
 pub async fn record(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(

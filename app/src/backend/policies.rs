@@ -77,16 +77,9 @@ pub async fn save(
         ),
         ("require_two_factor", on_off(old.require_two_factor), on_off(new.require_two_factor)),
     ];
-    let changes: serde_json::Map<String, serde_json::Value> = fields
-        .into_iter()
-        .filter(|(_, before, after)| before != after)
-        .map(|(field, before, after)| {
-            (field.to_string(), serde_json::json!({ "before": before, "after": after }))
-        })
-        .collect();
-    if changes.is_empty() {
+    let Some(changes) = audit::diff(fields) else {
         return Ok(());
-    }
+    };
     sqlx::query(
         "UPDATE orgs SET max_key_lifetime_days = $1, rotation_days = $2, \
          disable_unused_after_days = $3, require_two_factor = $4 WHERE id = $5",
@@ -106,7 +99,7 @@ pub async fn save(
         target_type: "org",
         target_id: Some(org_id),
         target_label: Some(org_name),
-        changes: Some(serde_json::Value::Object(changes)),
+        changes: Some(changes),
         client_ip: by.ip,
     };
     audit::record(&mut tx, entry).await?;

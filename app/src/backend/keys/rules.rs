@@ -27,14 +27,7 @@ pub fn edit_changes(before: &KeyRow, after: &Editable<'_>) -> Option<serde_json:
         ("meta", meta(&old.meta).into(), meta(&new.meta).into()),
         ("usage_limit", usage(old.usage_limit).into(), usage(new.usage_limit).into()),
     ];
-    let changes: serde_json::Map<String, serde_json::Value> = fields
-        .into_iter()
-        .filter(|(_, old, new)| old != new)
-        .map(|(field, old, new)| {
-            (field.to_string(), serde_json::json!({ "before": old, "after": new }))
-        })
-        .collect();
-    (!changes.is_empty()).then_some(serde_json::Value::Object(changes))
+    crate::backend::audit::diff(fields)
 }
 
 /// Whether an edit sets the usage balance back to the limit: when the limit

@@ -11,8 +11,7 @@ pub use detail::KeyDetailPage;
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, Pager, format_datetime, format_day, page_link,
-    relative,
+    DataTable, ErrorPanel, ErrorText, Pager, format_datetime, format_day, page_link, relative,
 };
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
