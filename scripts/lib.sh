@@ -29,6 +29,17 @@ ensure_build_tools() {
 
 # Builds the browser bundle into $SITE_ROOT and the server binary.
 # $1: "debug" (default) or "release".
+# wasm-opt from npm's binaryen 132, never Debian's binaryen (its wasm-opt
+# makes a bundle that never hydrates: ../shared/TOOLCHAIN.md). Sets $WASM_OPT.
+ensure_wasm_opt() {
+  local dir="$HOME/.cache/keywarden/binaryen-132.0.0"
+  WASM_OPT="$dir/node_modules/.bin/wasm-opt"
+  if [ ! -x "$WASM_OPT" ]; then
+    say "installing wasm-opt (npm binaryen@132.0.0)"
+    npm install --silent --no-audit --no-fund --prefix "$dir" binaryen@132.0.0
+  fi
+}
+
 build_site() {
   local profile=${1:-debug}
   local wasm_flags=() server_flags=() bindgen_flags=() wasm_dir=debug server_dir=debug
@@ -45,6 +56,12 @@ build_site() {
     --out-dir "$SITE_ROOT/pkg" "$TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
   # Leptos loads /pkg/<output-name>.wasm when the name is set at build time.
   mv -f "$SITE_ROOT/pkg/keywarden_bg.wasm" "$SITE_ROOT/pkg/keywarden.wasm"
+  if [ "$profile" = release ]; then
+    ensure_wasm_opt
+    "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      -o "$SITE_ROOT/pkg/keywarden.wasm" "$SITE_ROOT/pkg/keywarden.wasm"
+  fi
   cp style/main.css "$SITE_ROOT/pkg/keywarden.css"
   cp -R public/. "$SITE_ROOT/"
   say "building the server ($profile)"
