@@ -1,5 +1,5 @@
-# A two-stage image: build the browser bundle and the release server, then
-# copy the binary and its site into a slim runtime. Untested on the
+# A two-stage image: build the browser bundle and the release server (which
+# embeds it), then copy the one binary into a slim runtime. Untested on the
 # project's build machines (they cannot pull base images); the binary it
 # packs is what the test suite covers. Build with:
 #   docker build -t keywarden .
@@ -16,11 +16,9 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* && useradd --system --home /data keywarden
 COPY --from=build /src/target/release/keywarden /usr/local/bin/keywarden
-COPY --from=build /src/target/site /usr/local/share/keywarden/site
 USER keywarden
 WORKDIR /data
-ENV KEYWARDEN_SITE_ROOT=/usr/local/share/keywarden/site \
-    KEYWARDEN_ADDR=0.0.0.0:3000 \
+ENV KEYWARDEN_ADDR=0.0.0.0:3000 \
     DATABASE_URL=sqlite:///data/keywarden.db
 EXPOSE 3000
 # SIGTERM lets Keywarden write the usage it counted before it exits.

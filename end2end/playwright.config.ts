@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { resolve } from 'node:path';
 
 // The server binary and built site come from `scripts/test` (or `scripts/start`).
 const bin = process.env.KEYWARDEN_BIN ?? '../target/debug/keywarden';
@@ -28,6 +29,12 @@ const pgUrl = pgAdmin?.replace(/\/[^/]*$/, '/kw_e2e');
 // The demo instance has open sign-up; the PostgreSQL one keeps the default
 // (by invitation only), so both settings are seen in a browser.
 const servers = [server('demo', 3200, '--demo --signup open'), server('fresh', 3201, '')];
+// A demo instance started from an empty directory with no site folder
+// named: its pages, WASM and styles come from the binary itself.
+servers.push({
+  ...server('embedded', 3203, '--demo'),
+  command: `rm -rf .data/embedded && mkdir -p .data/embedded && cd .data/embedded && exec env -u KEYWARDEN_SITE_ROOT ${resolve(bin)} --demo --addr 127.0.0.1:3203 --database-url sqlite://keywarden.db`,
+});
 if (pgAdmin && pgUrl) {
   servers.push({
     ...server('pg', 3202, '--demo'),

@@ -29,7 +29,8 @@ pub struct Cli {
     /// Password of the demo users [default: keywarden-demo].
     #[arg(long, env = "KEYWARDEN_DEMO_PASSWORD", hide_env_values = true, global = true)]
     pub demo_password: Option<String>,
-    /// Folder with the built site (`pkg/` and public files) [default: target/site].
+    /// Folder whose built-site files (`pkg/`, public files) win over the ones
+    /// the binary carries [default: target/site].
     #[arg(long, env = "KEYWARDEN_SITE_ROOT", global = true)]
     pub site_root: Option<String>,
     /// The URL people open, used in invitation links [default: from the request].

@@ -1,6 +1,7 @@
 //! The Keywarden server: configuration, startup, probes and the HTTP
 //! middleware around the Leptos app.
 
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod demo;

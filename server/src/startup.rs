@@ -146,7 +146,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .route("/docs", get(docs::page))
         .route("/docs/redoc.standalone.js", get(docs::redoc))
         .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(crate::assets::site_file)
         .layer(CompressionLayer::new().br(true).gzip(true));
     Router::new()
         .route("/healthz", get(health::healthz))
