@@ -177,6 +177,8 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
         .await
         .json();
     assert_eq!(list["keys"][0]["disables_at"], now - 25 * DAY + 30 * DAY, "the week-ahead hint");
+    let page = owner.page("/orgs/acme/settings/api-keys?q=Soon+idle").await;
+    assert!(page.body.contains("Disabled by policy in 5 days unless used"), "{}", page.body);
 
     assert_eq!(policies::disable_unused_keys(&app.state, now).await.unwrap(), 1);
     assert_eq!(code(idle_key).await, "DISABLED", "at once");
@@ -192,6 +194,8 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
     .fetch_one(&app.state.db)
     .await
     .unwrap();
+    let page = owner.page("/orgs/acme/settings/api-keys?q=Idle").await;
+    assert!(page.body.contains(">Disabled by policy<"), "the list says so");
     assert_eq!(actor, "policy");
     assert!(changes.contains("Unused for 30 days"), "{changes}");
 

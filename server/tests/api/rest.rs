@@ -249,6 +249,17 @@ async fn the_openapi_document_describes_the_api(engine: Engine) {
     {
         assert!(resource.get(field).is_some(), "KeyResource.{field}");
     }
+    // The customer options, in what the API shows and in what it takes.
+    for schema in ["KeyResource", "CreateKey", "UpdateKey"] {
+        let properties = &doc["components"]["schemas"][schema]["properties"];
+        for field in ["ip_allowlist", "customer", "meta", "usage_limit"] {
+            assert!(properties.get(field).is_some(), "{schema}.{field}");
+        }
+    }
+    let verify = &doc["components"]["schemas"]["VerifyResponse"]["properties"];
+    for field in ["customer", "meta", "usage"] {
+        assert!(verify.get(field).is_some(), "VerifyResponse.{field}");
+    }
     refs_resolve(&doc, &doc);
 }
 

@@ -66,6 +66,22 @@ async fn changing_the_password_ends_other_sessions(engine: Engine) {
     assert_eq!(fresh.sign_in("owner@acme.test", NEW_PASSWORD).await.status, StatusCode::OK);
 }
 
+async fn guessing_the_current_password_is_throttled(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let mut statuses = Vec::new();
+    for n in 0..7 {
+        let guess =
+            ChangePassword { current: format!("guess-number-{n}"), new: NEW_PASSWORD.into() };
+        statuses.push(admin.form_fn(guess).await.status);
+    }
+    assert_eq!(statuses[0], StatusCode::BAD_REQUEST);
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // Even the right password waits out the throttle.
+    let right = ChangePassword { current: DEMO_PASSWORD.into(), new: NEW_PASSWORD.into() };
+    assert_eq!(admin.form_fn(right).await.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
 async fn sessions_are_listed_and_ended_remotely(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut here = app.signed_in("admin@acme.test").await;
@@ -198,6 +214,7 @@ async fn an_org_requiring_two_factor_refuses_members_without_it(engine: Engine) 
 
 on_both_engines!(
     changing_the_password_ends_other_sessions,
+    guessing_the_current_password_is_throttled,
     sessions_are_listed_and_ended_remotely,
     two_factor_sign_in_from_set_up_to_recovery,
     wrong_second_factors_are_throttled,

@@ -267,7 +267,7 @@ pub fn KeyHints(key: KeyView, now: UnixTime) -> impl IntoView {
             {key.previous_expires_at.map(|t| view! { <span class="hint">"Old secret expires " {relative(t, now)}</span> })}
             {key.exceeds_policy.then(|| view! { <span class="badge hint-badge" title="Outlives the organisation's maximum key lifetime">"Exceeds policy"</span> })}
             {key.disabled_by_policy.then(|| view! { <span class="badge hint-badge" title="Unused for longer than the organisation allows">"Disabled by policy"</span> })}
-            {key.disables_at.map(|t| view! { <span class="hint">"Disabled by policy " {relative(t, now)} " unless used"</span> })}
+            {key.disables_at.map(|t| view! { <span class="hint">{format!("Disabled by policy {} unless used", relative(t, now))}</span> })}
         </div>
     }
 }
