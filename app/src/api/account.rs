@@ -150,6 +150,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
         let mut conn = state.db.acquire().await?;
         users::set_password(&mut conn, &user.id, &hash).await?;
         session::destroy_others(&state.db, &user.id, &user.session_id).await?;
+        crate::backend::sign_in::forget_user(&state.db, &user.id).await?;
         tracing::info!(user = %user.id, "password changed; other sessions ended");
         Ok(())
     })
@@ -178,6 +179,9 @@ pub async fn enable_two_factor(code: String) -> Result<RecoveryCodes, AppError> 
         let (state, user) = me().await?;
         let codes =
             throttled(&state, &user, two_factor::enable(&state.db, &user.id, &code, now())).await?;
+        // Sessions opened with the password alone must not count as
+        // two-factor ones: they end.
+        session::destroy_others(&state.db, &user.id, &user.session_id).await?;
         crate::api::keys::no_store_answer();
         Ok(RecoveryCodes(codes))
     })

@@ -31,15 +31,17 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             tracing::info!(ip = ip.as_deref().unwrap_or("-"), "failed sign-in");
             return Err(AppError::InvalidCredentials);
         };
-        state.throttle.succeeded(&email, ip.as_deref());
         let next = safe_next(next.as_deref());
         if crate::backend::two_factor::status(&state.db, &user_id).await?.enabled {
+            // The attempt is refunded only once the second factor passes,
+            // so signing in again never resets the count of wrong codes.
             // No session yet: the second step opens it.
             let token = crate::backend::sign_in::begin(&state.db, &user_id, &next).await?;
             request::set_pending_cookie(&state, Some(&token));
             leptos_axum::redirect("/login/verify");
             return Ok(());
         }
+        state.throttle.succeeded(&email, ip.as_deref());
         request::start_session(&state, &user_id).await?;
         leptos_axum::redirect(&next);
         Ok(())
@@ -74,8 +76,12 @@ pub async fn verify_sign_in(code: String) -> Result<(), AppError> {
                     .into(),
             ));
         }
+        // Used once: of two requests racing on one pending sign-in, one
+        // opens a session.
+        if !sign_in::finish(&state.db, &token).await? {
+            return Err(expired());
+        }
         state.throttle.succeeded(&pending.email, ip.as_deref());
-        sign_in::finish(&state.db, &token).await?;
         request::set_pending_cookie(&state, None);
         request::start_session(&state, &pending.user_id).await?;
         leptos_axum::redirect(&pending.next);

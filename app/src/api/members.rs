@@ -289,8 +289,15 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         .await?;
         tx.commit().await?;
 
+        let keys = format!("/orgs/{}/settings/api-keys", inv.org_slug);
+        if crate::backend::two_factor::status(&state.db, &user_id).await?.enabled {
+            // The password alone opens no session for a two-factor account:
+            // it signs in with its code, then lands in the org.
+            leptos_axum::redirect(&format!("/login?next={keys}"));
+            return Ok(());
+        }
         request::start_session(&state, &user_id).await?;
-        leptos_axum::redirect(&format!("/orgs/{}/settings/api-keys", inv.org_slug));
+        leptos_axum::redirect(&keys);
         Ok(())
     })
     .await

@@ -54,10 +54,20 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<Pending>, AppError> {
     Ok(row.map(|(user_id, email, next)| Pending { user_id, email, next: next.unwrap_or_default() }))
 }
 
-/// Ends a pending sign-in (used, or abandoned).
-pub async fn finish(db: &Db, token: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM pending_sign_ins WHERE token_hash = $1")
+/// Ends a pending sign-in; `false` when it was already gone (used by a
+/// racing request).
+pub async fn finish(db: &Db, token: &str) -> Result<bool, AppError> {
+    let done = sqlx::query("DELETE FROM pending_sign_ins WHERE token_hash = $1")
         .bind(secret::sha256_hex(token))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every pending sign-in of `user_id` (after a password change).
+pub async fn forget_user(db: &Db, user_id: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM pending_sign_ins WHERE user_id = $1")
+        .bind(user_id)
         .execute(db)
         .await?;
     Ok(())
