@@ -12,9 +12,7 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::api::key_types::{KeyTypeOption, KeyView};
-    pub use crate::backend::keys::{self, Actor, By, KeyEdit, KeyRow, NewKeySpec, service};
-    pub use crate::backend::orgs::Membership;
-    pub use crate::backend::session::SessionUser;
+    pub use crate::backend::keys::{self, KeyEdit, KeyRow, NewKeySpec, service};
     pub use crate::backend::{AppState, audit, db, request};
     pub use crate::domain::{
         ApiToken, CUSTOM_TYPE, Capability, Catalog, Expiry, KeyName, RateLimit,
@@ -22,30 +20,7 @@ mod ssr {
     pub use http::header::{CACHE_CONTROL, HeaderValue};
     pub use leptos_axum::ResponseOptions;
 
-    /// A member on the page: who they are, in which org, from where.
-    pub struct Caller {
-        pub state: AppState,
-        pub user: SessionUser,
-        pub membership: Membership,
-        pub ip: Option<String>,
-    }
-
-    impl Caller {
-        /// The member as the keys service's actor.
-        pub fn by(&self) -> By<'_> {
-            let actor = Actor::Member { user: &self.user, membership: &self.membership };
-            By { actor, ip: self.ip.as_deref() }
-        }
-    }
-
-    /// The caller, refused unless their role has `capability`.
-    pub async fn caller(slug: &str, capability: Capability) -> Result<Caller, crate::AppError> {
-        let state = request::app_state()?;
-        let (user, membership) = request::member_of(&state, slug).await?;
-        membership.allow(capability)?;
-        let ip = request::client_ip(&state);
-        Ok(Caller { state, user, membership, ip })
-    }
+    pub use crate::backend::request::{Caller, caller};
 
     /// Type, permissions and rate limit from the form, checked against the
     /// catalog (the right to grant them is the keys service's to check).

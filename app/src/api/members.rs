@@ -43,9 +43,8 @@ pub async fn invite_member(
     use crate::backend::{invites, orgs, request};
     use crate::domain::{Capability, Email};
     request::serve(async {
-        let state = request::app_state()?;
-        let (user, m) = request::member_of(&state, &slug).await?;
-        m.allow(Capability::InviteMembers)?;
+        let request::Caller { state, user, membership: m, .. } =
+            request::caller(&slug, Capability::InviteMembers).await?;
         request::require(m.role.can_invite(role))?;
         let email = Email::parse(&email).map_err(AppError::Invalid)?;
 
@@ -96,9 +95,8 @@ pub async fn revoke_invitation(slug: String, invitation_id: String) -> Result<()
     use crate::backend::{invites, request};
     use crate::domain::Capability;
     request::serve(async {
-        let state = request::app_state()?;
-        let (user, m) = request::member_of(&state, &slug).await?;
-        m.allow(Capability::InviteMembers)?;
+        let request::Caller { state, user, membership: m, .. } =
+            request::caller(&slug, Capability::InviteMembers).await?;
         let mut tx = crate::backend::db::begin(&state.db).await?;
         let (email, role) = invites::pending_in_org(&mut tx, &m.org_id, &invitation_id)
             .await?
@@ -133,9 +131,8 @@ pub async fn remove_member(slug: String, user_id: String) -> Result<(), AppError
 async fn change_member(slug: &str, user_id: &str, to: Option<Role>) -> Result<(), AppError> {
     use crate::backend::{orgs, request};
     use crate::domain::Capability;
-    let state = request::app_state()?;
-    let (user, m) = request::member_of(&state, slug).await?;
-    m.allow(Capability::ManageMembers)?;
+    let request::Caller { state, user, membership: m, .. } =
+        request::caller(slug, Capability::ManageMembers).await?;
     let mut tx = crate::backend::db::begin(&state.db).await?;
     orgs::lock_org(&mut tx, &m.org_id).await?;
     let (before, email) =

@@ -21,21 +21,8 @@ pub struct OrgSettings {
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    pub use crate::backend::orgs::Membership;
-    pub use crate::backend::session::SessionUser;
-    pub use crate::backend::{AppState, request};
+    pub use crate::backend::request::{self, Caller, caller};
     pub use crate::domain::Capability;
-
-    /// The member, refused unless their role has `capability`.
-    pub async fn caller(
-        slug: &str,
-        capability: Capability,
-    ) -> Result<(AppState, SessionUser, Membership), crate::AppError> {
-        let state = request::app_state()?;
-        let (user, membership) = request::member_of(&state, slug).await?;
-        membership.allow(capability)?;
-        Ok((state, user, membership))
-    }
 }
 
 /// The org's name and policies.
@@ -43,7 +30,8 @@ mod ssr {
 pub async fn get_org_settings(slug: String) -> Result<OrgSettings, AppError> {
     use ssr::*;
     request::serve(async {
-        let (state, _, m) = caller(&slug, Capability::ViewOrgSettings).await?;
+        let Caller { state, membership: m, .. } =
+            caller(&slug, Capability::ViewOrgSettings).await?;
         let policies = crate::backend::policies::of_org_in(&state.db, &m.org_id).await?;
         Ok(OrgSettings {
             can_edit: m.can(Capability::ManageOrg),
@@ -63,7 +51,7 @@ pub async fn rename_org(slug: String, name: String) -> Result<(), AppError> {
     use crate::domain::OrgName;
     use ssr::*;
     request::serve(async {
-        let (state, user, _) = caller(&slug, Capability::ManageOrg).await?;
+        let Caller { state, user, .. } = caller(&slug, Capability::ManageOrg).await?;
         let name = OrgName::parse(&name).map_err(AppError::Invalid)?;
         let ip = request::client_ip(&state);
         let actor = PlatformActor::Owner(&user.id, &user.email);
@@ -85,7 +73,8 @@ pub async fn save_policies(
     use crate::backend::policies::{self, ChangedBy};
     use ssr::*;
     request::serve(async {
-        let (state, user, m) = caller(&slug, Capability::ManageOrg).await?;
+        let Caller { state, user, membership: m, .. } =
+            caller(&slug, Capability::ManageOrg).await?;
         let new = Policies::parse(
             &max_key_lifetime,
             &rotation,

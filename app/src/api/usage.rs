@@ -119,9 +119,8 @@ pub async fn get_key_usage(
 ) -> Result<KeyUsage, AppError> {
     use ssr::*;
     request::serve(async {
-        let state = request::app_state()?;
-        let (_user, m) = request::member_of(&state, &slug).await?;
-        m.allow(Capability::ViewKeyDetail)?;
+        let request::Caller { state, membership: m, .. } =
+            request::caller(&slug, Capability::ViewKeyDetail).await?;
         let mut conn = state.db.acquire().await?;
         keys::find(&mut conn, &m.org_id, &id).await?.ok_or(AppError::NotFound)?;
         let (width, count) = range.buckets();
@@ -158,9 +157,8 @@ pub async fn get_key_usage(
 pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppError> {
     use ssr::*;
     request::serve(async {
-        let state = request::app_state()?;
-        let (_user, m) = request::member_of(&state, &slug).await?;
-        m.allow(Capability::ViewKeyDetail)?;
+        let request::Caller { state, membership: m, .. } =
+            request::caller(&slug, Capability::ViewKeyDetail).await?;
         let key = query.key.filter(|k| !k.is_empty());
         let outcome = query.outcome.filter(|o| !o.is_empty());
         if let Some(o) = &outcome

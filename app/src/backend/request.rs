@@ -62,6 +62,23 @@ pub async fn member_of(
     Ok((user, membership))
 }
 
+/// A signed-in member acting in one org, from one address.
+pub struct Caller {
+    pub state: AppState,
+    pub user: SessionUser,
+    pub membership: Membership,
+    pub ip: Option<String>,
+}
+
+/// The member calling in `slug`, refused unless their role has `capability`.
+pub async fn caller(slug: &str, capability: crate::domain::Capability) -> Result<Caller, AppError> {
+    let state = app_state()?;
+    let (user, membership) = member_of(&state, slug).await?;
+    membership.allow(capability)?;
+    let ip = client_ip(&state);
+    Ok(Caller { state, user, membership, ip })
+}
+
 /// The client's address: the socket peer, or with `trust_proxy_headers` the
 /// last hop recorded in `X-Forwarded-For`.
 pub fn client_ip(state: &AppState) -> Option<String> {

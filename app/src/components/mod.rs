@@ -3,12 +3,14 @@
 mod copy;
 mod history;
 mod modal;
+mod page;
 mod table;
 mod time;
 
 pub use copy::CopyButton;
 pub use history::describe as describe_changes;
 pub use modal::Modal;
+pub use page::{AuthCard, Loaded, Loading, PageHeading, SignOut, Submit};
 pub use table::{DataTable, Pager, page_count, page_link};
 pub use time::{format_date, format_datetime, format_day, format_timestamp, relative};
 

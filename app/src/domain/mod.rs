@@ -19,7 +19,7 @@ pub use inputs::{Email, OrgName, Password, Slug};
 pub use key_options::{CustomerId, IpAllowlist, KeyMeta, KeyOptions, Refill, UsageLimit};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
 pub use model::{
-    AuditView, Grace, InvitationView, KeyQuery, KeySort, KeyView, MemberView, OrgSummary,
+    AuditView, Grace, InvitationView, KeyHints, KeyQuery, KeySort, KeyView, MemberView, OrgSummary,
     RequestView, STALE_AFTER_DAYS, UsageView,
 };
 pub use next::safe_next;

@@ -27,6 +27,19 @@ pub struct KeyView {
     pub request_count: i64,
     /// When the previous secret stops working, while a grace period runs.
     pub previous_expires_at: Option<UnixTime>,
+    pub hints: KeyHints,
+    /// Allowed IPs and ranges; empty lets any address in.
+    pub ip_allowlist: Vec<String>,
+    /// The platform's customer the key belongs to.
+    pub customer: Option<String>,
+    /// Metadata as indented JSON.
+    pub meta: Option<String>,
+    pub usage: Option<UsageView>,
+}
+
+/// What the list flags beside a key's status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyHints {
     /// Unused for [`STALE_AFTER_DAYS`] days (or never used since then).
     pub stale: bool,
     /// Older than the operator's rotation period since creation or the
@@ -39,13 +52,6 @@ pub struct KeyView {
     /// When the unused-keys policy will disable it, once that is a week
     /// away or less.
     pub disables_at: Option<UnixTime>,
-    /// Allowed IPs and ranges; empty lets any address in.
-    pub ip_allowlist: Vec<String>,
-    /// The platform's customer the key belongs to.
-    pub customer: Option<String>,
-    /// Metadata as indented JSON.
-    pub meta: Option<String>,
-    pub usage: Option<UsageView>,
 }
 
 /// A usage limit and its balance.

@@ -5,8 +5,9 @@ use crate::api::account::{
     AccountInfo, ChangePassword, DisableTwoFactor, EnableTwoFactor, EndOtherSessions, EndSession,
     RegenerateRecoveryCodes, SessionView, StartTwoFactor, get_account,
 };
-use crate::api::auth::Logout;
-use crate::components::{DataTable, ErrorPanel, ErrorText, format_datetime, relative};
+use crate::components::{
+    DataTable, ErrorPanel, ErrorText, Loading, SignOut, format_datetime, relative,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,7 +38,6 @@ pub fn AccountPage() -> impl IntoView {
         |_| get_account(),
     );
     let actions = Actions { password, start, enable, disable, regenerate, end, end_others };
-    let logout = ServerAction::<Logout>::new();
     view! {
         <Title text="Account" />
         <main class="account-page">
@@ -46,16 +46,14 @@ pub fn AccountPage() -> impl IntoView {
                     <p class="brand"><a href="/">"Keywarden"</a></p>
                     <h1>"Account"</h1>
                 </div>
-                <ActionForm action=logout>
-                    <button type="submit" class="secondary">"Sign out"</button>
-                </ActionForm>
+                <SignOut />
             </header>
             {move || required().map(|org| view! {
                 <p class="banner banner-warning" role="status">
                     {format!("The organisation \u{201c}{org}\u{201d} requires two-factor sign-in. Set it up below to continue.")}
                 </p>
             })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match account.await {
                         Ok(info) => view! { <AccountBody info actions /> }.into_any(),

@@ -4,7 +4,8 @@
 
 use crate::api::platform::{AdminCreateOrg, AdminRenameOrg, AdminSuspendOrg, admin_orgs};
 use crate::components::{
-    CopyButton, DataTable, ErrorPanel, ErrorText, Modal, Pager, format_date, page_link,
+    CopyButton, DataTable, ErrorPanel, ErrorText, Loading, Modal, Pager, Submit, format_date,
+    page_link,
 };
 use crate::domain::OrgOverview;
 use crate::error::AppError;
@@ -43,7 +44,7 @@ pub fn AdminPage() -> impl IntoView {
     let pending = RwSignal::new(None::<Pending>);
     view! {
         <Title text="Admin console" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match orgs.await {
                     Ok(page) => view! {
@@ -100,9 +101,7 @@ fn CreateOrg(create: ServerAction<AdminCreateOrg>) -> impl IntoView {
                     <label for="org-owner">"Owner email"</label>
                     <input id="org-owner" name="owner_email" type="email" />
                 </div>
-                <button type="submit" class="primary" disabled=move || create.pending().get()>
-                    "Create organisation"
-                </button>
+                <Submit pending=create.pending() label="Create organisation" />
             </ActionForm>
             <ErrorText error />
             {move || link.get().map(|url| {

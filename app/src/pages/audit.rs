@@ -4,10 +4,9 @@
 use crate::api::key_types::AuditView;
 use crate::api::keys::audit_log;
 use crate::components::{
-    DataTable, ErrorPanel, Pager, describe_changes, format_datetime, page_link,
+    DataTable, Loaded, PageHeading, Pager, describe_changes, format_datetime, page_link,
 };
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -25,40 +24,30 @@ pub fn AuditLogPage() -> impl IntoView {
         |(slug, (action, key, page))| audit_log(slug, action, key, page),
     );
     view! {
-        <Title text="Audit log" />
-        <h1>"Audit log"</h1>
-        <p class="lede">"Every change to this organisation's keys and members. Entries are never edited or deleted."</p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let (action, key, _) = filters.get_untracked();
-                match log.await {
-                    Ok(p) => {
-                        let link = {
-                            let (action, key) = (action.clone(), key.clone());
-                            move |page| page_link(page, &[("action", action.as_deref()), ("key", key.as_deref())])
-                        };
-                        view! {
-                            <form method="get" class="filters" role="search">
-                                <div class="field">
-                                    <label for="audit-action">"Filter by action"</label>
-                                    <select id="audit-action" name="action">
-                                        <option value="" selected=action.is_none()>"All actions"</option>
-                                        {p.actions.iter().map(|a| view! { <option value=a.clone() selected=action.as_deref() == Some(a.as_str())>{a.clone()}</option> }).collect_view()}
-                                    </select>
-                                </div>
-                                {key.clone().map(|k| view! { <input type="hidden" name="key" value=k /> })}
-                                <button type="submit" class="secondary">"Apply"</button>
-                                {key.is_some().then(|| view! { <a href="?">"Show all keys"</a> })}
-                            </form>
-                            <AuditTable entries=p.entries show_target=true />
-                            <Pager summary=format!("{} entries", p.total) page=p.page total=p.total per_page=p.per_page link />
-                        }
-                            .into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <PageHeading title="Audit log" lede="Every change to this organisation's keys and members. Entries are never edited or deleted." />
+        <Loaded resource=log show=move |p| {
+            let (action, key, _) = filters.get_untracked();
+            let link = {
+                let (action, key) = (action.clone(), key.clone());
+                move |page| page_link(page, &[("action", action.as_deref()), ("key", key.as_deref())])
+            };
+            view! {
+                <form method="get" class="filters" role="search">
+                    <div class="field">
+                        <label for="audit-action">"Filter by action"</label>
+                        <select id="audit-action" name="action">
+                            <option value="" selected=action.is_none()>"All actions"</option>
+                            {p.actions.iter().map(|a| view! { <option value=a.clone() selected=action.as_deref() == Some(a.as_str())>{a.clone()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    {key.clone().map(|k| view! { <input type="hidden" name="key" value=k /> })}
+                    <button type="submit" class="secondary">"Apply"</button>
+                    {key.is_some().then(|| view! { <a href="?">"Show all keys"</a> })}
+                </form>
+                <AuditTable entries=p.entries show_target=true />
+                <Pager summary=format!("{} entries", p.total) page=p.page total=p.total per_page=p.per_page link />
+            }
+        } />
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::api::auth::{Login, Setup, setup_needed};
 use crate::api::platform::{Signup, signup_open};
-use crate::components::ErrorText;
+use crate::components::{AuthCard, ErrorText, Loading, Submit};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -18,9 +18,7 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <Title text="Sign in" />
         <main class="auth-page">
-            <section class="auth-card">
-                <p class="brand">"Keywarden"</p>
-                <h1>"Sign in"</h1>
+            <AuthCard heading="Sign in">
                 <ActionForm action=login attr:class="stack">
                     <input type="hidden" name="next" value=next />
                     <label for="login-email">"Email"</label>
@@ -34,11 +32,9 @@ pub fn LoginPage() -> impl IntoView {
                     <label for="login-password">"Password"</label>
                     <PasswordInput id="login-password" name="password" autocomplete="current-password" />
                     <ErrorText error />
-                    <button type="submit" class="primary" disabled=move || login.pending().get()>
-                        "Sign in"
-                    </button>
+                    <Submit pending=login.pending() label="Sign in" />
                 </ActionForm>
-            </section>
+            </AuthCard>
         </main>
     }
 }
@@ -87,31 +83,23 @@ pub fn SetupPage() -> impl IntoView {
     let error = Signal::derive(move || setup.value().get().and_then(Result::err));
     view! {
         <Title text="Set up Keywarden" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 if !matches!(needed.await, Ok(true)) {
                     return view! { <Redirect path="/login" /> }.into_any();
                 }
                 view! {
                     <main class="auth-page">
-                        <section class="auth-card">
-                            <p class="brand">"Keywarden"</p>
-                            <h1>"Set up Keywarden"</h1>
+                        <AuthCard heading="Set up Keywarden">
                             <p class="lede">
                                 "Create the first organisation and its owner account. You can invite everyone else afterwards."
                             </p>
                             <ActionForm action=setup attr:class="stack">
                                 <NewOrgFields prefix="setup" />
                                 <ErrorText error />
-                                <button
-                                    type="submit"
-                                    class="primary"
-                                    disabled=move || setup.pending().get()
-                                >
-                                    "Create organisation"
-                                </button>
+                                <Submit pending=setup.pending() label="Create organisation" />
                             </ActionForm>
-                        </section>
+                        </AuthCard>
                     </main>
                 }
                     .into_any()
@@ -129,25 +117,21 @@ pub fn SignupPage() -> impl IntoView {
     let error = Signal::derive(move || signup.value().get().and_then(Result::err));
     view! {
         <Title text="Sign up" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 if !matches!(open.await, Ok(true)) {
                     return view! { <super::NotFound /> }.into_any();
                 }
                 view! {
                     <main class="auth-page">
-                        <section class="auth-card">
-                            <p class="brand">"Keywarden"</p>
-                            <h1>"Create your organisation"</h1>
+                        <AuthCard heading="Create your organisation">
                             <ActionForm action=signup attr:class="stack">
                                 <NewOrgFields prefix="signup" />
                                 <ErrorText error />
-                                <button type="submit" class="primary" disabled=move || signup.pending().get()>
-                                    "Create organisation"
-                                </button>
+                                <Submit pending=signup.pending() label="Create organisation" />
                             </ActionForm>
                             <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
-                        </section>
+                        </AuthCard>
                     </main>
                 }
                     .into_any()

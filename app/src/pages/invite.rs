@@ -2,7 +2,7 @@
 
 use super::auth::PasswordInput;
 use crate::api::members::{AcceptInvitation, get_invitation};
-use crate::components::{ErrorPanel, ErrorText};
+use crate::components::{AuthCard, ErrorPanel, ErrorText, Loading, Submit};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,7 +18,7 @@ pub fn InvitePage() -> impl IntoView {
     view! {
         <Title text="Invitation" />
         <main class="auth-page">
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match details.await {
                         Ok(inv) => {
@@ -31,9 +31,7 @@ pub fn InvitePage() -> impl IntoView {
                             };
                             let autocomplete = if inv.account_exists { "current-password" } else { "new-password" };
                             view! {
-                                <section class="auth-card">
-                                    <p class="brand">"Keywarden"</p>
-                                    <h1>"Join " {inv.org_name.clone()}</h1>
+                                <AuthCard heading=format!("Join {}", inv.org_name)>
                                     <p class="lede">
                                         "You are invited as " <strong>{inv.role.label()}</strong> " with "
                                         <strong>{inv.email.clone()}</strong> "."
@@ -44,15 +42,9 @@ pub fn InvitePage() -> impl IntoView {
                                         <PasswordInput id="invite-password" name="password" autocomplete optional=inv.portal_user />
                                         <p class="hint">{hint}</p>
                                         <ErrorText error />
-                                        <button
-                                            type="submit"
-                                            class="primary"
-                                            disabled=move || accept.pending().get()
-                                        >
-                                            "Accept invitation"
-                                        </button>
+                                        <Submit pending=accept.pending() label="Accept invitation" />
                                     </ActionForm>
-                                </section>
+                                </AuthCard>
                             }
                                 .into_any()
                         }

@@ -1,7 +1,7 @@
 //! `/login/verify`: the second step of signing in with two-factor on.
 
 use crate::api::auth::{VerifySignIn, sign_in_pending};
-use crate::components::ErrorText;
+use crate::components::{AuthCard, ErrorText, Loading, Submit};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -16,10 +16,8 @@ pub fn LoginVerifyPage() -> impl IntoView {
     view! {
         <Title text="Two-factor sign-in" />
         <main class="auth-page">
-            <section class="auth-card">
-                <p class="brand">"Keywarden"</p>
-                <h1>"Two-factor sign-in"</h1>
-                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <AuthCard heading="Two-factor sign-in">
+                <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
                         match pending.await {
                             Ok(true) => view! {
@@ -35,9 +33,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                                         autofocus
                                     />
                                     <ErrorText error />
-                                    <button type="submit" class="primary" disabled=move || verify.pending().get()>
-                                        "Verify"
-                                    </button>
+                                    <Submit pending=verify.pending() label="Verify" />
                                 </ActionForm>
                                 <p class="hint"><a href="/login">"Start over"</a></p>
                             }
@@ -46,7 +42,7 @@ pub fn LoginVerifyPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-            </section>
+            </AuthCard>
         </main>
     }
 }

@@ -2,10 +2,11 @@
 
 use crate::api::members::{ChangeRole, InviteMember, RemoveMember, RevokeInvitation, org_members};
 use crate::api::types::{InvitationView, MemberView, MembersPage as Page};
-use crate::components::{CopyButton, DataTable, ErrorPanel, ErrorText, Modal, format_date};
+use crate::components::{
+    CopyButton, DataTable, ErrorText, Loaded, Modal, PageHeading, Submit, format_date,
+};
 use crate::domain::Role;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -25,17 +26,8 @@ pub fn MembersPage() -> impl IntoView {
     );
     let actions = Actions { slug, change, remove, revoke };
     view! {
-        <Title text="Members" />
-        <h1>"Members"</h1>
-        <p class="lede">"People who can see this organisation's keys, and what each may do."</p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(p) => view! { <MembersBody page=p invite actions /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <PageHeading title="Members" lede="People who can see this organisation's keys, and what each may do." />
+        <Loaded resource=page show=move |p| view! { <MembersBody page=p invite actions /> } />
     }
 }
 
@@ -165,9 +157,7 @@ fn InviteForm(
                             .collect_view()}
                     </select>
                 </div>
-                <button type="submit" class="primary" disabled=move || invite.pending().get()>
-                    "Invite"
-                </button>
+                <Submit pending=invite.pending() label="Invite" />
             </ActionForm>
             <ErrorText error />
             {move || {

@@ -27,7 +27,7 @@ pub use requests::RequestLogPage;
 pub use settings::SettingsLayout;
 
 use crate::api::auth::current_session;
-use crate::components::ErrorPanel;
+use crate::components::{ErrorPanel, Loading, SignOut};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -38,7 +38,7 @@ use leptos_router::components::Redirect;
 pub fn Home() -> impl IntoView {
     let session = Resource::new(|| (), |_| current_session());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match session.await {
                     Ok(Some(info)) => {
@@ -60,7 +60,6 @@ pub fn Home() -> impl IntoView {
 
 #[component]
 fn NoOrganisation(email: String) -> impl IntoView {
-    let logout = ServerAction::<crate::api::auth::Logout>::new();
     view! {
         <Title text="No organisation" />
         <main class="auth-page">
@@ -70,11 +69,7 @@ fn NoOrganisation(email: String) -> impl IntoView {
                     "You are signed in as " <strong>{email}</strong>
                     ", but you are not a member of any organisation. Ask an owner for an invitation link."
                 </p>
-                <ActionForm action=logout>
-                    <button type="submit" class="secondary">
-                        "Sign out"
-                    </button>
-                </ActionForm>
+                <SignOut />
             </section>
         </main>
     }

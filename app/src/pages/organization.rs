@@ -2,10 +2,9 @@
 //! Owners change them; admins see them without Save.
 
 use crate::api::org_settings::{OrgSettings, RenameOrg, SavePolicies, get_org_settings};
-use crate::components::{ErrorPanel, ErrorText};
+use crate::components::{ErrorText, Loaded, PageHeading};
 use crate::domain::{Policies, days_label};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -19,17 +18,8 @@ pub fn OrganizationPage() -> impl IntoView {
         |(slug, ..)| get_org_settings(slug),
     );
     view! {
-        <Title text="Organisation" />
-        <h1>"Organisation"</h1>
-        <p class="lede">"The organisation's name, and the rules every key and member here follows."</p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match settings.await {
-                    Ok(s) => view! { <SettingsForms settings=s rename save /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <PageHeading title="Organisation" lede="The organisation's name, and the rules every key and member here follows." />
+        <Loaded resource=settings show=move |s| view! { <SettingsForms settings=s rename save /> } />
     }
 }
 

@@ -4,7 +4,7 @@
 //! so a link scanner fetching the page does not spend it.
 
 use crate::api::platform::{PortalEnter, portal_peek};
-use crate::components::{ErrorPanel, ErrorText};
+use crate::components::{AuthCard, ErrorPanel, ErrorText, Loading, Submit};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,7 +20,7 @@ pub fn PortalPage() -> impl IntoView {
     view! {
         <Title text="Signing in" />
         <main class="auth-page">
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match welcome.await {
                         Ok(w) => {
@@ -31,18 +31,14 @@ pub fn PortalPage() -> impl IntoView {
                                 }
                             });
                             view! {
-                                <section class="auth-card">
-                                    <p class="brand">"Keywarden"</p>
-                                    <h1>"Sign in to " {w.org_name.clone()}</h1>
+                                <AuthCard heading=format!("Sign in to {}", w.org_name)>
                                     <p class="lede">"As " <strong>{w.email.clone()}</strong> "."</p>
                                     <ActionForm action=enter attr:class="stack">
                                         <input type="hidden" name="token" value=token />
                                         <ErrorText error />
-                                        <button type="submit" class="primary" disabled=move || enter.pending().get()>
-                                            "Continue"
-                                        </button>
+                                        <Submit pending=enter.pending() label="Continue" />
                                     </ActionForm>
-                                </section>
+                                </AuthCard>
                             }
                                 .into_any()
                         }

@@ -3,10 +3,9 @@
 //! admins and members. Plain GET forms and links: works without JavaScript.
 
 use crate::api::usage::{LOG_PERIODS, LogQuery, RequestView, request_log};
-use crate::components::{DataTable, ErrorPanel, Pager, format_timestamp, page_link};
+use crate::components::{DataTable, Loaded, PageHeading, Pager, format_timestamp, page_link};
 use crate::domain::{OUTCOMES, outcome_label};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -25,63 +24,53 @@ pub fn RequestLogPage() -> impl IntoView {
     });
     let log = Resource::new(move || (slug.get(), filters.get()), |(slug, q)| request_log(slug, q));
     view! {
-        <Title text="Request log" />
-        <h1>"Request log"</h1>
-        <p class="lede">"Every verification of this organisation's keys: which key, what it asked for, and the answer. Entries appear within a few seconds."</p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let q = filters.get_untracked();
-                match log.await {
-                    Ok(p) => {
-                        let since = q.since.clone().unwrap_or_else(|| "24h".into());
-                        let link = {
-                            let (q, since) = (q.clone(), since.clone());
-                            move |page| {
-                                page_link(page, &[("since", Some(&since)), ("key", q.key.as_deref()), ("outcome", q.outcome.as_deref())])
-                            }
-                        };
-                        let key = q.key.clone();
-                        let known = key.as_ref().is_none_or(|k| p.keys.iter().any(|(id, _)| id == k));
-                        view! {
-                            <form method="get" class="filters" role="search">
-                                <div class="field">
-                                    <label for="log-key">"Key"</label>
-                                    <select id="log-key" name="key">
-                                        <option value="" selected=key.is_none()>"All keys"</option>
-                                        {(!known).then(|| view! { <option value=key.clone().unwrap_or_default() selected=true>"This key"</option> })}
-                                        {p.keys.iter().map(|(id, name)| view! { <option value=id.clone() selected=key.as_deref() == Some(id.as_str())>{name.clone()}</option> }).collect_view()}
-                                    </select>
-                                </div>
-                                <div class="field">
-                                    <label for="log-outcome">"Outcome"</label>
-                                    <select id="log-outcome" name="outcome">
-                                        <option value="" selected=q.outcome.is_none()>"All outcomes"</option>
-                                        {OUTCOMES.iter().map(|o| view! { <option value=*o selected=q.outcome.as_deref() == Some(*o)>{outcome_label(o)}</option> }).collect_view()}
-                                    </select>
-                                </div>
-                                <div class="field">
-                                    <label for="log-since">"Time"</label>
-                                    <select id="log-since" name="since">
-                                        {LOG_PERIODS.iter().map(|(v, label, _)| view! { <option value=*v selected=since == *v>{*label}</option> }).collect_view()}
-                                    </select>
-                                </div>
-                                <button type="submit" class="secondary">"Apply"</button>
-                            </form>
-                            <RequestTable entries=p.entries show_key=true slug=slug.get_untracked() />
-                            <Pager
-                                summary=if p.total == 1 { "1 request".to_string() } else { format!("{} requests", p.total) }
-                                page=p.page
-                                total=p.total
-                                per_page=p.per_page
-                                link
-                            />
-                        }
-                            .into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+        <PageHeading title="Request log" lede="Every verification of this organisation's keys: which key, what it asked for, and the answer. Entries appear within a few seconds." />
+        <Loaded resource=log show=move |p| {
+            let q = filters.get_untracked();
+            let since = q.since.clone().unwrap_or_else(|| "24h".into());
+            let link = {
+                let (q, since) = (q.clone(), since.clone());
+                move |page| {
+                    page_link(page, &[("since", Some(&since)), ("key", q.key.as_deref()), ("outcome", q.outcome.as_deref())])
                 }
-            })}
-        </Suspense>
+            };
+            let key = q.key.clone();
+            let known = key.as_ref().is_none_or(|k| p.keys.iter().any(|(id, _)| id == k));
+            view! {
+                <form method="get" class="filters" role="search">
+                    <div class="field">
+                        <label for="log-key">"Key"</label>
+                        <select id="log-key" name="key">
+                            <option value="" selected=key.is_none()>"All keys"</option>
+                            {(!known).then(|| view! { <option value=key.clone().unwrap_or_default() selected=true>"This key"</option> })}
+                            {p.keys.iter().map(|(id, name)| view! { <option value=id.clone() selected=key.as_deref() == Some(id.as_str())>{name.clone()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="log-outcome">"Outcome"</label>
+                        <select id="log-outcome" name="outcome">
+                            <option value="" selected=q.outcome.is_none()>"All outcomes"</option>
+                            {OUTCOMES.iter().map(|o| view! { <option value=*o selected=q.outcome.as_deref() == Some(*o)>{outcome_label(o)}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="log-since">"Time"</label>
+                        <select id="log-since" name="since">
+                            {LOG_PERIODS.iter().map(|(v, label, _)| view! { <option value=*v selected=since == *v>{*label}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <button type="submit" class="secondary">"Apply"</button>
+                </form>
+                <RequestTable entries=p.entries show_key=true slug=slug.get_untracked() />
+                <Pager
+                    summary=if p.total == 1 { "1 request".to_string() } else { format!("{} requests", p.total) }
+                    page=p.page
+                    total=p.total
+                    per_page=p.per_page
+                    link
+                />
+            }
+        } />
     }
 }
 

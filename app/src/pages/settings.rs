@@ -1,9 +1,9 @@
 //! The settings layout shared by the org pages, and the pages that are still
 //! placeholders.
 
-use crate::api::auth::{Logout, get_org_context};
+use crate::api::auth::get_org_context;
 use crate::api::types::OrgContext;
-use crate::components::ErrorPanel;
+use crate::components::{ErrorPanel, Loading, SignOut};
 use crate::domain::Capability;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -19,7 +19,7 @@ pub fn SettingsLayout() -> impl IntoView {
     let org = Resource::new(slug, get_org_context);
     let location = use_location();
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match org.await {
                     Ok(ctx) => view! { <Shell ctx /> }.into_any(),
@@ -55,7 +55,6 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
             </a>
         }
     };
-    let logout = ServerAction::<Logout>::new();
     let others: Vec<_> = ctx.orgs.iter().filter(|o| o.slug != ctx.slug).cloned().collect();
     view! {
         <div class="app">
@@ -108,11 +107,7 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                         <div class="menu">
                             <p class="menu-note">"Signed in as " {ctx.email.clone()}</p>
                             <a href="/account">"Account"</a>
-                            <ActionForm action=logout>
-                                <button type="submit" class="secondary">
-                                    "Sign out"
-                                </button>
-                            </ActionForm>
+                            <SignOut />
                         </div>
                     </details>
                 </header>

@@ -4,6 +4,7 @@
 //! change from putting the old state back.
 
 use app::backend::KeyChangeListener;
+use app::backend::keys::store::VerificationRow;
 use app::domain::{Environment, IpAllowlist, RateLimit, UsageLimit};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +39,34 @@ pub struct CachedKey {
     pub usage_limit: Option<UsageLimit>,
     /// The usage balance's edit count when this was read.
     pub usage_epoch: i64,
+}
+
+impl CachedKey {
+    /// The key as verification reads it; `None` for a row it cannot use.
+    pub fn from_row(row: VerificationRow) -> Option<Self> {
+        let VerificationRow { key, org_slug, org_suspended_at, is_current, usage_epoch } = row;
+        let options = key.options();
+        Some(CachedKey {
+            environment: key.environment.parse().ok()?,
+            permissions: key.permission_list(),
+            rate_limit: key.rate(),
+            grace_until: (is_current == 0).then(|| key.previous_expires_at.unwrap_or(0)),
+            ip_allowlist: options.ip_allowlist,
+            customer: options.customer.map(|c| c.as_str().to_owned()),
+            meta: key.meta.and_then(|m| serde_json::value::RawValue::from_string(m).ok()),
+            usage_limit: options.usage_limit,
+            usage_epoch,
+            disabled: key.disabled != 0,
+            revoked: key.revoked_at.is_some(),
+            org_suspended: org_suspended_at.is_some(),
+            expires_at: key.expires_at,
+            key_type: key.key_type,
+            name: key.name,
+            org: org_slug,
+            id: key.id.into(),
+            org_id: key.org_id.into(),
+        })
+    }
 }
 
 /// A cached answer of the database.

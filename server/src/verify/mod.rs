@@ -27,9 +27,7 @@ use app::backend::Db;
 use app::backend::db::Engine;
 use app::backend::keys::store;
 use app::domain::TokenHash;
-use app::domain::{
-    ApiToken, CustomerId, Environment, IpAllowlist, KeyPrefix, RateLimit, Refill, UsageLimit,
-};
+use app::domain::{ApiToken, Environment, KeyPrefix, RateLimit, Refill};
 use cache::{CachedKey, Entry, KeyCache};
 pub use code::Code;
 use metrics::Metrics;
@@ -301,36 +299,9 @@ impl Verifier {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let entry = match store::for_verification(&self.db, &hash).await? {
             None => Entry::Missing,
-            Some(row) => match row.environment.parse() {
-                Ok(environment) => Entry::Key(Arc::new(CachedKey {
-                    id: row.id.into(),
-                    org_id: row.org_id.into(),
-                    org: row.org_slug,
-                    name: row.name,
-                    key_type: row.key_type,
-                    permissions: serde_json::from_str(&row.permissions).unwrap_or_default(),
-                    environment,
-                    expires_at: row.expires_at,
-                    disabled: row.disabled != 0,
-                    org_suspended: row.org_suspended_at.is_some(),
-                    revoked: row.revoked_at.is_some(),
-                    rate_limit: RateLimit {
-                        limit: row.rate_limit as u32,
-                        window_secs: row.rate_window_secs as u32,
-                    },
-                    grace_until: (row.is_current == 0)
-                        .then(|| row.previous_expires_at.unwrap_or(0)),
-                    ip_allowlist: IpAllowlist::from_stored(row.ip_allowlist.as_deref()),
-                    customer: row.customer.filter(|c| CustomerId::parse(c).is_ok()),
-                    meta: row.meta.and_then(|m| serde_json::value::RawValue::from_string(m).ok()),
-                    usage_limit: row.usage_limit.map(|limit| UsageLimit {
-                        limit,
-                        refill: Refill::parse(&row.usage_refill).unwrap_or_default(),
-                    }),
-                    usage_epoch: row.usage_epoch,
-                })),
-                Err(_) => Entry::Missing,
-            },
+            Some(row) => {
+                CachedKey::from_row(row).map_or(Entry::Missing, |k| Entry::Key(Arc::new(k)))
+            }
         };
         self.cache.insert(*hash.bytes(), entry.clone(), seen);
         Ok(entry)

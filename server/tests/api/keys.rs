@@ -462,7 +462,7 @@ async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
     }
     let hints = |page: &Value, id: &str| {
         let key = page["keys"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
-        (key["stale"].as_bool().unwrap(), key["rotation_due"].as_bool().unwrap())
+        (key["hints"]["stale"].as_bool().unwrap(), key["hints"]["rotation_due"].as_bool().unwrap())
     };
     let page = list(&mut admin, json!({})).await;
     assert_eq!(hints(&page, &old), (true, true));

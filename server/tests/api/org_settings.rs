@@ -112,7 +112,7 @@ async fn the_maximum_lifetime_holds_everywhere(engine: Engine) {
     let list = owner
         .call_json("keys/list", json!({ "slug": "acme", "query": { "search": "Made before" } }))
         .await;
-    assert_eq!(list.json()["keys"][0]["exceeds_policy"], true);
+    assert_eq!(list.json()["keys"][0]["hints"]["exceeds_policy"], true);
     let mut rename = key_input("Made before (renamed)", "production", "Write", "");
     rename.expiry = "keep".into();
     let kept = owner
@@ -137,7 +137,7 @@ async fn the_rotation_period_drives_rotation_due(engine: Engine) {
         app::backend::db::now() - 40 * DAY,
     )
     .await;
-    let due = |body: Value| body["keys"][0]["rotation_due"].clone();
+    let due = |body: Value| body["keys"][0]["hints"]["rotation_due"].clone();
     let query = json!({ "slug": "acme", "query": { "search": "Aging" } });
     assert_eq!(
         due(owner.call_json("keys/list", query.clone()).await.json()),
@@ -176,7 +176,7 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
         .call_json("keys/list", json!({ "slug": "acme", "query": { "search": "Soon idle" } }))
         .await
         .json();
-    assert_eq!(list["keys"][0]["disables_at"], now - 25 * DAY + 30 * DAY, "the week-ahead hint");
+    assert_eq!(list["keys"][0]["hints"]["disables_at"], now - 25 * DAY + 30 * DAY, "the week-ahead hint");
     let page = owner.page("/orgs/acme/settings/api-keys?q=Soon+idle").await;
     // "in 5 days" or, a second later, "in 4 days": the hint, as one text.
     let hint = page.body.split("Disabled by policy in ").nth(1).unwrap_or_default();
@@ -187,7 +187,7 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
     assert_eq!(code(idle_key).await, "DISABLED", "at once");
     let idle_view = listed(&mut owner, "Idle").await;
     assert_eq!(
-        (idle_view["status"].clone(), idle_view["disabled_by_policy"].clone()),
+        (idle_view["status"].clone(), idle_view["hints"]["disabled_by_policy"].clone()),
         (json!("Disabled"), json!(true))
     );
     let (actor, changes): (String, String) = sqlx::query_as(
@@ -214,7 +214,7 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
     let on =
         owner.call_fn(SetKeyEnabled { slug: "acme".into(), id: idle.clone(), enabled: true }).await;
     assert_eq!(on.status, StatusCode::OK, "{}", on.body);
-    assert_eq!(listed(&mut owner, "Idle").await["disabled_by_policy"], false);
+    assert_eq!(listed(&mut owner, "Idle").await["hints"]["disabled_by_policy"], false);
     let later = app::backend::db::now() + DAY;
     assert_eq!(policies::disable_unused_keys(&app.state, later).await.unwrap(), 0);
 }

@@ -27,6 +27,14 @@ pub struct By<'a> {
     pub ip: Option<&'a str>,
 }
 
+impl crate::backend::request::Caller {
+    /// The member on the page as the keys service's actor.
+    pub fn by(&self) -> By<'_> {
+        let actor = Actor::Member { user: &self.user, membership: &self.membership };
+        By { actor, ip: self.ip.as_deref() }
+    }
+}
+
 /// Who changes a key.
 #[derive(Clone, Copy, Debug)]
 pub enum Actor<'a> {

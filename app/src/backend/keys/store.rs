@@ -5,9 +5,9 @@
 use crate::backend::db::{self, Db, Filter};
 use crate::domain::model::UsageView;
 use crate::domain::{
-    ApiToken, CustomerId, Environment, IpAllowlist, KeyMeta, KeyOptions, KeyQuery, KeySort,
-    KeyStatus, KeyView, Policies, RateLimit, Refill, STALE_AFTER_DAYS, TokenHash, UnixTime,
-    UsageLimit,
+    ApiToken, CustomerId, Environment, IpAllowlist, KeyHints, KeyMeta, KeyOptions, KeyQuery,
+    KeySort, KeyStatus, KeyView, Policies, RateLimit, Refill, STALE_AFTER_DAYS, TokenHash,
+    UnixTime, UsageLimit,
 };
 use crate::error::AppError;
 use sqlx::AnyConnection;
@@ -132,15 +132,17 @@ impl KeyRow {
             previous_expires_at: self
                 .previous_expires_at
                 .filter(|t| *t > now && status != KeyStatus::Revoked),
-            stale: live && now - idle_since >= STALE_AFTER_DAYS * 86_400,
-            rotation_due: live
-                && now - self.rotated_at.unwrap_or(self.created_at) >= rotation_days * 86_400,
-            exceeds_policy: live && policies.exceeded_by(self.created_at, self.expires_at),
-            disabled_by_policy: status == KeyStatus::Disabled
-                && self.disabled_by_policy_at.is_some(),
-            disables_at: (status == KeyStatus::Active)
-                .then(|| policies.disables_soon(idle_since, now))
-                .flatten(),
+            hints: KeyHints {
+                stale: live && now - idle_since >= STALE_AFTER_DAYS * 86_400,
+                rotation_due: live
+                    && now - self.rotated_at.unwrap_or(self.created_at) >= rotation_days * 86_400,
+                exceeds_policy: live && policies.exceeded_by(self.created_at, self.expires_at),
+                disabled_by_policy: status == KeyStatus::Disabled
+                    && self.disabled_by_policy_at.is_some(),
+                disables_at: (status == KeyStatus::Active)
+                    .then(|| policies.disables_soon(idle_since, now))
+                    .flatten(),
+            },
         })
     }
 }
@@ -414,30 +416,15 @@ mod tests {
 }
 
 /// What verification needs of the key stored under `hash` (its current or,
-/// during a grace period, its previous secret).
+/// during a grace period, its previous secret): the key and its org.
 #[derive(Debug, sqlx::FromRow)]
 pub struct VerificationRow {
-    pub id: String,
-    pub org_id: String,
+    #[sqlx(flatten)]
+    pub key: KeyRow,
     pub org_slug: String,
-    pub name: String,
-    pub key_type: String,
-    pub permissions: String,
-    pub environment: String,
-    pub expires_at: Option<i64>,
-    pub disabled: i64,
-    pub revoked_at: Option<i64>,
-    pub rate_limit: i64,
-    pub rate_window_secs: i64,
+    pub org_suspended_at: Option<i64>,
     /// Whether `hash` is the key's current secret (not the previous one).
     pub is_current: i64,
-    pub previous_expires_at: Option<i64>,
-    pub org_suspended_at: Option<i64>,
-    pub ip_allowlist: Option<String>,
-    pub customer: Option<String>,
-    pub meta: Option<String>,
-    pub usage_limit: Option<i64>,
-    pub usage_refill: String,
     pub usage_epoch: i64,
 }
 
@@ -446,15 +433,12 @@ pub async fn for_verification(
     db: &Db,
     hash: &TokenHash,
 ) -> Result<Option<VerificationRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT k.id, k.org_id, o.slug AS org_slug, k.name, k.key_type, k.permissions, \
-         k.environment, k.expires_at, k.disabled, k.revoked_at, k.rate_limit, k.rate_window_secs, \
-         CASE WHEN k.token_hash = $1 THEN 1 ELSE 0 END AS is_current, k.previous_expires_at, \
-         o.suspended_at AS org_suspended_at, k.ip_allowlist, k.customer, k.meta, k.usage_limit, \
-         k.usage_refill, k.usage_epoch \
-         FROM api_keys k JOIN orgs o ON o.id = k.org_id \
-         WHERE k.token_hash = $1 OR k.previous_token_hash = $1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, o.slug AS org_slug, o.suspended_at AS org_suspended_at, \
+         CASE WHEN k.token_hash = $1 THEN 1 ELSE 0 END AS is_current, k.usage_epoch \
+         FROM {FROM} JOIN orgs o ON o.id = k.org_id \
+         WHERE k.token_hash = $1 OR k.previous_token_hash = $1"
+    ))
     .bind(hash.hex())
     .fetch_optional(db)
     .await

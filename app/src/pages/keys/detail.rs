@@ -5,7 +5,7 @@ use super::dialogs::{KeyActions, KeyDialogs};
 use super::usage::KeyUsagePanel;
 use super::{KeyActionButtons, KeyHints, StatusBadge, When};
 use crate::api::keys::get_key_detail;
-use crate::components::{ErrorPanel, format_datetime};
+use crate::components::{ErrorPanel, Loading, format_datetime};
 use crate::pages::audit::AuditTable;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,7 +28,7 @@ pub fn KeyDetailPage() -> impl IntoView {
     view! {
         <Title text="API key" />
         <p><a href=move || format!("/orgs/{}/settings/api-keys", slug.get())>"← All API keys"</a></p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(d) => {

@@ -9,7 +9,7 @@ use crate::api::key_types::{Grace, KeyView, RevealedKey};
 use crate::api::keys::{
     CreateKey, DeleteKey, RegenerateKey, RevokeKey, SetKeyEnabled, UpdateKey, get_key_options,
 };
-use crate::components::{ErrorText, Modal, format_date};
+use crate::components::{ErrorText, Loading, Modal, format_date};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -140,7 +140,7 @@ fn KeyFormBody(
 ) -> impl IntoView {
     let options = LocalResource::new(move || get_key_options(actions.slug.get()));
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || {
                 let current_expiry = current_expiry.clone().unwrap_or_else(|| "never".into());
                 Suspend::new(async move {

@@ -11,7 +11,8 @@ pub use detail::KeyDetailPage;
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, Pager, format_datetime, format_day, page_link, relative,
+    DataTable, ErrorPanel, ErrorText, Loading, Pager, format_datetime, format_day, page_link,
+    relative,
 };
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
@@ -62,7 +63,7 @@ pub fn ApiKeysPage() -> impl IntoView {
     );
     view! {
         <Title text="API Keys" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(p) => view! { <KeyList page=p query=query.get_untracked() actions /> }.into_any(),
@@ -262,12 +263,12 @@ fn KeyRowView(
 pub fn KeyHints(key: KeyView, now: UnixTime) -> impl IntoView {
     view! {
         <div class="hints">
-            {key.stale.then(|| view! { <span class="badge hint-badge" title="Not used for 90 days or more">"Stale"</span> })}
-            {key.rotation_due.then(|| view! { <span class="badge hint-badge" title="Older than the rotation period">"Rotation due"</span> })}
+            {key.hints.stale.then(|| view! { <span class="badge hint-badge" title="Not used for 90 days or more">"Stale"</span> })}
+            {key.hints.rotation_due.then(|| view! { <span class="badge hint-badge" title="Older than the rotation period">"Rotation due"</span> })}
             {key.previous_expires_at.map(|t| view! { <span class="hint">"Old secret expires " {relative(t, now)}</span> })}
-            {key.exceeds_policy.then(|| view! { <span class="badge hint-badge" title="Outlives the organisation's maximum key lifetime">"Exceeds policy"</span> })}
-            {key.disabled_by_policy.then(|| view! { <span class="badge hint-badge" title="Unused for longer than the organisation allows">"Disabled by policy"</span> })}
-            {key.disables_at.map(|t| view! { <span class="hint">{format!("Disabled by policy {} unless used", relative(t, now))}</span> })}
+            {key.hints.exceeds_policy.then(|| view! { <span class="badge hint-badge" title="Outlives the organisation's maximum key lifetime">"Exceeds policy"</span> })}
+            {key.hints.disabled_by_policy.then(|| view! { <span class="badge hint-badge" title="Unused for longer than the organisation allows">"Disabled by policy"</span> })}
+            {key.hints.disables_at.map(|t| view! { <span class="hint">{format!("Disabled by policy {} unless used", relative(t, now))}</span> })}
         </div>
     }
 }

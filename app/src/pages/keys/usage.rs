@@ -3,7 +3,7 @@
 //! the key's latest requests.
 
 use crate::api::usage::{KeyUsage, UsageRange, get_key_usage};
-use crate::components::{ErrorPanel, format_datetime};
+use crate::components::{ErrorPanel, Loading, format_datetime};
 use crate::domain::outcome_label;
 use crate::pages::requests::RequestTable;
 use leptos::prelude::*;
@@ -36,7 +36,7 @@ pub fn KeyUsagePanel(slug: Signal<String>, id: Signal<String>) -> impl IntoView 
                         .collect_view()}
                 </nav>
             </div>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match usage.await {
                         Ok(u) => view! { <UsageView usage=u slug=slug.get_untracked() id=id.get_untracked() /> }.into_any(),

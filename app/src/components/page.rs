@@ -1,0 +1,84 @@
+//! The frame every page shares: headings, the loading state, a page's data
+//! or its error, the sign-in card, the primary button and **Sign out**.
+
+use super::ErrorPanel;
+use crate::api::auth::Logout;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Serialize, de::DeserializeOwned};
+
+/// A settings page's browser title, heading and one line on what it holds.
+#[component]
+pub fn PageHeading(title: &'static str, lede: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <h1>{title}</h1>
+        <p class="lede">{lede}</p>
+    }
+}
+
+/// Shown while a page's data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading">"Loading…"</p> }
+}
+
+/// A page's data once it has loaded, drawn by `show`; the error panel when
+/// it could not be loaded.
+#[component]
+pub fn Loaded<T, F, V>(resource: Resource<Result<T, AppError>>, show: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => show(value).into_any(),
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The card of the sign-in pages: the brand, a heading, then the form.
+#[component]
+pub fn AuthCard(#[prop(into)] heading: String, children: Children) -> impl IntoView {
+    view! {
+        <section class="auth-card">
+            <p class="brand">"Keywarden"</p>
+            <h1>{heading}</h1>
+            {children()}
+        </section>
+    }
+}
+
+/// A form's primary button, disabled while its action runs.
+#[component]
+pub fn Submit(#[prop(into)] pending: Signal<bool>, label: &'static str) -> impl IntoView {
+    view! {
+        <button type="submit" class="primary" disabled=move || pending.get()>
+            {label}
+        </button>
+    }
+}
+
+/// **Sign out**: ends this session and returns to the sign-in page.
+#[component]
+pub fn SignOut() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout>
+            <button type="submit" class="secondary">
+                "Sign out"
+            </button>
+        </ActionForm>
+    }
+}
