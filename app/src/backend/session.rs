@@ -206,18 +206,19 @@ pub fn device(user_agent: Option<&str>) -> String {
     let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
         return "Unknown device".into();
     };
-    let browser = [
+    // The first token the user agent contains names it.
+    let first = |names: &[(&str, &'static str)]| {
+        names.iter().find(|(token, _)| ua.contains(token)).map(|(_, name)| *name)
+    };
+    let browser = first(&[
         ("Edg/", "Edge"),
         ("OPR/", "Opera"),
         ("Firefox/", "Firefox"),
         ("Chrome/", "Chrome"),
         ("Safari/", "Safari"),
         ("curl/", "curl"),
-    ]
-    .into_iter()
-    .find(|(token, _)| ua.contains(token))
-    .map(|(_, name)| name);
-    let os = [
+    ]);
+    let os = first(&[
         ("Android", "Android"),
         ("iPhone", "iOS"),
         ("iPad", "iPadOS"),
@@ -225,10 +226,7 @@ pub fn device(user_agent: Option<&str>) -> String {
         ("Mac OS X", "macOS"),
         ("CrOS", "ChromeOS"),
         ("Linux", "Linux"),
-    ]
-    .into_iter()
-    .find(|(token, _)| ua.contains(token))
-    .map(|(_, name)| name);
+    ]);
     match (browser, os) {
         (Some(b), Some(o)) => format!("{b} on {o}"),
         (Some(b), None) => b.into(),

@@ -5,8 +5,25 @@ use super::ErrorPanel;
 use crate::api::auth::Logout;
 use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
 use serde::{Serialize, de::DeserializeOwned};
+
+/// A parameter of the current route's path, e.g. `slug` (empty when absent).
+pub fn path_param(name: &'static str) -> Signal<String> {
+    let params = use_params_map();
+    Signal::derive(move || params.read().get(name).unwrap_or_default())
+}
+
+/// The error of `action`'s last run, if it failed, to show beside its form.
+pub fn action_error<A>(action: ServerAction<A>) -> Signal<Option<AppError>>
+where
+    A: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    A::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
 
 /// A settings page's browser title, heading and one line on what it holds.
 #[component]

@@ -1,6 +1,37 @@
-//! The pieces every list page shares: column headings and the pager.
+//! The pieces every list page shares: filter selects, column headings and
+//! the pager.
 
 use leptos::prelude::*;
+
+/// One select of a list's filter form: "All …" first, then `options`
+/// (value, label), with the one the URL names selected.
+#[component]
+pub fn FilterSelect(
+    /// The query parameter; the select's id is `filter-{name}`.
+    name: &'static str,
+    label: &'static str,
+    all: &'static str,
+    options: Vec<(String, String)>,
+    selected: Option<String>,
+) -> impl IntoView {
+    let none = selected.is_none();
+    let id = format!("filter-{name}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id name=name>
+                <option value="" selected=none>{all}</option>
+                {options
+                    .into_iter()
+                    .map(|(value, text)| {
+                        let on = selected.as_deref() == Some(value.as_str());
+                        view! { <option value=value selected=on>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
+    }
+}
 
 /// A scrollable table: a heading row, one `<th scope="col">` a name (with
 /// `actions`, a last column for row actions, named for screen readers

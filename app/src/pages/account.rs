@@ -6,7 +6,7 @@ use crate::api::account::{
     RegenerateRecoveryCodes, SessionView, StartTwoFactor, get_account,
 };
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, Loading, SignOut, format_datetime, relative,
+    DataTable, ErrorPanel, ErrorText, Loading, SignOut, action_error, format_datetime, relative,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -77,15 +77,6 @@ struct Actions {
     end_others: ServerAction<EndOtherSessions>,
 }
 
-/// The error of `action`'s last run, if it failed.
-fn error_of<T, A>(action: ServerAction<A>) -> Signal<Option<AppError>>
-where
-    T: Clone + Send + Sync + 'static,
-    A: leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || action.value().get().and_then(Result::err))
-}
-
 #[component]
 fn AccountBody(info: AccountInfo, actions: Actions) -> impl IntoView {
     let AccountInfo { email, has_password, two_factor, recovery_codes_left, sessions, now } = info;
@@ -108,7 +99,7 @@ fn PasswordPanel(action: ServerAction<ChangePassword>) -> impl IntoView {
                 <input id="current-password" type="password" name="current" autocomplete="current-password" required />
                 <label for="new-password">"New password"</label>
                 <input id="new-password" type="password" name="new" autocomplete="new-password" minlength="10" required />
-                <ErrorText error=error_of(action) />
+                <ErrorText error=action_error(action) />
                 <div><button type="submit" class="primary">"Change password"</button></div>
                 {move || done().then(|| view! { <p role="status" class="hint">"Password changed. Your other sessions were signed out."</p> })}
             </ActionForm>
@@ -124,10 +115,10 @@ fn TwoFactorPanel(on: bool, left: i64, actions: Actions) -> impl IntoView {
         fresh.or_else(|| actions.regenerate.value().get().and_then(Result::ok)).map(|c| c.0)
     });
     let errors = [
-        error_of(actions.start),
-        error_of(actions.enable),
-        error_of(actions.disable),
-        error_of(actions.regenerate),
+        action_error(actions.start),
+        action_error(actions.enable),
+        action_error(actions.disable),
+        action_error(actions.regenerate),
     ];
     let error = Signal::derive(move || errors.iter().find_map(|e| e.get()));
     view! {
@@ -249,7 +240,7 @@ fn SessionsPanel(sessions: Vec<SessionView>, now: i64, actions: Actions) -> impl
                     "Sign out everywhere else"
                 </button>
             })}
-            <ErrorText error=error_of(actions.end) />
+            <ErrorText error=action_error(actions.end) />
         </section>
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::api::platform::{AdminCreateOrg, AdminRenameOrg, AdminSuspendOrg, admin_orgs};
 use crate::components::{
-    CopyButton, DataTable, ErrorPanel, ErrorText, Loading, Modal, Pager, Submit, format_date,
-    page_link,
+    CopyButton, DataTable, ErrorPanel, ErrorText, Loading, Modal, Pager, Submit, action_error,
+    format_date, page_link,
 };
 use crate::domain::OrgOverview;
 use crate::error::AppError;
@@ -74,7 +74,7 @@ pub fn AdminPage() -> impl IntoView {
 /// Name, slug and owner email → the organisation and a one-time link.
 #[component]
 fn CreateOrg(create: ServerAction<AdminCreateOrg>) -> impl IntoView {
-    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    let error = action_error(create);
     let link = Signal::derive(move || {
         create.value().get().and_then(Result::ok).and_then(|c| c.invitation_link)
     });
@@ -144,7 +144,7 @@ fn OrgTable(
             renaming.set(None);
         }
     });
-    let rename_error = Signal::derive(move || rename.value().get().and_then(Result::err));
+    let rename_error = action_error(rename);
     view! {
         <section aria-labelledby="orgs-title">
             <h2 id="orgs-title">"Organisations"</h2>

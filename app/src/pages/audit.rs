@@ -4,16 +4,16 @@
 use crate::api::key_types::AuditView;
 use crate::api::keys::audit_log;
 use crate::components::{
-    DataTable, Loaded, PageHeading, Pager, describe_changes, format_datetime, page_link,
+    DataTable, FilterSelect, Loaded, PageHeading, Pager, describe_changes, format_datetime,
+    page_link, path_param,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let slug = path_param("slug");
     let filters = Signal::derive(move || {
         let q = query.read();
         let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
@@ -33,13 +33,9 @@ pub fn AuditLogPage() -> impl IntoView {
             };
             view! {
                 <form method="get" class="filters" role="search">
-                    <div class="field">
-                        <label for="audit-action">"Filter by action"</label>
-                        <select id="audit-action" name="action">
-                            <option value="" selected=action.is_none()>"All actions"</option>
-                            {p.actions.iter().map(|a| view! { <option value=a.clone() selected=action.as_deref() == Some(a.as_str())>{a.clone()}</option> }).collect_view()}
-                        </select>
-                    </div>
+                    <FilterSelect name="action" label="Filter by action" all="All actions"
+                        options=p.actions.iter().map(|a| (a.clone(), a.clone())).collect()
+                        selected=action.clone() />
                     {key.clone().map(|k| view! { <input type="hidden" name="key" value=k /> })}
                     <button type="submit" class="secondary">"Apply"</button>
                     {key.is_some().then(|| view! { <a href="?">"Show all keys"</a> })}

@@ -2,7 +2,7 @@
 
 use crate::api::auth::{Login, Setup, setup_needed};
 use crate::api::platform::{Signup, signup_open};
-use crate::components::{AuthCard, ErrorText, Loading, Submit};
+use crate::components::{AuthCard, ErrorText, Loading, Submit, action_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -14,7 +14,7 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = Signal::derive(move || login.value().get().and_then(Result::err));
+    let error = action_error(login);
     view! {
         <Title text="Sign in" />
         <main class="auth-page">
@@ -80,7 +80,7 @@ pub fn PasswordInput(
 pub fn SetupPage() -> impl IntoView {
     let needed = Resource::new(|| (), |_| setup_needed());
     let setup = ServerAction::<Setup>::new();
-    let error = Signal::derive(move || setup.value().get().and_then(Result::err));
+    let error = action_error(setup);
     view! {
         <Title text="Set up Keywarden" />
         <Suspense fallback=Loading>
@@ -114,7 +114,7 @@ pub fn SetupPage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let open = Resource::new(|| (), |_| signup_open());
     let signup = ServerAction::<Signup>::new();
-    let error = Signal::derive(move || signup.value().get().and_then(Result::err));
+    let error = action_error(signup);
     view! {
         <Title text="Sign up" />
         <Suspense fallback=Loading>

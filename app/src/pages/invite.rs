@@ -2,19 +2,19 @@
 
 use super::auth::PasswordInput;
 use crate::api::members::{AcceptInvitation, get_invitation};
-use crate::components::{AuthCard, ErrorPanel, ErrorText, Loading, Submit};
+use crate::components::{
+    AuthCard, ErrorPanel, ErrorText, Loading, Submit, action_error, path_param,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
-    let params = use_params_map();
-    let token = move || params.read().get("token").unwrap_or_default();
-    let details = Resource::new(token, get_invitation);
+    let token = path_param("token");
+    let details = Resource::new(move || token.get(), get_invitation);
     let accept = ServerAction::<AcceptInvitation>::new();
-    let error = Signal::derive(move || accept.value().get().and_then(Result::err));
+    let error = action_error(accept);
     view! {
         <Title text="Invitation" />
         <main class="auth-page">

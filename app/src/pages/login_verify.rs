@@ -1,7 +1,7 @@
 //! `/login/verify`: the second step of signing in with two-factor on.
 
 use crate::api::auth::{VerifySignIn, sign_in_pending};
-use crate::components::{AuthCard, ErrorText, Loading, Submit};
+use crate::components::{AuthCard, ErrorText, Loading, Submit, action_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -12,7 +12,7 @@ use leptos_router::components::Redirect;
 pub fn LoginVerifyPage() -> impl IntoView {
     let verify = ServerAction::<VerifySignIn>::new();
     let pending = Resource::new(|| (), |_| sign_in_pending());
-    let error = Signal::derive(move || verify.value().get().and_then(Result::err));
+    let error = action_error(verify);
     view! {
         <Title text="Two-factor sign-in" />
         <main class="auth-page">

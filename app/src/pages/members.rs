@@ -3,16 +3,15 @@
 use crate::api::members::{ChangeRole, InviteMember, RemoveMember, RevokeInvitation, org_members};
 use crate::api::types::{InvitationView, MemberView, MembersPage as Page};
 use crate::components::{
-    CopyButton, DataTable, ErrorText, Loaded, Modal, PageHeading, Submit, format_date,
+    CopyButton, DataTable, ErrorText, Loaded, Modal, PageHeading, Submit, action_error,
+    format_date, path_param,
 };
 use crate::domain::Role;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn MembersPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let slug = path_param("slug");
     let invite = ServerAction::<InviteMember>::new();
     let change = ServerAction::<ChangeRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
@@ -44,8 +43,8 @@ struct Actions {
 fn MembersBody(page: Page, invite: ServerAction<InviteMember>, actions: Actions) -> impl IntoView {
     let can_manage = page.can_manage;
     let can_invite = !page.invitable_roles.is_empty();
-    let change_error = Signal::derive(move || actions.change.value().get().and_then(Result::err));
-    let remove_error = Signal::derive(move || actions.remove.value().get().and_then(Result::err));
+    let change_error = action_error(actions.change);
+    let remove_error = action_error(actions.remove);
     view! {
         {can_invite.then(|| view! { <InviteForm slug=actions.slug roles=page.invitable_roles.clone() invite /> })}
         <ErrorText error=change_error />
@@ -137,7 +136,7 @@ fn InviteForm(
     roles: Vec<Role>,
     invite: ServerAction<InviteMember>,
 ) -> impl IntoView {
-    let error = Signal::derive(move || invite.value().get().and_then(Result::err));
+    let error = action_error(invite);
     let created = move || invite.value().get().and_then(Result::ok);
     view! {
         <section class="panel">

@@ -2,15 +2,13 @@
 //! Owners change them; admins see them without Save.
 
 use crate::api::org_settings::{OrgSettings, RenameOrg, SavePolicies, get_org_settings};
-use crate::components::{ErrorText, Loaded, PageHeading};
+use crate::components::{ErrorText, Loaded, PageHeading, action_error, path_param};
 use crate::domain::{Policies, days_label};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn OrganizationPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let slug = path_param("slug");
     let rename = ServerAction::<RenameOrg>::new();
     let save = ServerAction::<SavePolicies>::new();
     let settings = Resource::new(
@@ -30,8 +28,8 @@ fn SettingsForms(
     save: ServerAction<SavePolicies>,
 ) -> impl IntoView {
     let OrgSettings { name, slug, policies, default_rotation_days, can_edit } = settings;
-    let rename_error = Signal::derive(move || rename.value().get().and_then(Result::err));
-    let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let rename_error = action_error(rename);
+    let save_error = action_error(save);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     let default_rotation = format!("Operator default ({default_rotation_days} days)");
     let rename_slug = slug.clone();

@@ -4,19 +4,19 @@
 //! so a link scanner fetching the page does not spend it.
 
 use crate::api::platform::{PortalEnter, portal_peek};
-use crate::components::{AuthCard, ErrorPanel, ErrorText, Loading, Submit};
+use crate::components::{
+    AuthCard, ErrorPanel, ErrorText, Loading, Submit, action_error, path_param,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn PortalPage() -> impl IntoView {
-    let params = use_params_map();
-    let token = move || params.read().get("token").unwrap_or_default();
-    let welcome = Resource::new(token, portal_peek);
+    let token = path_param("token");
+    let welcome = Resource::new(move || token.get(), portal_peek);
     let enter = ServerAction::<PortalEnter>::new();
-    let error = Signal::derive(move || enter.value().get().and_then(Result::err));
+    let error = action_error(enter);
     view! {
         <Title text="Signing in" />
         <main class="auth-page">
@@ -27,7 +27,7 @@ pub fn PortalPage() -> impl IntoView {
                             // Continue by itself once hydrated.
                             Effect::new(move |_| {
                                 if enter.version().get_untracked() == 0 && !enter.pending().get_untracked() {
-                                    enter.dispatch(PortalEnter { token: token() });
+                                    enter.dispatch(PortalEnter { token: token.get_untracked() });
                                 }
                             });
                             view! {

@@ -3,16 +3,17 @@
 //! admins and members. Plain GET forms and links: works without JavaScript.
 
 use crate::api::usage::{LOG_PERIODS, LogQuery, RequestView, request_log};
-use crate::components::{DataTable, Loaded, PageHeading, Pager, format_timestamp, page_link};
+use crate::components::{
+    DataTable, FilterSelect, Loaded, PageHeading, Pager, format_timestamp, page_link, path_param,
+};
 use crate::domain::{OUTCOMES, outcome_label};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn RequestLogPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
+    let slug = path_param("slug");
     let filters = Signal::derive(move || {
         let q = query.read();
         LogQuery {
@@ -46,13 +47,9 @@ pub fn RequestLogPage() -> impl IntoView {
                             {p.keys.iter().map(|(id, name)| view! { <option value=id.clone() selected=key.as_deref() == Some(id.as_str())>{name.clone()}</option> }).collect_view()}
                         </select>
                     </div>
-                    <div class="field">
-                        <label for="log-outcome">"Outcome"</label>
-                        <select id="log-outcome" name="outcome">
-                            <option value="" selected=q.outcome.is_none()>"All outcomes"</option>
-                            {OUTCOMES.iter().map(|o| view! { <option value=*o selected=q.outcome.as_deref() == Some(*o)>{outcome_label(o)}</option> }).collect_view()}
-                        </select>
-                    </div>
+                    <FilterSelect name="outcome" label="Outcome" all="All outcomes"
+                        options=OUTCOMES.iter().map(|o| (o.to_string(), outcome_label(o).to_string())).collect()
+                        selected=q.outcome.clone() />
                     <div class="field">
                         <label for="log-since">"Time"</label>
                         <select id="log-since" name="since">

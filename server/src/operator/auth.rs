@@ -5,50 +5,23 @@
 
 use super::OperatorState;
 use crate::rest::error::RestError;
-use app::domain::TokenHash;
+use crate::verify::service::{Tokens, bearer};
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
-use std::fmt;
 
-/// The configured operator tokens, as SHA-256 digests.
-#[derive(Clone, Default)]
-pub struct OperatorTokens(Vec<TokenHash>);
-
-impl fmt::Debug for OperatorTokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OperatorTokens({} configured)", self.0.len())
-    }
-}
-
-/// Shortest accepted operator token.
-pub const MIN_LEN: usize = 24;
+/// The configured operator tokens.
+pub type OperatorTokens = Tokens<()>;
 
 impl OperatorTokens {
-    /// Comma-separated tokens of at least [`MIN_LEN`] characters.
+    /// Comma-separated tokens of at least [`MIN_LEN`](crate::verify::service::MIN_LEN)
+    /// characters.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        spec.split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                if t.len() < MIN_LEN {
-                    Err(format!("an operator token needs at least {MIN_LEN} characters"))
-                } else {
-                    Ok(TokenHash::of(t))
-                }
-            })
-            .collect::<Result<_, _>>()
-            .map(OperatorTokens)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        Self::parse_with(spec, "an operator token", |token| Ok((token, ())))
     }
 
     /// Whether `presented` is one of the tokens (every one is compared).
     pub fn accepts(&self, presented: &str) -> bool {
-        let presented = TokenHash::of(presented);
-        self.0.iter().fold(false, |found, t| found | t.matches(&presented))
+        self.authenticate(presented).is_some()
     }
 }
 
@@ -66,13 +39,7 @@ impl FromRequestParts<OperatorState> for Operator {
         parts: &mut Parts,
         state: &OperatorState,
     ) -> Result<Self, RestError> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or("");
+        let presented = bearer(&parts.headers).unwrap_or("");
         if !state.tokens.accepts(presented) {
             return Err(RestError::NoOperatorToken);
         }

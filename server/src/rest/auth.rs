@@ -59,12 +59,7 @@ impl<S: Scope> FromRequestParts<RestState> for Caller<S> {
 
     #[tracing::instrument(name = "api_key", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, RestError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+        let token = crate::verify::service::bearer(&parts.headers)
             .ok_or(RestError::Unauthorized(Code::Malformed))?;
         let ip = app::backend::request::client_addr(parts, state.app.settings.trust_proxy_headers);
         let permissions = [S::PERMISSION.to_string()];

@@ -119,12 +119,8 @@ pub async fn verify(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let Some(env) = verifier.service_tokens.authenticate(presented.trim()) else {
+    let presented = super::service::bearer(&headers).unwrap_or("");
+    let Some(env) = verifier.service_tokens.authenticate(presented) else {
         return error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
@@ -191,12 +187,8 @@ pub async fn bench_purge(
 /// With a `metrics_token` configured, only `Authorization: Bearer <it>`.
 pub async fn metrics(State(verifier): State<Arc<Verifier>>, headers: HeaderMap) -> Response {
     if let Some(token) = &verifier.metrics_token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !token.matches(presented.trim()) {
+        let presented = super::service::bearer(&headers).unwrap_or("");
+        if !token.matches(presented) {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",

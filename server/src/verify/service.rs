@@ -1,60 +1,94 @@
-//! Service tokens: how verifiers (gateways, backends) authenticate. Each is
-//! bound to one environment and compared in constant time.
+//! The bearer tokens Keywarden's own callers present: service tokens
+//! (verifiers, each bound to one environment), operator tokens (the
+//! operator API) and the metrics token. All are kept as SHA-256 digests and
+//! compared in constant time; `Debug` never shows one.
 
 use app::domain::{Environment, TokenHash};
+use axum::http::{HeaderMap, header};
 use std::fmt;
 
-/// The configured service tokens, as SHA-256 digests.
-#[derive(Clone, Default)]
-pub struct ServiceTokens(Vec<(TokenHash, Environment)>);
+/// Shortest accepted token.
+pub const MIN_LEN: usize = 24;
 
-impl fmt::Debug for ServiceTokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ServiceTokens({} configured)", self.0.len())
+/// The token of `Authorization: Bearer …`, trimmed.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Configured tokens, each with what it grants (`G`).
+#[derive(Clone)]
+pub struct Tokens<G>(Vec<(TokenHash, G)>);
+
+/// Verifier tokens: each grants one environment.
+pub type ServiceTokens = Tokens<Environment>;
+
+impl<G> Default for Tokens<G> {
+    fn default() -> Self {
+        Tokens(Vec::new())
     }
 }
 
-/// Shortest accepted service token.
-pub const MIN_LEN: usize = 24;
+impl<G> fmt::Debug for Tokens<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tokens({} configured)", self.0.len())
+    }
+}
 
-impl ServiceTokens {
-    /// Parses `environment:token` pairs separated by commas, e.g.
-    /// `production:abc…,staging:def…`.
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let mut tokens = Vec::new();
-        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (env, token) = pair
-                .split_once(':')
-                .ok_or("service tokens are written environment:token, separated by commas")?;
-            let env: Environment = env.trim().parse()?;
+impl<G: Copy> Tokens<G> {
+    /// Comma-separated entries, each split by `entry` into its token and
+    /// grant; every token has at least [`MIN_LEN`] characters.
+    pub fn parse_with(
+        spec: &str,
+        what: &str,
+        entry: impl Fn(&str) -> Result<(&str, G), String>,
+    ) -> Result<Self, String> {
+        let mut tokens = Tokens::default();
+        for item in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (token, grant) = entry(item)?;
             if token.len() < MIN_LEN {
-                return Err(format!("a service token needs at least {MIN_LEN} characters"));
+                return Err(format!("{what} needs at least {MIN_LEN} characters"));
             }
-            tokens.push((TokenHash::of(token), env));
+            tokens.add(token, grant);
         }
-        Ok(ServiceTokens(tokens))
+        Ok(tokens)
     }
 
     /// Adds one token (demo mode generates them).
-    pub fn add(&mut self, token: &str, env: Environment) {
-        self.0.push((TokenHash::of(token), env));
+    pub fn add(&mut self, token: &str, grant: G) {
+        self.0.push((TokenHash::of(token), grant));
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// The environment of the presented token, comparing against every
-    /// configured one in constant time.
-    pub fn authenticate(&self, presented: &str) -> Option<Environment> {
+    /// What the presented token grants, comparing against every configured
+    /// one in constant time.
+    pub fn authenticate(&self, presented: &str) -> Option<G> {
         let presented = TokenHash::of(presented);
-        let mut found = None;
-        for (hash, env) in &self.0 {
-            if hash.matches(&presented) {
-                found = Some(*env);
-            }
-        }
-        found
+        self.0.iter().fold(
+            None,
+            |found, (hash, grant)| {
+                if hash.matches(&presented) { Some(*grant) } else { found }
+            },
+        )
+    }
+}
+
+impl ServiceTokens {
+    /// Parses `environment:token` pairs separated by commas, e.g.
+    /// `production:abc…,staging:def…`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        Self::parse_with(spec, "a service token", |pair| {
+            let (env, token) = pair
+                .split_once(':')
+                .ok_or("service tokens are written environment:token, separated by commas")?;
+            Ok((token, env.trim().parse()?))
+        })
     }
 }
 

@@ -25,8 +25,7 @@ async fn sign_in_sets_a_hardened_session_cookie(engine: Engine) {
     assert_eq!(me.json()["orgs"][0]["role"], "admin");
 
     // The database holds only the hash of the id.
-    let (stored,): (String,) =
-        sqlx::query_as("SELECT id_hash FROM sessions").fetch_one(&app.state.db).await.unwrap();
+    let (stored,): (String,) = app.row("SELECT id_hash FROM sessions", &[]).await;
     assert_ne!(stored, value);
     assert_eq!(stored.len(), 64);
 }
@@ -130,8 +129,7 @@ async fn first_run_setup_creates_the_owner_once(engine: Engine) {
     let again = app.client().setup(NewOrg("Evil", "evil", "e@evil.test", "long-enough-pw")).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("already set up"));
-    let (users,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&app.state.db).await.unwrap();
+    let (users,): (i64,) = app.row("SELECT COUNT(*) FROM users", &[]).await;
     assert_eq!(users, 1);
     assert_eq!(
         app.client().page("/login").await.status,

@@ -127,10 +127,7 @@ async fn envoy_sends_the_original_request_in_its_own(engine: Engine) {
     assert_eq!(app.send(req, [10, 0, 0, 3]).await.status, StatusCode::OK);
     app.verifier.flush().await.unwrap();
     let ips: Vec<(Option<String>,)> =
-        sqlx::query_as("SELECT ip FROM request_log WHERE ip = '203.0.113.77'")
-            .fetch_all(&app.state.db)
-            .await
-            .unwrap();
+        app.rows("SELECT ip FROM request_log WHERE ip = '203.0.113.77'", &[]).await;
     assert_eq!(ips.len(), 1);
 
     // Headers of the other proxies, or the bare form, are refused.
@@ -182,10 +179,8 @@ async fn a_client_cannot_choose_the_path_it_is_judged_for(engine: Engine) {
     );
     assert_eq!(app.send(allowed, [10, 0, 0, 2]).await.status, StatusCode::OK);
     app.verifier.flush().await.unwrap();
-    let ips: Vec<(Option<String>,)> = sqlx::query_as("SELECT ip FROM request_log ORDER BY at_ms")
-        .fetch_all(&app.state.db)
-        .await
-        .unwrap();
+    let ips: Vec<(Option<String>,)> =
+        app.rows("SELECT ip FROM request_log ORDER BY at_ms", &[]).await;
     assert_eq!(
         ips.last().unwrap().0.as_deref(),
         Some("198.51.100.20"),
@@ -221,8 +216,7 @@ async fn a_client_cannot_choose_the_path_it_is_judged_for(engine: Engine) {
         .unwrap();
     assert_eq!(app.send(req, [10, 0, 0, 2]).await.status, StatusCode::BAD_REQUEST);
     app.verifier.flush().await.unwrap();
-    let ips: Vec<(Option<String>,)> =
-        sqlx::query_as("SELECT ip FROM request_log").fetch_all(&app.state.db).await.unwrap();
+    let ips: Vec<(Option<String>,)> = app.rows("SELECT ip FROM request_log", &[]).await;
     assert_eq!(ips, vec![(Some("198.51.100.30".to_string()),)], "X-Real-IP only");
 }
 
@@ -269,8 +263,7 @@ async fn paths_are_judged_as_the_upstream_routes_them(engine: Engine) {
     }
     // Nothing refused as a path reached the request log.
     app.verifier.flush().await.unwrap();
-    let paths: Vec<(Option<String>,)> =
-        sqlx::query_as("SELECT path FROM request_log").fetch_all(&app.state.db).await.unwrap();
+    let paths: Vec<(Option<String>,)> = app.rows("SELECT path FROM request_log", &[]).await;
     assert!(!paths.is_empty());
     for (path,) in paths {
         let path = path.unwrap();
@@ -347,13 +340,7 @@ async fn over_the_limit_is_429_with_retry_after(engine: Engine) {
     // All three are in the request log with the client's address and agent.
     app.verifier.flush().await.unwrap();
     type Logged = (String, Option<String>, Option<String>, Option<String>);
-    let rows: Vec<Logged> = sqlx::query_as(
-        "SELECT code, path, ip, user_agent FROM request_log WHERE key_id = $1 ORDER BY at_ms, code DESC",
-    )
-    .bind(&id)
-    .fetch_all(&app.state.db)
-    .await
-    .unwrap();
+    let rows: Vec<Logged> = app.rows("SELECT code, path, ip, user_agent FROM request_log WHERE key_id = $1 ORDER BY at_ms, code DESC", &[&id]).await;
     let codes: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(codes.iter().filter(|c| **c == "VALID").count(), 2);
     assert!(codes.contains(&"RATE_LIMITED"));

@@ -148,21 +148,13 @@ async fn control_characters_never_stop_usage_writing(engine: Engine) {
     let done = app.verifier.flush().await.unwrap();
     assert_eq!((done.log_entries, done.rejected), (1, 0));
     let row: (String, String, String) =
-        sqlx::query_as("SELECT path, ip, user_agent FROM request_log WHERE key_id = $1")
-            .bind(&id)
-            .fetch_one(&app.state.db)
-            .await
-            .unwrap();
+        app.row("SELECT path, ip, user_agent FROM request_log WHERE key_id = $1", &[&id]).await;
     assert_eq!(row, ("/v1/ev[31ments".into(), "203.0.113.7".into(), "bot/1".into()));
 
     // A row the database refuses (a NUL that got past the cleaning, on
     // PostgreSQL) is dropped and counted; its neighbours and the counts are
     // written, and later flushes are not held up.
-    let (org_id,): (String,) = sqlx::query_as("SELECT org_id FROM api_keys WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (org_id,): (String,) = app.row("SELECT org_id FROM api_keys WHERE id = $1", &[&id]).await;
     for n in 0..5 {
         let path = if n == 2 { "/nul\u{0}here" } else { "/fine" };
         app.verifier.usage.record(hit(&id, &org_id, path));
@@ -173,11 +165,8 @@ async fn control_characters_never_stop_usage_writing(engine: Engine) {
     app.verifier.usage.record(hit(&id, &org_id, "/after"));
     let done = app.verifier.flush().await.unwrap();
     assert_eq!(done.log_entries, 1);
-    let (count,): (i64,) = sqlx::query_as("SELECT request_count FROM api_keys WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (count,): (i64,) =
+        app.row("SELECT request_count FROM api_keys WHERE id = $1", &[&id]).await;
     assert_eq!(count, 7, "every call counted, refused log rows included");
     let metrics =
         app.send(Request::get("/metrics").body(Body::empty()).unwrap(), [127, 0, 0, 1]).await;
@@ -267,12 +256,12 @@ async fn rest_changes_are_audited_with_the_key_and_the_client_address(engine: En
         .unwrap();
     let r = app.send(req, [10, 0, 0, 9]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let (actor_id, actor, ip): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT actor_id, actor_email, client_ip FROM audit_log WHERE target_label = 'Nightly'",
-    )
-    .fetch_one(&app.state.db)
-    .await
-    .unwrap();
+    let (actor_id, actor, ip): (Option<String>, Option<String>, Option<String>) = app
+        .row(
+            "SELECT actor_id, actor_email, client_ip FROM audit_log WHERE target_label = 'Nightly'",
+            &[],
+        )
+        .await;
     assert_eq!(actor_id.as_deref(), Some(admin_key_id.as_str()));
     assert_eq!(actor.as_deref(), Some("API key \u{201c}CI\u{201d}"));
     assert_eq!(ip.as_deref(), Some("203.0.113.50"), "the proxy's hop");

@@ -227,10 +227,7 @@ async fn nothing_hostile_reaches_a_panic_or_a_500(engine: Engine) {
     assert_eq!(code(&app, &write, &[]).await, "VALID");
     app.verifier.flush().await.expect("usage still flushes");
     let (count,): (i64,) =
-        sqlx::query_as("SELECT request_count FROM api_keys WHERE name = 'After the storm'")
-            .fetch_one(&app.state.db)
-            .await
-            .unwrap();
+        app.row("SELECT request_count FROM api_keys WHERE name = 'After the storm'", &[]).await;
     assert_eq!(count, 1);
 }
 

@@ -34,13 +34,11 @@ async fn list(client: &mut Client, query: Value) -> Value {
 }
 
 async fn stored_hashes(app: &TestApp, id: &str) -> (String, Option<String>, Option<i64>) {
-    sqlx::query_as(
+    app.row(
         "SELECT token_hash, previous_token_hash, previous_expires_at FROM api_keys WHERE id = $1",
+        &[id],
     )
-    .bind(id)
-    .fetch_one(&app.state.db)
     .await
-    .unwrap()
 }
 
 async fn creating_reveals_a_well_formed_token_once(engine: Engine) {
@@ -275,12 +273,7 @@ async fn the_database_never_holds_a_plain_token(engine: Engine) {
         .fetch_all(&app.state.db)
         .await
         .unwrap();
-    let audit: Vec<(String,)> = sqlx::query_as(
-        "SELECT action || COALESCE(target_label, '') || COALESCE(changes, '') || COALESCE(client_ip, '') FROM audit_log",
-    )
-    .fetch_all(&app.state.db)
-    .await
-    .unwrap();
+    let audit: Vec<(String,)> = app.rows("SELECT action || COALESCE(target_label, '') || COALESCE(changes, '') || COALESCE(client_ip, '') FROM audit_log", &[]).await;
     let everything: String = keys.into_iter().chain(audit).map(|(s,)| s).collect();
     for token in [&first, &second] {
         let body = &token[8..token.len() - 6];

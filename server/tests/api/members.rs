@@ -70,8 +70,7 @@ async fn invitations_follow_the_roles(engine: Engine) {
             assert_eq!(reply.status, expected, "{inviter} inviting {invited}: {}", reply.body);
         }
     }
-    let (pending,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM invitations").fetch_one(&app.state.db).await.unwrap();
+    let (pending,): (i64,) = app.row("SELECT COUNT(*) FROM invitations", &[]).await;
     assert_eq!(pending, 6, "4 by the owner, 2 by the admin");
 }
 
@@ -96,10 +95,7 @@ async fn role_changes_and_removals_are_for_owners(engine: Engine) {
         "every change is audited, refusals are not"
     );
     let (changes,): (String,) =
-        sqlx::query_as("SELECT changes FROM audit_log WHERE action = 'member.role_changed'")
-            .fetch_one(&app.state.db)
-            .await
-            .unwrap();
+        app.row("SELECT changes FROM audit_log WHERE action = 'member.role_changed'", &[]).await;
     assert_eq!(changes, r#"{"role":{"after":"member","before":"viewer"}}"#);
 }
 
@@ -154,11 +150,8 @@ async fn other_orgs_are_invisible(engine: Engine) {
     assert_eq!(change.status, StatusCode::NOT_FOUND);
     let remove = owner.remove_member("acme", &boss).await;
     assert_eq!(remove.status, StatusCode::NOT_FOUND);
-    let (role,): (String,) = sqlx::query_as("SELECT role FROM memberships WHERE user_id = $1")
-        .bind(&boss)
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (role,): (String,) =
+        app.row("SELECT role FROM memberships WHERE user_id = $1", &[&boss]).await;
     assert_eq!(role, "owner");
     // Signed out, nothing at all.
     assert_eq!(app.client().members("acme").await.status, StatusCode::UNAUTHORIZED);
@@ -173,10 +166,7 @@ async fn an_invitation_is_accepted_once(engine: Engine) {
     let token = link_token(&invite);
     assert!(invite.json()["link"].as_str().unwrap().starts_with("http://127.0.0.1:3000/invite/"));
 
-    let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM invitations")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (stored,): (String,) = app.row("SELECT token_hash FROM invitations", &[]).await;
     assert_ne!(stored, token, "only the hash is stored");
 
     let mut invitee = app.client();

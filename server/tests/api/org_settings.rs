@@ -62,12 +62,7 @@ async fn every_role_reads_or_changes_what_it_may(engine: Engine) {
     );
     // Only the offered choices; nothing changes on a refusal.
     owner.save_policies("acme", policies("45", "", "")).await.assert_invalid("30, 90, 180, 365");
-    let (changes,): (String,) = sqlx::query_as(
-        "SELECT changes FROM audit_log WHERE action = 'org.policies_changed' ORDER BY at_ms DESC",
-    )
-    .fetch_one(&app.state.db)
-    .await
-    .unwrap();
+    let (changes,): (String,) = app.row("SELECT changes FROM audit_log WHERE action = 'org.policies_changed' ORDER BY at_ms DESC", &[]).await;
     let changes: Value = serde_json::from_str(&changes).unwrap();
     assert_eq!(changes["max_key_lifetime"], json!({ "before": "None", "after": "90 days" }));
     assert_eq!(changes["disable_unused_after"], json!({ "before": "Never", "after": "60 days" }));
@@ -176,7 +171,11 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
         .call_json("keys/list", json!({ "slug": "acme", "query": { "search": "Soon idle" } }))
         .await
         .json();
-    assert_eq!(list["keys"][0]["hints"]["disables_at"], now - 25 * DAY + 30 * DAY, "the week-ahead hint");
+    assert_eq!(
+        list["keys"][0]["hints"]["disables_at"],
+        now - 25 * DAY + 30 * DAY,
+        "the week-ahead hint"
+    );
     let page = owner.page("/orgs/acme/settings/api-keys?q=Soon+idle").await;
     // "in 5 days" or, a second later, "in 4 days": the hint, as one text.
     let hint = page.body.split("Disabled by policy in ").nth(1).unwrap_or_default();
@@ -190,13 +189,7 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
         (idle_view["status"].clone(), idle_view["hints"]["disabled_by_policy"].clone()),
         (json!("Disabled"), json!(true))
     );
-    let (actor, changes): (String, String) = sqlx::query_as(
-        "SELECT actor_email, changes FROM audit_log WHERE action = 'key.disabled' AND target_id = $1",
-    )
-    .bind(&idle)
-    .fetch_one(&app.state.db)
-    .await
-    .unwrap();
+    let (actor, changes): (String, String) = app.row("SELECT actor_email, changes FROM audit_log WHERE action = 'key.disabled' AND target_id = $1", &[&idle]).await;
     let page = owner.page("/orgs/acme/settings/api-keys?q=Idle").await;
     assert!(page.body.contains(">Disabled by policy<"), "the list says so");
     assert_eq!(actor, "policy");
@@ -204,11 +197,8 @@ async fn unused_keys_are_disabled_by_the_policy(engine: Engine) {
 
     // A week later the soon-idle key goes too; the used one stays.
     assert_eq!(policies::disable_unused_keys(&app.state, now + 6 * DAY).await.unwrap(), 1);
-    let (disabled_used,): (i64,) = sqlx::query_as("SELECT disabled FROM api_keys WHERE id = $1")
-        .bind(&used)
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (disabled_used,): (i64,) =
+        app.row("SELECT disabled FROM api_keys WHERE id = $1", &[&used]).await;
     assert_eq!(disabled_used, 0);
     // Enabling clears the mark, and the period starts again from then.
     let on =

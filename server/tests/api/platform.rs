@@ -122,13 +122,13 @@ async fn the_operator_api_provisions_organisations(engine: Engine) {
 
     let actions = app.audit_actions("initech").await;
     assert_eq!(&actions[..4], ["org.created", "member.invited", "org.renamed", "member.joined"]);
-    let (actor,): (Option<String>,) = sqlx::query_as(
-        "SELECT a.actor_email FROM audit_log a JOIN orgs o ON o.id = a.org_id \
+    let (actor,): (Option<String>,) = app
+        .row(
+            "SELECT a.actor_email FROM audit_log a JOIN orgs o ON o.id = a.org_id \
          WHERE o.slug = 'initech' AND a.action = 'org.created'",
-    )
-    .fetch_one(&app.state.db)
-    .await
-    .unwrap();
+            &[],
+        )
+        .await;
     assert_eq!(actor.as_deref(), Some("operator"));
 }
 
@@ -153,10 +153,7 @@ async fn portal_links_sign_in_once(engine: Engine) {
     assert!((now + 295..=now + 301).contains(&expires_at), "five minutes");
     let token = token_of(&r);
     // Only the token's hash is stored.
-    let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM portal_sessions")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (stored,): (String,) = app.row("SELECT token_hash FROM portal_sessions", &[]).await;
     assert_eq!(stored, app::backend::secret::sha256_hex(&token));
     assert_ne!(stored, token);
 

@@ -187,13 +187,12 @@ async fn every_endpoint_changes_what_verification_sees(engine: Engine) {
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // The audit log names the key that acted.
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT action, actor_email FROM audit_log WHERE target_id = $1 ORDER BY at_ms, action",
-    )
-    .bind(&id)
-    .fetch_all(&app.state.db)
-    .await
-    .unwrap();
+    let rows: Vec<(String, Option<String>)> = app
+        .rows(
+            "SELECT action, actor_email FROM audit_log WHERE target_id = $1 ORDER BY at_ms, action",
+            &[&id],
+        )
+        .await;
     let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "key.updated").count(), 2, "{actions:?}");
     for action in ["key.created", "key.regenerated", "key.revoked"] {

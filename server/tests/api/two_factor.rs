@@ -124,11 +124,7 @@ async fn two_factor_sign_in_from_set_up_to_recovery(engine: Engine) {
     assert_eq!(account(&mut owner).await["two_factor"], true);
     // Only hashes are stored.
     let (stored,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE code_hash = $1")
-            .bind(&codes[0])
-            .fetch_one(&app.state.db)
-            .await
-            .unwrap();
+        app.row("SELECT COUNT(*) FROM recovery_codes WHERE code_hash = $1", &[&codes[0]]).await;
     assert_eq!(stored, 0);
 
     // The password alone opens no session; the second step does, once.

@@ -119,10 +119,7 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
     // Entries older than the period are not listed; past retention they go,
     // in chunks (two full ones and one more here).
     let old_ms = (app::backend::db::now() - 40 * 86_400) * 1000;
-    let (org_id,): (String,) = sqlx::query_as("SELECT id FROM orgs WHERE slug = 'acme'")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (org_id,): (String,) = app.row("SELECT id FROM orgs WHERE slug = 'acme'", &[]).await;
     sqlx::query(
         "INSERT INTO request_log (id, org_id, key_id, at_ms, code) \
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10001) \
@@ -138,8 +135,7 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
     assert_eq!(month["total"], 56);
     let purged = server::verify::usage::purge_older_than(&app.state.db, 30).await.unwrap();
     assert_eq!(purged, 2 * u64::from(app::backend::usage_writes::PURGE_CHUNK) + 1);
-    let (left,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM request_log").fetch_one(&app.state.db).await.unwrap();
+    let (left,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
     assert_eq!(left, 56);
 
     // A deleted key's requests stay, marked as such; the page renders them.
@@ -162,10 +158,7 @@ async fn calls_in_one_millisecond_keep_their_order(engine: Engine) {
     let mut admin = app.signed_in("owner@acme.test").await;
     let (first_id, _) = create(&mut admin, "First").await;
     let (second_id, _) = create(&mut admin, "Second").await;
-    let (org_id,): (String,) = sqlx::query_as("SELECT id FROM orgs WHERE slug = 'acme'")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (org_id,): (String,) = app.row("SELECT id FROM orgs WHERE slug = 'acme'", &[]).await;
     let at_ms = app::backend::db::now_ms();
     // Whichever id sorts first, its call comes last.
     let (early, late) =

@@ -166,11 +166,8 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     for t in tasks {
         t.await.unwrap();
     }
-    let (before,): (i64,) = sqlx::query_as("SELECT request_count FROM api_keys WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let (before,): (i64,) =
+        app.row("SELECT request_count FROM api_keys WHERE id = $1", &[&id]).await;
     assert_eq!(before, 0, "nothing is written on the request path");
     // One refusal too, so outcomes are counted apart.
     let refused = verify_as(
@@ -189,22 +186,10 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     assert_eq!(page["keys"][0]["request_count"], 5001);
     let last_used = page["keys"][0]["last_used_at"].as_i64().unwrap();
     assert!((app::backend::db::now() - last_used).abs() <= 5);
-    let by_code: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT code, CAST(SUM(count) AS BIGINT) FROM key_usage WHERE key_id = $1 GROUP BY code ORDER BY code",
-    )
-    .bind(&id)
-    .fetch_all(&app.state.db)
-    .await
-    .unwrap();
+    let by_code: Vec<(String, i64)> = app.rows("SELECT code, CAST(SUM(count) AS BIGINT) FROM key_usage WHERE key_id = $1 GROUP BY code ORDER BY code", &[&id]).await;
     assert_eq!(by_code, [("INSUFFICIENT_PERMISSIONS".to_string(), 1), ("VALID".to_string(), 5000)]);
     type Logged = (String, Option<String>, Option<String>, Option<String>, i64);
-    let logged: Vec<Logged> = sqlx::query_as(
-        "SELECT code, path, ip, user_agent, COUNT(*) FROM request_log WHERE key_id = $1          GROUP BY code, path, ip, user_agent ORDER BY code",
-    )
-    .bind(&id)
-    .fetch_all(&app.state.db)
-    .await
-    .unwrap();
+    let logged: Vec<Logged> = app.rows("SELECT code, path, ip, user_agent, COUNT(*) FROM request_log WHERE key_id = $1          GROUP BY code, path, ip, user_agent ORDER BY code", &[&id]).await;
     assert_eq!(logged.len(), 2, "{logged:?}");
     assert_eq!(logged[0].0, "INSUFFICIENT_PERMISSIONS");
     assert_eq!(logged[0].1.as_deref(), Some("/v1/data"), "the query is not kept");

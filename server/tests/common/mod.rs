@@ -249,6 +249,28 @@ impl TestApp {
         id
     }
 
+    /// The rows `sql` reads, its `$1…` bound to `binds`.
+    pub async fn rows<T>(&self, sql: &str, binds: &[&str]) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let mut query = sqlx::query_as::<_, T>(sql);
+        for value in binds {
+            query = query.bind(*value);
+        }
+        query.fetch_all(&self.state.db).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The one row `sql` reads, its `$1…` bound to `binds`.
+    pub async fn row<T>(&self, sql: &str, binds: &[&str]) -> T
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let mut rows = self.rows(sql, binds).await;
+        assert_eq!(rows.len(), 1, "{sql}: one row");
+        rows.remove(0)
+    }
+
     /// Audit actions recorded for the org `slug`, oldest first.
     pub async fn audit_actions(&self, slug: &str) -> Vec<String> {
         let rows: Vec<(String,)> = sqlx::query_as(

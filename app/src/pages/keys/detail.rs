@@ -5,17 +5,16 @@ use super::dialogs::{KeyActions, KeyDialogs};
 use super::usage::KeyUsagePanel;
 use super::{KeyActionButtons, KeyHints, StatusBadge, When};
 use crate::api::keys::get_key_detail;
-use crate::components::{ErrorPanel, Loading, format_datetime};
+use crate::components::{ErrorPanel, Loading, format_datetime, path_param};
 use crate::pages::audit::AuditTable;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 #[component]
 pub fn KeyDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
-    let id = Signal::derive(move || params.read().get("id").unwrap_or_default());
+    let slug = path_param("slug");
+    let id = path_param("id");
     let navigate = use_navigate();
     let on_deleted = Callback::new(move |_| {
         navigate(&format!("/orgs/{}/settings/api-keys", slug.get_untracked()), Default::default())

@@ -9,7 +9,7 @@ use crate::api::key_types::{Grace, KeyView, RevealedKey};
 use crate::api::keys::{
     CreateKey, DeleteKey, RegenerateKey, RevokeKey, SetKeyEnabled, UpdateKey, get_key_options,
 };
-use crate::components::{ErrorText, Loading, Modal, format_date};
+use crate::components::{ErrorText, Loading, Modal, action_error, format_date};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -85,17 +85,11 @@ impl KeyActions {
 
     /// Why the last Enable was refused, if it was.
     pub fn enable_error(&self) -> Signal<Option<AppError>> {
-        error_of(self.enable.value())
+        action_error(self.enable)
     }
 }
 
 /// An action's error, for the dialog that dispatched it.
-fn error_of<T: Clone + Send + Sync + 'static>(
-    value: MappedSignal<Option<Result<T, AppError>>>,
-) -> Signal<Option<AppError>> {
-    Signal::derive(move || value.get().and_then(Result::err))
-}
-
 /// Runs `done` once when the action's next answer is a success (an answer
 /// left from an earlier dialog is cleared first).
 fn on_success<T: Clone + Send + Sync + 'static>(
@@ -181,7 +175,7 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
     let form = KeyForm::new();
     let revealed = RwSignal::new(None::<RevealedKey>);
     let asked = RwSignal::new(false);
-    let (pending, error) = (actions.create.pending(), error_of(actions.create.value()));
+    let (pending, error) = (actions.create.pending(), action_error(actions.create));
     on_success(actions.create.value(), move |r| revealed.set(Some(r)));
     let on_close = Callback::new(move |_| {
         if revealed.read_untracked().is_some() {
@@ -217,7 +211,7 @@ fn CreateFlow(actions: KeyActions) -> impl IntoView {
 #[component]
 fn EditDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let form = KeyForm::editing(&key);
-    let (pending, error) = (actions.update.pending(), error_of(actions.update.value()));
+    let (pending, error) = (actions.update.pending(), action_error(actions.update));
     on_success(actions.update.value(), move |()| actions.close());
     let current_expiry = key.expires_at.map(format_date).unwrap_or_else(|| "never".into());
     let id = key.id.clone();
@@ -242,7 +236,7 @@ fn RegenerateFlow(actions: KeyActions, key: KeyView) -> impl IntoView {
     let revealed = RwSignal::new(None::<RevealedKey>);
     let asked = RwSignal::new(false);
     let action = actions.regenerate;
-    let (pending, error) = (action.pending(), error_of(action.value()));
+    let (pending, error) = (action.pending(), action_error(action));
     on_success(action.value(), move |r| revealed.set(Some(r)));
     let on_close = Callback::new(move |_| {
         if revealed.read_untracked().is_some() {
@@ -340,7 +334,7 @@ fn Confirm(
 #[component]
 fn DisableDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let action = actions.set_enabled;
-    let (pending, error) = (action.pending(), error_of(action.value()));
+    let (pending, error) = (action.pending(), action_error(action));
     on_success(action.value(), move |()| actions.close());
     let id = key.id.clone();
     let on_confirm = Callback::new(move |_| {
@@ -358,7 +352,7 @@ fn DisableDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
 #[component]
 fn RevokeDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let action = actions.revoke;
-    let (pending, error) = (action.pending(), error_of(action.value()));
+    let (pending, error) = (action.pending(), action_error(action));
     on_success(action.value(), move |()| actions.close());
     let id = key.id.clone();
     let on_confirm = Callback::new(move |_| {
@@ -375,7 +369,7 @@ fn RevokeDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
 fn DeleteDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let action = actions.delete;
-    let (pending, error) = (action.pending(), error_of(action.value()));
+    let (pending, error) = (action.pending(), action_error(action));
     on_success(action.value(), move |()| {
         actions.close();
         if let Some(done) = actions.on_deleted {

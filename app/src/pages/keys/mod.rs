@@ -11,8 +11,8 @@ pub use detail::KeyDetailPage;
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, Loading, Pager, format_datetime, format_day, page_link,
-    relative,
+    DataTable, ErrorPanel, ErrorText, FilterSelect, Loading, Pager, format_datetime, format_day,
+    page_link, relative,
 };
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
@@ -147,26 +147,12 @@ fn Filters(query: KeyQuery) -> impl IntoView {
                 <label for="filter-customer">"Filter by customer"</label>
                 <input id="filter-customer" type="search" name="customer" placeholder="cus_123" value=query.customer.clone() />
             </div>
-            <div class="field">
-                <label for="filter-environment">"Filter by environment"</label>
-                <select id="filter-environment" name="environment">
-                    <option value="" selected=env.is_none()>"All environments"</option>
-                    {Environment::ALL
-                        .into_iter()
-                        .map(|e| view! { <option value=e.as_str() selected=env == Some(e)>{e.label()}</option> })
-                        .collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="filter-status">"Filter by status"</label>
-                <select id="filter-status" name="status">
-                    <option value="" selected=status.is_none()>"All statuses"</option>
-                    {KeyStatus::ALL
-                        .into_iter()
-                        .map(|s| view! { <option value=s.as_str() selected=status == Some(s)>{s.label()}</option> })
-                        .collect_view()}
-                </select>
-            </div>
+            <FilterSelect name="environment" label="Filter by environment" all="All environments"
+                options=Environment::ALL.iter().map(|e| (e.as_str().into(), e.label().into())).collect()
+                selected=env.map(|e| e.as_str().into()) />
+            <FilterSelect name="status" label="Filter by status" all="All statuses"
+                options=KeyStatus::ALL.iter().map(|s| (s.as_str().into(), s.label().into())).collect()
+                selected=status.map(|s| s.as_str().into()) />
             <div class="field">
                 <label for="filter-sort">"Sort by"</label>
                 <select id="filter-sort" name="sort">
