@@ -132,36 +132,9 @@ pub async fn setup(
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::backend::{password as pw, platform, request, users};
-    use crate::domain::NewOwnedOrg;
-    request::serve(async {
-        let state = request::app_state()?;
-        let already = || AppError::Conflict("Keywarden is already set up. Sign in instead.".into());
-        if state.is_set_up().await? {
-            return Err(already());
-        }
-        let NewOwnedOrg { name: org_name, slug, email, password } =
-            NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
-        let hash = pw::hash(&state.hashing, password).await?;
-
-        let mut tx = crate::backend::db::begin(&state.db).await?;
-        // Claimed inside the transaction: of two first-run forms racing,
-        // the second fails here (or sees the first's user) and creates
-        // nothing.
-        if !users::claim_setup(&mut tx).await? {
-            return Err(already());
-        }
-        let ip = request::client_ip(&state);
-        let user_id =
-            platform::found(&mut tx, &email, &hash, &slug, &org_name, ip.as_deref()).await?;
-        users::make_admin(&mut tx, &user_id).await?;
-        tx.commit().await?;
-
-        request::start_session(&state, &user_id).await?;
-        leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));
-        Ok(())
-    })
-    .await
+    use crate::backend::platform::Founding;
+    let form = [org_name, slug, email, password];
+    crate::backend::request::serve(super::platform::found_org(Founding::FirstRun, form)).await
 }
 
 /// The signed-in user and their orgs, or `None` when signed out.

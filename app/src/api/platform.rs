@@ -155,29 +155,38 @@ pub async fn signup(
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::backend::{password as pw, platform, request};
+    use crate::backend::platform::Founding;
+    let form = [org_name, slug, email, password];
+    crate::backend::request::serve(found_org(Founding::SignUp, form)).await
+}
+
+/// First-run setup and open sign-up: the form's organisation name, slug,
+/// email and password become an org and its owner, who is signed in.
+#[cfg(feature = "ssr")]
+pub(crate) async fn found_org(
+    how: crate::backend::platform::Founding,
+    [org_name, slug, email, password]: [String; 4],
+) -> Result<(), AppError> {
+    use crate::backend::platform::{self, Founding};
+    use crate::backend::request;
     use crate::domain::NewOwnedOrg;
-    request::serve(async {
-        let state = request::app_state()?;
-        if !state.settings.open_signup {
-            return Err(AppError::NotFound);
-        }
-        let NewOwnedOrg { name: org_name, slug, email, password } =
-            NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
-        // Each sign-up counts against the address like a failed sign-in,
-        // so one client cannot mint accounts and orgs in bulk.
-        let ip = request::client_ip(&state);
-        if let Err(wait) = state.throttle.reserve(email.as_str(), ip.as_deref()) {
-            return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
-        }
-        let hash = pw::hash(&state.hashing, password).await?;
-        let mut tx = crate::backend::db::begin(&state.db).await?;
-        let user_id =
-            platform::found(&mut tx, &email, &hash, &slug, &org_name, ip.as_deref()).await?;
-        tx.commit().await?;
-        request::start_session(&state, &user_id).await?;
-        leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));
-        Ok(())
-    })
-    .await
+    let state = request::app_state()?;
+    match how {
+        Founding::FirstRun if state.is_set_up().await? => return Err(platform::already_set_up()),
+        Founding::SignUp if !state.settings.open_signup => return Err(AppError::NotFound),
+        _ => {}
+    }
+    let org = NewOwnedOrg::parse(&org_name, &slug, &email, &password).map_err(AppError::Invalid)?;
+    let ip = request::client_ip(&state);
+    // Each sign-up counts against the address like a failed sign-in, so one
+    // client cannot mint accounts and orgs in bulk.
+    if how == Founding::SignUp
+        && let Err(wait) = state.throttle.reserve(org.email.as_str(), ip.as_deref())
+    {
+        return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+    }
+    let (user_id, slug) = platform::found(&state, org, how, ip.as_deref()).await?;
+    request::start_session(&state, &user_id).await?;
+    leptos_axum::redirect(&format!("/orgs/{slug}/settings/api-keys"));
+    Ok(())
 }

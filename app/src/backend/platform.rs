@@ -6,8 +6,9 @@
 use super::audit::{self, AuditEntry};
 use super::db::{self, Db};
 use super::invites::{self, Inviter};
-use super::orgs;
-use crate::domain::{Email, OrgName, OrgOverview, OrgPage, Role, Slug};
+use super::state::AppState;
+use super::{orgs, users};
+use crate::domain::{Email, NewOwnedOrg, OrgName, OrgOverview, OrgPage, Role, Slug};
 use crate::error::AppError;
 
 /// Organisations per page of the console and `GET /v1/orgs`.
@@ -119,21 +120,42 @@ pub async fn find(db: &Db, slug: &str) -> Result<Option<OrgOverview>, AppError> 
     Ok(row.map(overview))
 }
 
-/// A new account that owns a new organisation, inside the caller's
-/// transaction (first-run setup and open sign-up); returns the user's id.
+/// How an owned organisation comes to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Founding {
+    /// First-run setup: only while no user exists; its owner becomes the
+    /// instance admin.
+    FirstRun,
+    /// Open sign-up.
+    SignUp,
+}
+
+/// The answer to a first-run setup once Keywarden is set up.
+pub fn already_set_up() -> AppError {
+    AppError::Conflict("Keywarden is already set up. Sign in instead.".into())
+}
+
+/// A new account that owns a new organisation, in one transaction; returns
+/// the user's id and the org's slug.
 pub async fn found(
-    conn: &mut sqlx::AnyConnection,
-    email: &Email,
-    password_hash: &str,
-    slug: &Slug,
-    name: &OrgName,
+    state: &AppState,
+    org: NewOwnedOrg,
+    how: Founding,
     client_ip: Option<&str>,
-) -> Result<String, AppError> {
-    let user_id = super::users::insert(&mut *conn, email, password_hash).await?;
-    let org_id = orgs::insert(&mut *conn, slug, name).await?;
-    orgs::add_member(&mut *conn, &org_id, &user_id, Role::Owner).await?;
+) -> Result<(String, Slug), AppError> {
+    let NewOwnedOrg { name, slug, email, password } = org;
+    let hash = super::password::hash(&state.hashing, password).await?;
+    let mut tx = db::begin(&state.db).await?;
+    // Claimed inside the transaction: of two first-run forms racing, the
+    // second fails here (or sees the first's user) and creates nothing.
+    if how == Founding::FirstRun && !users::claim_setup(&mut tx).await? {
+        return Err(already_set_up());
+    }
+    let user_id = users::insert(&mut tx, &email, &hash).await?;
+    let org_id = orgs::insert(&mut tx, &slug, &name).await?;
+    orgs::add_member(&mut tx, &org_id, &user_id, Role::Owner).await?;
     audit::record(
-        conn,
+        &mut tx,
         AuditEntry {
             org_id: &org_id,
             actor_id: Some(&user_id),
@@ -147,7 +169,11 @@ pub async fn found(
         },
     )
     .await?;
-    Ok(user_id)
+    if how == Founding::FirstRun {
+        users::make_admin(&mut tx, &user_id).await?;
+    }
+    tx.commit().await?;
+    Ok((user_id, slug))
 }
 
 /// The id of the organisation called `slug`.

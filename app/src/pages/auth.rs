@@ -3,6 +3,7 @@
 use crate::api::auth::{Login, Setup, setup_needed};
 use crate::api::platform::{Signup, signup_open};
 use crate::components::{AuthCard, ErrorText, Loading, Submit, action_error};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -83,28 +84,18 @@ pub fn SetupPage() -> impl IntoView {
     let error = action_error(setup);
     view! {
         <Title text="Set up Keywarden" />
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                if !matches!(needed.await, Ok(true)) {
-                    return view! { <Redirect path="/login" /> }.into_any();
-                }
-                view! {
-                    <main class="auth-page">
-                        <AuthCard heading="Set up Keywarden">
-                            <p class="lede">
-                                "Create the first organisation and its owner account. You can invite everyone else afterwards."
-                            </p>
-                            <ActionForm action=setup attr:class="stack">
-                                <NewOrgFields prefix="setup" />
-                                <ErrorText error />
-                                <Submit pending=setup.pending() label="Create organisation" />
-                            </ActionForm>
-                        </AuthCard>
-                    </main>
-                }
-                    .into_any()
-            })}
-        </Suspense>
+        <Gate open=needed closed=|| view! { <Redirect path="/login" /> }>
+            <AuthCard heading="Set up Keywarden">
+                <p class="lede">
+                    "Create the first organisation and its owner account. You can invite everyone else afterwards."
+                </p>
+                <ActionForm action=setup attr:class="stack">
+                    <NewOrgFields prefix="setup" />
+                    <ErrorText error />
+                    <Submit pending=setup.pending() label="Create organisation" />
+                </ActionForm>
+            </AuthCard>
+        </Gate>
     }
 }
 
@@ -117,25 +108,43 @@ pub fn SignupPage() -> impl IntoView {
     let error = action_error(signup);
     view! {
         <Title text="Sign up" />
+        <Gate open closed=|| view! { <super::NotFound /> }>
+            <AuthCard heading="Create your organisation">
+                <ActionForm action=signup attr:class="stack">
+                    <NewOrgFields prefix="signup" />
+                    <ErrorText error />
+                    <Submit pending=signup.pending() label="Create organisation" />
+                </ActionForm>
+                <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
+            </AuthCard>
+        </Gate>
+    }
+}
+
+/// A sign-in-style page shown only while `open` loads as `Ok(true)`;
+/// `closed` otherwise.
+#[component]
+fn Gate<C, V>(
+    open: Resource<Result<bool, AppError>>,
+    closed: C,
+    children: ChildrenFn,
+) -> impl IntoView
+where
+    C: Fn() -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
         <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                if !matches!(open.await, Ok(true)) {
-                    return view! { <super::NotFound /> }.into_any();
-                }
-                view! {
-                    <main class="auth-page">
-                        <AuthCard heading="Create your organisation">
-                            <ActionForm action=signup attr:class="stack">
-                                <NewOrgFields prefix="signup" />
-                                <ErrorText error />
-                                <Submit pending=signup.pending() label="Create organisation" />
-                            </ActionForm>
-                            <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
-                        </AuthCard>
-                    </main>
-                }
-                    .into_any()
-            })}
+            {move || {
+                let (closed, children) = (closed.clone(), children.clone());
+                Suspend::new(async move {
+                    if matches!(open.await, Ok(true)) {
+                        view! { <main class="auth-page">{children()}</main> }.into_any()
+                    } else {
+                        closed().into_any()
+                    }
+                })
+            }}
         </Suspense>
     }
 }

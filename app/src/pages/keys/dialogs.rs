@@ -12,6 +12,7 @@ use crate::api::keys::{
 use crate::components::{ErrorText, Loading, Modal, action_error, format_date};
 use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// Which dialog is open on the keys pages.
 #[derive(Clone, Debug)]
@@ -89,7 +90,6 @@ impl KeyActions {
     }
 }
 
-/// An action's error, for the dialog that dispatched it.
 /// Runs `done` once when the action's next answer is a success (an answer
 /// left from an earlier dialog is cleared first).
 fn on_success<T: Clone + Send + Sync + 'static>(
@@ -304,17 +304,23 @@ fn RegenerateFlow(actions: KeyActions, key: KeyView) -> impl IntoView {
     }
 }
 
-/// A confirmation with one action button.
+/// A confirmation with one action button: it runs `action` with `input()`,
+/// closes on success and shows the error otherwise.
 #[component]
-fn Confirm(
+fn Confirm<A, F>(
     actions: KeyActions,
+    action: ServerAction<A>,
+    input: F,
     title: String,
     text: String,
     button: &'static str,
-    #[prop(into)] pending: Signal<bool>,
-    error: Signal<Option<AppError>>,
-    on_confirm: Callback<()>,
-) -> impl IntoView {
+) -> impl IntoView
+where
+    A: ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+    F: Fn() -> A + Send + Sync + 'static,
+{
+    let (pending, error) = (action.pending(), action_error(action));
+    on_success(action.value(), move |()| actions.close());
     view! {
         <Modal title on_close=Callback::new(move |_| actions.close())>
             <p>{text}</p>
@@ -323,7 +329,7 @@ fn Confirm(
                 <button type="button" class="secondary" on:click=move |_| actions.close()>
                     "Cancel"
                 </button>
-                <button type="button" class="danger" disabled=move || pending.get() on:click=move |_| on_confirm.run(())>
+                <button type="button" class="danger" disabled=move || pending.get() on:click=move |_| { action.dispatch(input()); }>
                     {button}
                 </button>
             </div>
@@ -333,36 +339,25 @@ fn Confirm(
 
 #[component]
 fn DisableDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
-    let action = actions.set_enabled;
-    let (pending, error) = (action.pending(), action_error(action));
-    on_success(action.value(), move |()| actions.close());
-    let id = key.id.clone();
-    let on_confirm = Callback::new(move |_| {
-        action.dispatch(SetKeyEnabled {
-            slug: actions.slug.get_untracked(),
-            id: id.clone(),
-            enabled: false,
-        });
-    });
+    let (slug, id) = (actions.slug, key.id.clone());
+    let input =
+        move || SetKeyEnabled { slug: slug.get_untracked(), id: id.clone(), enabled: false };
     let text =
         format!("Calls using \u{201c}{}\u{201d} will fail until you enable it again.", key.name);
-    view! { <Confirm actions title=format!("Disable {}", key.name) text button="Disable" pending error on_confirm /> }
+    let title = format!("Disable {}", key.name);
+    view! { <Confirm actions action=actions.set_enabled input title text button="Disable" /> }
 }
 
 #[component]
 fn RevokeDialog(actions: KeyActions, key: KeyView) -> impl IntoView {
-    let action = actions.revoke;
-    let (pending, error) = (action.pending(), action_error(action));
-    on_success(action.value(), move |()| actions.close());
-    let id = key.id.clone();
-    let on_confirm = Callback::new(move |_| {
-        action.dispatch(RevokeKey { slug: actions.slug.get_untracked(), id: id.clone() });
-    });
+    let (slug, id) = (actions.slug, key.id.clone());
+    let input = move || RevokeKey { slug: slug.get_untracked(), id: id.clone() };
     let text = format!(
         "Revoke \u{201c}{}\u{201d}? Calls using it fail at once. This cannot be undone; the key stays listed as revoked.",
         key.name
     );
-    view! { <Confirm actions title=format!("Revoke {}", key.name) text button="Revoke" pending error on_confirm /> }
+    let title = format!("Revoke {}", key.name);
+    view! { <Confirm actions action=actions.revoke input title text button="Revoke" /> }
 }
 
 #[component]
