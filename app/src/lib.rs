@@ -13,7 +13,7 @@ mod pages;
 pub mod backend;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -23,13 +23,23 @@ pub use error::AppError;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     backend::csp::send_policy();
+    // Versioned asset URLs, cached for good; a new build changes them.
+    #[cfg(feature = "ssr")]
+    let root = use_context::<backend::AppState>()
+        .map(|s| s.settings.asset_version.clone())
+        .filter(|v| !v.is_empty())
+        .map(|v| format!("/v/{v}"))
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let root = String::new();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <HydrationScripts options />
+                <link rel="stylesheet" id="leptos" href=format!("{root}/pkg/keywarden.css") />
+                <HydrationScripts options root />
                 <MetaTags />
             </head>
             <body>
@@ -47,7 +57,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let ssr = SsrMode::Async;
     view! {
-        <Stylesheet id="leptos" href="/pkg/keywarden.css" />
         <Title formatter=|title: String| format!("{title} · Keywarden") />
         <Router>
             <Routes fallback=pages::NotFound>

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, signIn, signUp, totp } from './helpers';
+import { accessible, hydrated, signIn, signUp, totp } from './helpers';
 
 const run = Date.now() % 1_000_000;
 
@@ -56,17 +56,19 @@ test('two-factor sign-in: set up from the shown secret, then password + code, th
   const email = `twofa-${run}@policy.test`;
   const password = 'a-long-enough-password';
   await signUp(page, `twofa-${run}`, email, password);
-  await page.locator('summary[aria-label="Account menu"]').click();
+  await page.getByLabel('Account menu').click();
   await page.getByRole('link', { name: 'Account', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Account', level: 1 })).toBeVisible();
   await hydrated(page);
   await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
   const secret = await page.getByLabel('Secret', { exact: true }).inputValue();
   await expect(page.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
+  await accessible(page, 'two-factor set-up');
   await page.getByLabel('Authentication code').fill(totp(secret));
   await page.getByRole('button', { name: 'Turn on' }).click();
   const codes = page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem');
   await expect(codes).toHaveCount(10);
+  await accessible(page, 'recovery codes');
   const recovery = await codes.nth(0).innerText();
   await expect(page.getByText('Two-factor sign-in is on. 10 recovery codes left.')).toBeVisible();
 
@@ -80,6 +82,7 @@ test('two-factor sign-in: set up from the shown secret, then password + code, th
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/login\/verify$/);
   await hydrated(page);
+  await accessible(page, 'the second sign-in step');
   await page.getByLabel('Authentication code').fill('000000');
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page.getByRole('alert')).toContainText('not right');

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, Page } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 
@@ -57,4 +58,13 @@ export async function signUp(page: Page, slug: string, email: string, password: 
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Create organisation' }).click();
   await expect(page).toHaveURL(new RegExp(`/orgs/${slug}/settings/api-keys$`));
+}
+
+/** axe-core finds no serious or critical WCAG 2.1 A/AA violation on the page as it is. */
+export async function accessible(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad, what).toEqual([]);
 }

@@ -39,6 +39,13 @@ async function rowAction(page: Page, name: string, action: string) {
   await page.getByRole('button', { name: action, exact: true }).click();
 }
 
+/** Revokes the key called `name` through its dialog and waits for the list to say so. */
+async function revokeKey(page: Page, name: string) {
+  await rowAction(page, name, 'Revoke');
+  await page.getByRole('dialog', { name: `Revoke ${name}` }).getByRole('button', { name: 'Revoke' }).click();
+  await expect(row(page, name)).toContainText('Revoked');
+}
+
 test('an admin creates keys of every type and environment; each is revealed once', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await openKeys(page, 'admin@acme.test');
@@ -155,9 +162,7 @@ test('edit, regenerate with and without grace, disable and enable, revoke', asyn
   await expect(revoke).toContainText('fail at once');
   await page.keyboard.press('Escape');
   await expect(page.getByRole('button', { name: `Actions for ${name}` })).toBeFocused();
-  await rowAction(page, name, 'Revoke');
-  await page.getByRole('dialog', { name: `Revoke ${name}` }).getByRole('button', { name: 'Revoke' }).click();
-  await expect(row(page, name)).toContainText('Revoked');
+  await revokeKey(page, name);
   // An admin has nothing left to do with a revoked key.
   await expect(page.getByRole('button', { name: `Actions for ${name}` })).toHaveCount(0);
 });
@@ -167,9 +172,7 @@ test('an owner deletes a revoked key after typing its name', async ({ page }) =>
   const name = `Doomed ${run}`;
   await createKey(page, name);
   await finishReveal(page);
-  await rowAction(page, name, 'Revoke');
-  await page.getByRole('dialog', { name: `Revoke ${name}` }).getByRole('button', { name: 'Revoke' }).click();
-  await expect(row(page, name)).toContainText('Revoked');
+  await revokeKey(page, name);
   // Only Delete remains for the owner.
   await page.getByRole('button', { name: `Actions for ${name}` }).click();
   await expect(page.getByRole('button', { name: 'Edit', exact: true })).toHaveCount(0);
@@ -249,9 +252,7 @@ test('the audit log lists key changes newest first and filters by action and key
   const name = `Audited ${run}`;
   await createKey(page, name);
   await finishReveal(page);
-  await rowAction(page, name, 'Revoke');
-  await page.getByRole('dialog', { name: `Revoke ${name}` }).getByRole('button', { name: 'Revoke' }).click();
-  await expect(row(page, name)).toContainText('Revoked');
+  await revokeKey(page, name);
 
   await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Audit log' }).click();
   const entries = page.getByRole('table', { name: 'Audit entries' });

@@ -8,15 +8,24 @@
 use app::backend::AppState;
 use app::shell;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderValue, Request, header};
+use axum::extract::{Path as AxumPath, State};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use std::path::{Component, Path};
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "../target/site"]
 #[allow_missing = true]
 struct Site;
+
+/// How long a browser may keep a file whose URL names this build.
+const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+/// Other site files: kept, but checked again before each use.
+const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
+
+/// The bundle's files, whose digest is the asset version.
+const BUNDLE: [&str; 3] = ["pkg/keywarden.js", "pkg/keywarden.wasm", "pkg/keywarden.css"];
 
 /// Whether `path` (relative, from the URL) names a file under `root`; paths
 /// that step outside it never do.
@@ -26,9 +35,62 @@ fn on_disk(root: &str, path: &str) -> bool {
         && Path::new(root).join(relative).is_file()
 }
 
+/// A digest of the bundle as this server serves it (from `root` on disk or
+/// from the binary): asset URLs carry it, so a new build gets new URLs and
+/// the old ones may be kept for good. Empty when there is no bundle.
+pub fn version(root: &str) -> String {
+    let mut digest = Sha256::new();
+    let mut found = false;
+    for path in BUNDLE {
+        let bytes = match on_disk(root, path) {
+            true => std::fs::read(Path::new(root).join(path)).ok(),
+            false => Site::get(path).map(|f| f.data.into_owned()),
+        };
+        if let Some(bytes) = bytes {
+            digest.update(path.as_bytes());
+            digest.update(&bytes);
+            found = true;
+        }
+    }
+    if found { hex::encode(&digest.finalize()[..6]) } else { String::new() }
+}
+
 /// Serves a site file: from the site root on disk when it holds it, else
-/// from the binary, else the app's own "Not found" page.
+/// from the binary, else the app's own "Not found" page. Files are checked
+/// again before each use (`no-cache`).
 pub async fn site_file(State(state): State<AppState>, req: Request<Body>) -> Response {
+    with_cache(serve(state, req).await, REVALIDATE)
+}
+
+/// `/v/{version}/{*path}`: a site file under a build's version, kept for
+/// good while the version is this build's (`immutable`); an older version's
+/// URL gets today's file, checked again before each use.
+pub async fn versioned(
+    State(state): State<AppState>,
+    AxumPath((version, path)): AxumPath<(String, String)>,
+    mut req: Request<Body>,
+) -> Response {
+    let current = !version.is_empty() && version == state.settings.asset_version;
+    match format!("/{path}").parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return StatusCode::NOT_FOUND.into_response(),
+    }
+    with_cache(serve(state, req).await, if current { IMMUTABLE } else { REVALIDATE })
+}
+
+/// `cache` on a file that was found (pages and errors keep their own).
+fn with_cache(mut res: Response, cache: HeaderValue) -> Response {
+    let page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if res.status().is_success() && !page {
+        res.headers_mut().insert(header::CACHE_CONTROL, cache);
+    }
+    res
+}
+
+async fn serve(state: AppState, req: Request<Body>) -> Response {
     let path = req.uri().path().trim_start_matches('/').to_string();
     let root = state.leptos_options.site_root.to_string();
     if !path.is_empty()

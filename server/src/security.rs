@@ -47,7 +47,7 @@ fn same_site(req: &Request) -> bool {
 }
 
 /// Adds `nosniff`, a referrer policy and frame denial to every response,
-/// `Cache-Control: no-store` to pages and API answers, and a locked-down
+/// `Cache-Control: no-store` to pages (`no-cache, no-store`) and API answers, and a locked-down
 /// CSP to those (non-page) responses that set none.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let private = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/v1/");
@@ -58,7 +58,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let page =
         headers.get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     if (private || page) && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let never = if page { "no-cache, no-store" } else { "no-store" };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(never));
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
@@ -81,6 +82,7 @@ pub async fn first_run_redirect(
     let path = req.uri().path();
     let is_page = req.method() == Method::GET
         && !path.starts_with("/pkg/")
+        && !path.starts_with("/v/")
         && !path.starts_with("/api/")
         && !path.starts_with("/v1/")
         && !path.starts_with("/docs/")

@@ -58,6 +58,7 @@ pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
         key_prefix: config.key_prefix.clone(),
         rotation_days: i64::from(config.rotation_days),
         open_signup: config.signup == crate::config::Signup::Open,
+        asset_version: crate::assets::version(&config.site_root),
         ..Settings::default()
     };
     Ok(AppState::new(leptos_options, pool, settings))
@@ -146,6 +147,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .route("/docs", get(docs::page))
         .route("/docs/redoc.standalone.js", get(docs::redoc))
         .leptos_routes(&state, routes, move || shell(options.clone()))
+        .route("/v/{version}/{*path}", get(crate::assets::versioned))
         .fallback(crate::assets::site_file)
         .layer(CompressionLayer::new().br(true).gzip(true));
     Router::new()

@@ -37,6 +37,9 @@ pub struct Settings {
     /// `signup = "open"`: anyone may create an account and an org at
     /// `/signup` (default: invitation only).
     pub open_signup: bool,
+    /// A digest of the built bundle; asset URLs carry it (`/v/{it}/pkg/…`)
+    /// so browsers may keep them for good. Empty: plain `/pkg/…` URLs.
+    pub asset_version: String,
 }
 
 impl Default for Settings {
@@ -52,6 +55,7 @@ impl Default for Settings {
             key_prefix: KeyPrefix::default(),
             rotation_days: 90,
             open_signup: false,
+            asset_version: String::new(),
         }
     }
 }

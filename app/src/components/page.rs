@@ -41,10 +41,14 @@ pub fn Loading() -> impl IntoView {
     view! { <p class="loading">"Loading…"</p> }
 }
 
-/// A page's data once it has loaded, drawn by `show`; the error panel when
-/// it could not be loaded.
+/// A page's data once it has loaded, drawn by `show`; `missing` when it is
+/// not found (if given), the error panel for any other error.
 #[component]
-pub fn Loaded<T, F, V>(resource: Resource<Result<T, AppError>>, show: F) -> impl IntoView
+pub fn Loaded<T, F, V>(
+    resource: Resource<Result<T, AppError>>,
+    show: F,
+    #[prop(optional, into)] missing: Option<ViewFn>,
+) -> impl IntoView
 where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     F: Fn(T) -> V + Clone + Send + Sync + 'static,
@@ -53,11 +57,12 @@ where
     view! {
         <Suspense fallback=Loading>
             {move || {
-                let show = show.clone();
+                let (show, missing) = (show.clone(), missing.clone());
                 Suspend::new(async move {
-                    match resource.await {
-                        Ok(value) => show(value).into_any(),
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    match (resource.await, missing) {
+                        (Ok(value), _) => show(value).into_any(),
+                        (Err(AppError::NotFound), Some(missing)) => missing.run(),
+                        (Err(error), _) => view! { <ErrorPanel error /> }.into_any(),
                     }
                 })
             }}

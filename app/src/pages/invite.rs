@@ -2,10 +2,8 @@
 
 use super::auth::PasswordInput;
 use crate::api::members::{AcceptInvitation, get_invitation};
-use crate::components::{
-    AuthCard, ErrorPanel, ErrorText, Loading, Submit, action_error, path_param,
-};
-use crate::error::AppError;
+use crate::api::types::InvitationDetails;
+use crate::components::{AuthCard, ErrorText, Loaded, Submit, action_error, path_param};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -14,56 +12,54 @@ pub fn InvitePage() -> impl IntoView {
     let token = path_param("token");
     let details = Resource::new(move || token.get(), get_invitation);
     let accept = ServerAction::<AcceptInvitation>::new();
-    let error = action_error(accept);
+    let missing = || {
+        view! {
+            <section class="panel error-panel">
+                <h1>"This invitation cannot be used"</h1>
+                <p>
+                    "The link is invalid, was already used, was withdrawn, or has expired. Ask for a new invitation."
+                </p>
+                <a href="/login">"Sign in"</a>
+            </section>
+        }
+    };
     view! {
         <Title text="Invitation" />
         <main class="auth-page">
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match details.await {
-                        Ok(inv) => {
-                            let hint = if inv.portal_user {
-                                "Your account signs in through your platform: accept while signed in there. Choose a password (at least 10 characters) if you also want to sign in here directly, or leave it empty."
-                            } else if inv.account_exists {
-                                "You already have a Keywarden account: confirm with its password."
-                            } else {
-                                "Choose a password of at least 10 characters for your new account."
-                            };
-                            let autocomplete = if inv.account_exists { "current-password" } else { "new-password" };
-                            view! {
-                                <AuthCard heading=format!("Join {}", inv.org_name)>
-                                    <p class="lede">
-                                        "You are invited as " <strong>{inv.role.label()}</strong> " with "
-                                        <strong>{inv.email.clone()}</strong> "."
-                                    </p>
-                                    <ActionForm action=accept attr:class="stack">
-                                        <input type="hidden" name="token" value=token />
-                                        <label for="invite-password">"Password"</label>
-                                        <PasswordInput id="invite-password" name="password" autocomplete optional=inv.portal_user />
-                                        <p class="hint">{hint}</p>
-                                        <ErrorText error />
-                                        <Submit pending=accept.pending() label="Accept invitation" />
-                                    </ActionForm>
-                                </AuthCard>
-                            }
-                                .into_any()
-                        }
-                        Err(AppError::NotFound) => {
-                            view! {
-                                <section class="panel error-panel">
-                                    <h1>"This invitation cannot be used"</h1>
-                                    <p>
-                                        "The link is invalid, was already used, was withdrawn, or has expired. Ask for a new invitation."
-                                    </p>
-                                    <a href="/login">"Sign in"</a>
-                                </section>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded resource=details show=move |inv| view! { <Accept inv token accept /> } missing />
         </main>
+    }
+}
+
+/// The invitation and its password field.
+#[component]
+fn Accept(
+    inv: InvitationDetails,
+    token: Signal<String>,
+    accept: ServerAction<AcceptInvitation>,
+) -> impl IntoView {
+    let hint = if inv.portal_user {
+        "Your account signs in through your platform: accept while signed in there. Choose a password (at least 10 characters) if you also want to sign in here directly, or leave it empty."
+    } else if inv.account_exists {
+        "You already have a Keywarden account: confirm with its password."
+    } else {
+        "Choose a password of at least 10 characters for your new account."
+    };
+    let autocomplete = if inv.account_exists { "current-password" } else { "new-password" };
+    view! {
+        <AuthCard heading=format!("Join {}", inv.org_name)>
+            <p class="lede">
+                "You are invited as " <strong>{inv.role.label()}</strong> " with "
+                <strong>{inv.email.clone()}</strong> "."
+            </p>
+            <ActionForm action=accept attr:class="stack">
+                <input type="hidden" name="token" value=token />
+                <label for="invite-password">"Password"</label>
+                <PasswordInput id="invite-password" name="password" autocomplete optional=inv.portal_user />
+                <p class="hint">{hint}</p>
+                <ErrorText error=action_error(accept) />
+                <Submit pending=accept.pending() label="Accept invitation" />
+            </ActionForm>
+        </AuthCard>
     }
 }

@@ -3,11 +3,8 @@
 //! itself, without it the person presses **Continue**. Using it is a POST,
 //! so a link scanner fetching the page does not spend it.
 
-use crate::api::platform::{PortalEnter, portal_peek};
-use crate::components::{
-    AuthCard, ErrorPanel, ErrorText, Loading, Submit, action_error, path_param,
-};
-use crate::error::AppError;
+use crate::api::platform::{PortalEnter, PortalWelcome, portal_peek};
+use crate::components::{AuthCard, ErrorText, Loaded, Submit, action_error, path_param};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -16,45 +13,44 @@ pub fn PortalPage() -> impl IntoView {
     let token = path_param("token");
     let welcome = Resource::new(move || token.get(), portal_peek);
     let enter = ServerAction::<PortalEnter>::new();
-    let error = action_error(enter);
+    let missing = || {
+        view! {
+            <section class="panel error-panel">
+                <h1>"This sign-in link cannot be used"</h1>
+                <p>
+                    "Sign-in links work once, within five minutes. This one is unknown, was already used, or has expired. Go back to the platform and open API keys again for a new one."
+                </p>
+            </section>
+        }
+    };
     view! {
         <Title text="Signing in" />
         <main class="auth-page">
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match welcome.await {
-                        Ok(w) => {
-                            // Continue by itself once hydrated.
-                            Effect::new(move |_| {
-                                if enter.version().get_untracked() == 0 && !enter.pending().get_untracked() {
-                                    enter.dispatch(PortalEnter { token: token.get_untracked() });
-                                }
-                            });
-                            view! {
-                                <AuthCard heading=format!("Sign in to {}", w.org_name)>
-                                    <p class="lede">"As " <strong>{w.email.clone()}</strong> "."</p>
-                                    <ActionForm action=enter attr:class="stack">
-                                        <input type="hidden" name="token" value=token />
-                                        <ErrorText error />
-                                        <Submit pending=enter.pending() label="Continue" />
-                                    </ActionForm>
-                                </AuthCard>
-                            }
-                                .into_any()
-                        }
-                        Err(AppError::NotFound) => view! {
-                            <section class="panel error-panel">
-                                <h1>"This sign-in link cannot be used"</h1>
-                                <p>
-                                    "Sign-in links work once, within five minutes. This one is unknown, was already used, or has expired. Go back to the platform and open API keys again for a new one."
-                                </p>
-                            </section>
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded resource=welcome show=move |w| view! { <Enter w token enter /> } missing />
         </main>
+    }
+}
+
+/// Whose link it is, and **Continue** (pressed by itself once hydrated).
+#[component]
+fn Enter(
+    w: PortalWelcome,
+    token: Signal<String>,
+    enter: ServerAction<PortalEnter>,
+) -> impl IntoView {
+    Effect::new(move |_| {
+        if enter.version().get_untracked() == 0 && !enter.pending().get_untracked() {
+            enter.dispatch(PortalEnter { token: token.get_untracked() });
+        }
+    });
+    view! {
+        <AuthCard heading=format!("Sign in to {}", w.org_name)>
+            <p class="lede">"As " <strong>{w.email.clone()}</strong> "."</p>
+            <ActionForm action=enter attr:class="stack">
+                <input type="hidden" name="token" value=token />
+                <ErrorText error=action_error(enter) />
+                <Submit pending=enter.pending() label="Continue" />
+            </ActionForm>
+        </AuthCard>
     }
 }

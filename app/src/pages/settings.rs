@@ -103,7 +103,7 @@ fn Shell(ctx: OrgContext) -> impl IntoView {
                 <header class="topbar">
                     <span class="topbar-title">{ctx.name.clone()} " · Settings"</span>
                     <details class="user-menu">
-                        <summary aria-label="Account menu">{ctx.email.clone()}</summary>
+                        <summary aria-label=format!("Account menu, {}", ctx.email)>{ctx.email.clone()}</summary>
                         <div class="menu">
                             <p class="menu-note">"Signed in as " {ctx.email.clone()}</p>
                             <a href="/account">"Account"</a>

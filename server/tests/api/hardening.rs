@@ -236,11 +236,11 @@ async fn pages_and_answers_are_not_cached(engine: Engine) {
     let mut owner = app.signed_in("owner@acme.test").await;
     let page = owner.page("/orgs/acme/settings/api-keys").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-cache, no-store");
     let answer = owner.call_fn(ListKeys { slug: "acme".into(), query: Default::default() }).await;
     assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store", "{}", answer.body);
     let login = app.client().page("/login").await;
-    assert_eq!(login.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(login.headers[header::CACHE_CONTROL], "no-cache, no-store");
 }
 
 async fn rest_changes_are_audited_with_the_key_and_the_client_address(engine: Engine) {

@@ -80,20 +80,12 @@ async fn every_key_action_follows_the_roles(engine: Engine) {
         assert_eq!(list(&mut client, json!({})).await["can_manage"], manages);
 
         let (id, _) = create(&mut owner, input(&format!("For {role}"), "Read")).await;
-        let create_reply = client
-            .call_json(
-                "keys/create",
-                json!({ "slug": "acme", "input": input(&format!("{role} made"), "Write") }),
-            )
-            .await;
-        assert_eq!(create_reply.status, expect(manages), "{role} create");
-        let admin_key = client
-            .call_json(
-                "keys/create",
-                json!({ "slug": "acme", "input": input(&format!("{role} admin"), "Admin") }),
-            )
-            .await;
-        assert_eq!(admin_key.status, expect(manages), "{role} create Admin");
+        for (made, key_type) in [("made", "Write"), ("admin", "Admin")] {
+            let input = input(&format!("{role} {made}"), key_type);
+            let reply =
+                client.call_json("keys/create", json!({ "slug": "acme", "input": input })).await;
+            assert_eq!(reply.status, expect(manages), "{role} create {key_type}");
+        }
         let mut edited = input(&format!("For {role} (edited)"), "Read");
         edited["expiry"] = json!("keep");
         let calls = [

@@ -10,6 +10,7 @@
 mod common;
 
 mod accounts;
+mod assets;
 mod authorize;
 mod cli;
 mod customer_keys;

@@ -118,9 +118,10 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("an answer within 60 s");
-    answer
+    // Compressed bodies are not text: read bytes, keep the head readable.
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("an answer within 60 s");
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 /// The status code of a raw HTTP answer.

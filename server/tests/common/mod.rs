@@ -170,26 +170,10 @@ impl TestApp {
     /// Another organisation `slug` with its own owner (`owner`, signing in
     /// with `password`), for cross-org checks; returns the owner's id.
     pub async fn add_org(&self, slug: &str, name: &str, owner: &str, password: &str) -> String {
-        use app::domain::{Email, OrgName, Password, Slug};
-        let hash = app::backend::password::hash(
-            &self.state.hashing,
-            Password::parse(password).expect("a valid password"),
-        )
-        .await
-        .expect("hash");
-        let mut tx = app::backend::db::begin(&self.state.db).await.expect("begin");
-        let user = app::backend::platform::found(
-            &mut tx,
-            &Email::parse(owner).expect("a valid email"),
-            &hash,
-            &Slug::parse(slug).expect("a valid slug"),
-            &OrgName::parse(name).expect("a valid name"),
-            None,
-        )
-        .await
-        .expect("found the org");
-        tx.commit().await.expect("commit");
-        user
+        use app::backend::platform::{Founding, found};
+        let org =
+            app::domain::NewOwnedOrg::parse(name, slug, owner, password).expect("a valid org");
+        found(&self.state, org, Founding::SignUp, None).await.expect("found the org").0
     }
 
     /// Sends one request as-is from `ip`.

@@ -113,10 +113,22 @@ pub fn KeyFields(
     {
         form.expiry.set(first.0.to_string());
     }
+    // The fields arrive after the dialog opened (their options load first):
+    // the name takes the focus when it appears.
+    let name_field = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = name_field.get() {
+            // After the frame that puts it on the page.
+            request_animation_frame(move || {
+                let _ = input.focus();
+            });
+        }
+    });
     view! {
         <div class="field">
             <label for="key-name">"Name"</label>
             <input
+                node_ref=name_field
                 id="key-name"
                 maxlength="100"
                 required
