@@ -43,3 +43,42 @@ test('at 390×844 each key is a card with its name, status and Actions menu', as
   await expect(page.getByRole('button', { name: 'Edit', exact: true })).toBeVisible();
   await context.close();
 });
+
+test('at 390×844 the members, audit and request-log tables are cards too', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await signIn(page, 'owner@acme.test');
+  await page.locator('body[data-hydrated]').waitFor();
+  // A key and one verification of it, so every table has a row.
+  await page.getByRole('button', { name: 'Create API key' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Create API key' });
+  await dialog.getByLabel('Name', { exact: true }).fill(`Cards ${Date.now()}`);
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  const token = await dialog.getByRole('textbox', { name: 'API key' }).inputValue();
+  const answer = await context.request.post('/v1/keys/verify', {
+    headers: { Authorization: 'Bearer e2e-production-service-token-01' },
+    data: { key: token },
+  });
+  expect((await answer.json()).code).toBe('VALID');
+  for (const [path, table, label] of [
+    ['/orgs/acme/settings/members', 'Members', 'Role'],
+    ['/orgs/acme/settings/audit-log', 'Audit entries', 'Action'],
+    ['/orgs/acme/settings/logs?since=30d', 'Requests', 'Outcome'],
+  ]) {
+    const rows = page.getByRole('table', { name: table }).getByRole('row');
+    // The first row after the (visually hidden) header; the request log
+    // shows a verification within a few seconds.
+    const first = rows.nth(1);
+    await expect(async () => {
+      await page.goto(path);
+      await expect(first).toBeInViewport({ timeout: 1000 });
+    }).toPass({ timeout: 15_000 });
+    const cell = first.locator(`td[data-label="${label}"]`);
+    await expect(cell).toBeVisible();
+    expect(await cell.evaluate((td) => getComputedStyle(td, '::before').content), path).toBe(`"${label}"`);
+    const box = (await first.boundingBox())!;
+    expect(box.x + box.width, path).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+  }
+  await context.close();
+});

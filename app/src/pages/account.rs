@@ -214,11 +214,11 @@ fn SessionsPanel(sessions: Vec<SessionView>, now: i64, actions: Actions) -> impl
                         let seen = s.last_seen_at.unwrap_or(s.created_at);
                         view! {
                             <tr>
-                                <td>{s.device.clone()}</td>
-                                <td class="mono">{s.ip.clone().unwrap_or_else(|| "Unknown".into())}</td>
-                                <td><time title=format_datetime(s.created_at)>{relative(s.created_at, now)}</time></td>
-                                <td><time title=format_datetime(seen)>{relative(seen, now)}</time></td>
-                                <td>
+                                <td data-label="Device">{s.device.clone()}</td>
+                                <td data-label="Address" class="mono">{s.ip.clone().unwrap_or_else(|| "Unknown".into())}</td>
+                                <td data-label="Created"><time title=format_datetime(s.created_at)>{relative(s.created_at, now)}</time></td>
+                                <td data-label="Last seen"><time title=format_datetime(seen)>{relative(seen, now)}</time></td>
+                                <td data-label="Actions">
                                     {if s.current {
                                         view! { <span class="badge">"This session"</span> }.into_any()
                                     } else {

@@ -214,16 +214,16 @@ fn OrgRow(
     };
     view! {
         <tr>
-            <td>{name_cell}</td>
-            <td class="mono">{org.slug.clone()}</td>
-            <td>{org.members}</td>
-            <td>{format!("{} / {}", org.active_keys, org.keys)}</td>
-            <td>{org.verifications_24h}</td>
-            <td>{format_date(org.created_at)}</td>
-            <td>
+            <td data-label="Name">{name_cell}</td>
+            <td data-label="Slug" class="mono">{org.slug.clone()}</td>
+            <td data-label="Members">{org.members}</td>
+            <td data-label="Keys (active / total)">{format!("{} / {}", org.active_keys, org.keys)}</td>
+            <td data-label="Verifications (24 h)">{org.verifications_24h}</td>
+            <td data-label="Created">{format_date(org.created_at)}</td>
+            <td data-label="Status">
                 <span class=if suspended { "badge badge-danger" } else { "badge badge-ok" }>{status}</span>
             </td>
-            <td class="row-actions">
+            <td class="row-actions" data-label="Actions">
                 <button type="button" class="secondary" on:click=start_rename>"Rename"</button>
                 <button type="button" class="secondary" on:click=ask>
                     {if suspended { "Resume" } else { "Suspend" }}

@@ -64,15 +64,15 @@ pub fn AuditTable(entries: Vec<AuditView>, show_target: bool) -> impl IntoView {
                                     ("key", Some(id)) => view! { <a href=format!("?key={id}")>{label}</a> }.into_any(),
                                     _ => view! { <span>{label}</span> }.into_any(),
                                 };
-                                view! { <td>{cell}</td> }
+                                view! { <td data-label="Target">{cell}</td> }
                             });
                             view! {
                                 <tr>
-                                    <td>{format_datetime(e.at_ms / 1000)}</td>
-                                    <td>{e.actor.clone().unwrap_or_else(|| "—".into())}</td>
-                                    <td class="mono">{e.action.clone()}</td>
+                                    <td data-label="Time (UTC)">{format_datetime(e.at_ms / 1000)}</td>
+                                    <td data-label="Actor">{e.actor.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label="Action" class="mono">{e.action.clone()}</td>
                                     {target}
-                                    <td class="changes">
+                                    <td data-label="Changes" class="changes">
                                         <ul class="change-list">
                                             {describe_changes(e.changes.as_deref())
                                                 .into_iter()
@@ -80,7 +80,7 @@ pub fn AuditTable(entries: Vec<AuditView>, show_target: bool) -> impl IntoView {
                                                 .collect_view()}
                                         </ul>
                                     </td>
-                                    <td>{e.client_ip.clone().unwrap_or_default()}</td>
+                                    <td data-label="IP">{e.client_ip.clone().unwrap_or_default()}</td>
                                 </tr>
                             }
                         })

@@ -71,7 +71,7 @@ fn MemberRow(member: MemberView, can_manage: bool, actions: Actions) -> impl Int
         let (uid, uid2) = (user_id.clone(), user_id.clone());
         let prompt = format!("Remove {email} from this organisation? Their access ends with their next request.");
         view! {
-            <td class="row-actions">
+            <td class="row-actions" data-label="Actions">
                 <ActionForm action=actions.change attr:class="inline-form">
                     <input type="hidden" name="slug" value=actions.slug />
                     <input type="hidden" name="user_id" value=uid />
@@ -94,12 +94,12 @@ fn MemberRow(member: MemberView, can_manage: bool, actions: Actions) -> impl Int
     });
     view! {
         <tr>
-            <td>
+            <td data-label="Email">
                 {email.clone()}
                 {is_you.then(|| view! { <span class="badge subtle">"you"</span> })}
             </td>
-            <td>{role.label()}</td>
-            <td>{format_date(joined_at)}</td>
+            <td data-label="Role">{role.label()}</td>
+            <td data-label="Joined">{format_date(joined_at)}</td>
             {manage}
         </tr>
     }
@@ -194,11 +194,11 @@ fn Invitations(list: Vec<InvitationView>, actions: Actions) -> impl IntoView {
                         let label = format!("Withdraw invitation for {}", inv.email);
                         view! {
                             <tr>
-                                <td>{inv.email.clone()}</td>
-                                <td>{inv.role.label()}</td>
-                                <td>{inv.invited_by.clone()}</td>
-                                <td>{format_date(inv.expires_at)}</td>
-                                <td class="row-actions">
+                                <td data-label="Email">{inv.email.clone()}</td>
+                                <td data-label="Role">{inv.role.label()}</td>
+                                <td data-label="Invited by">{inv.invited_by.clone()}</td>
+                                <td data-label="Expires">{format_date(inv.expires_at)}</td>
+                                <td class="row-actions" data-label="Actions">
                                     <ActionForm action=actions.revoke attr:class="inline-form">
                                         <input type="hidden" name="slug" value=actions.slug />
                                         <input type="hidden" name="invitation_id" value=inv.id.clone() />

@@ -87,17 +87,17 @@ pub fn RequestTable(entries: Vec<RequestView>, show_key: bool, slug: String) -> 
                                     Some(name) => view! { <a href=format!("/orgs/{slug}/settings/api-keys/{}", e.key_id)>{name}</a> }.into_any(),
                                     None => view! { <span class="muted">"Deleted key"</span> }.into_any(),
                                 };
-                                view! { <td>{cell}</td> }
+                                view! { <td data-label="Key">{cell}</td> }
                             });
                             let class = if e.code == "VALID" { "outcome outcome-valid" } else { "outcome outcome-refused" };
                             view! {
                                 <tr>
-                                    <td>{format_timestamp(e.at_ms / 1000)}</td>
+                                    <td data-label="Time (UTC)">{format_timestamp(e.at_ms / 1000)}</td>
                                     {key}
-                                    <td><span class=class title=e.code.clone()>{outcome_label(&e.code)}</span></td>
-                                    <td class="mono">{e.path.clone().unwrap_or_default()}</td>
-                                    <td>{e.ip.clone().unwrap_or_default()}</td>
-                                    <td class="small-text">{e.user_agent.clone().unwrap_or_default()}</td>
+                                    <td data-label="Outcome"><span class=class title=e.code.clone()>{outcome_label(&e.code)}</span></td>
+                                    <td data-label="Path" class="mono">{e.path.clone().unwrap_or_default()}</td>
+                                    <td data-label="IP">{e.ip.clone().unwrap_or_default()}</td>
+                                    <td data-label="User agent" class="small-text">{e.user_agent.clone().unwrap_or_default()}</td>
                                 </tr>
                             }
                         })
