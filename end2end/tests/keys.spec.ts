@@ -39,6 +39,13 @@ async function rowAction(page: Page, name: string, action: string) {
   await page.getByRole('button', { name: action, exact: true }).click();
 }
 
+/** A new key called `name`, made and revoked through the dialogs. */
+async function revokedKey(page: Page, name: string) {
+  await createKey(page, name);
+  await finishReveal(page);
+  await revokeKey(page, name);
+}
+
 /** Revokes the key called `name` through its dialog and waits for the list to say so. */
 async function revokeKey(page: Page, name: string) {
   await rowAction(page, name, 'Revoke');
@@ -170,9 +177,7 @@ test('edit, regenerate with and without grace, disable and enable, revoke', asyn
 test('an owner deletes a revoked key after typing its name', async ({ page }) => {
   await openKeys(page, 'owner@acme.test');
   const name = `Doomed ${run}`;
-  await createKey(page, name);
-  await finishReveal(page);
-  await revokeKey(page, name);
+  await revokedKey(page, name);
   // Only Delete remains for the owner.
   await page.getByRole('button', { name: `Actions for ${name}` }).click();
   await expect(page.getByRole('button', { name: 'Edit', exact: true })).toHaveCount(0);
@@ -250,9 +255,7 @@ test('200 keys paginate, search and filter', async ({ page }) => {
 test('the audit log lists key changes newest first and filters by action and key', async ({ page }) => {
   await openKeys(page, 'admin@acme.test');
   const name = `Audited ${run}`;
-  await createKey(page, name);
-  await finishReveal(page);
-  await revokeKey(page, name);
+  await revokedKey(page, name);
 
   await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Audit log' }).click();
   const entries = page.getByRole('table', { name: 'Audit entries' });

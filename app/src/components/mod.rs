@@ -10,8 +10,12 @@ mod time;
 pub use copy::CopyButton;
 pub use history::describe as describe_changes;
 pub use modal::Modal;
-pub use page::{AuthCard, Loaded, Loading, PageHeading, SignOut, Submit, action_error, path_param};
-pub use table::{DataTable, FilterSelect, Pager, page_count, page_link};
+pub use page::{
+    AuthCard, DeadLink, Loaded, Loading, PageHeading, SignOut, Submit, action_error, path_param,
+};
+pub use table::{
+    DataTable, FilterSelect, Pager, page_count, page_link, page_param, query_param, url_filters,
+};
 pub use time::{format_date, format_datetime, format_day, format_timestamp, relative};
 
 use crate::error::AppError;

@@ -82,6 +82,23 @@ pub fn AuthCard(#[prop(into)] heading: String, children: Children) -> impl IntoV
     }
 }
 
+/// A link that cannot be used (unknown, spent or expired): what happened
+/// and what to do, optionally with a way to sign in.
+#[component]
+pub fn DeadLink(
+    heading: &'static str,
+    text: &'static str,
+    #[prop(optional)] sign_in: bool,
+) -> impl IntoView {
+    view! {
+        <section class="panel error-panel">
+            <h1>{heading}</h1>
+            <p>{text}</p>
+            {sign_in.then(|| view! { <a href="/login">"Sign in"</a> })}
+        </section>
+    }
+}
+
 /// A form's primary button, disabled while its action runs.
 #[component]
 pub fn Submit(#[prop(into)] pending: Signal<bool>, label: &'static str) -> impl IntoView {

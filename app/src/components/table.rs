@@ -2,6 +2,28 @@
 //! the pager.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
+
+/// A list's filters, read from the URL's query by `read` whenever it
+/// changes (so they survive reloads and work without JavaScript).
+pub fn url_filters<T>(read: impl Fn(&ParamsMap) -> T + Send + Sync + 'static) -> Signal<T>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let query = use_query_map();
+    Signal::derive(move || read(&query.read()))
+}
+
+/// A query parameter that is there and not empty.
+pub fn query_param(q: &ParamsMap, name: &str) -> Option<String> {
+    q.get(name).filter(|v| !v.is_empty())
+}
+
+/// The `page` query parameter (1 when absent or not a number).
+pub fn page_param(q: &ParamsMap) -> u32 {
+    q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1)
+}
 
 /// One select of a list's filter form: "All …" first, then `options`
 /// (value, label), with the one the URL names selected.

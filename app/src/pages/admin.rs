@@ -5,14 +5,13 @@
 use crate::api::platform::{AdminCreateOrg, AdminRenameOrg, AdminSuspendOrg, admin_orgs};
 use crate::components::{
     CopyButton, DataTable, ErrorPanel, ErrorText, Loading, Modal, Pager, Submit, action_error,
-    format_date, page_link,
+    format_date, page_link, page_param, url_filters,
 };
 use crate::domain::OrgOverview;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_query_map;
 
 /// A suspension or resumption waiting for its confirmation.
 #[derive(Clone)]
@@ -24,14 +23,7 @@ struct Pending {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let query = use_query_map();
-    let filters = Signal::derive(move || {
-        let q = query.read();
-        (
-            q.get("q").unwrap_or_default(),
-            q.get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1),
-        )
-    });
+    let filters = url_filters(|q| (q.get("q").unwrap_or_default(), page_param(q)));
     let create = ServerAction::<AdminCreateOrg>::new();
     let suspend = ServerAction::<AdminSuspendOrg>::new();
     let rename = ServerAction::<AdminRenameOrg>::new();

@@ -5,20 +5,14 @@ use crate::api::key_types::AuditView;
 use crate::api::keys::audit_log;
 use crate::components::{
     DataTable, FilterSelect, Loaded, PageHeading, Pager, describe_changes, format_datetime,
-    page_link, path_param,
+    page_link, page_param, path_param, query_param, url_filters,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
-    let query = use_query_map();
     let slug = path_param("slug");
-    let filters = Signal::derive(move || {
-        let q = query.read();
-        let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-        (q.get("action").filter(|a| !a.is_empty()), q.get("key").filter(|k| !k.is_empty()), page)
-    });
+    let filters = url_filters(|q| (query_param(q, "action"), query_param(q, "key"), page_param(q)));
     let log = Resource::new(
         move || (slug.get(), filters.get()),
         |(slug, (action, key, page))| audit_log(slug, action, key, page),

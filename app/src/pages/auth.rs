@@ -2,7 +2,7 @@
 
 use crate::api::auth::{Login, Setup, setup_needed};
 use crate::api::platform::{Signup, signup_open};
-use crate::components::{AuthCard, ErrorText, Loading, Submit, action_error};
+use crate::components::{AuthCard, ErrorText, Loaded, Submit, action_error};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -121,8 +121,8 @@ pub fn SignupPage() -> impl IntoView {
     }
 }
 
-/// A sign-in-style page shown only while `open` loads as `Ok(true)`;
-/// `closed` otherwise.
+/// A sign-in-style page shown only while `open` loads as `true`; `closed`
+/// otherwise.
 #[component]
 fn Gate<C, V>(
     open: Resource<Result<bool, AppError>>,
@@ -133,20 +133,11 @@ where
     C: Fn() -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
 {
-    view! {
-        <Suspense fallback=Loading>
-            {move || {
-                let (closed, children) = (closed.clone(), children.clone());
-                Suspend::new(async move {
-                    if matches!(open.await, Ok(true)) {
-                        view! { <main class="auth-page">{children()}</main> }.into_any()
-                    } else {
-                        closed().into_any()
-                    }
-                })
-            }}
-        </Suspense>
-    }
+    let show = move |open: bool| match open {
+        true => view! { <main class="auth-page">{children()}</main> }.into_any(),
+        false => closed().into_any(),
+    };
+    view! { <Loaded resource=open show /> }
 }
 
 /// The fields of a new organisation and its owner (first-run setup and

@@ -3,7 +3,7 @@
 use super::auth::PasswordInput;
 use crate::api::members::{AcceptInvitation, get_invitation};
 use crate::api::types::InvitationDetails;
-use crate::components::{AuthCard, ErrorText, Loaded, Submit, action_error, path_param};
+use crate::components::{AuthCard, DeadLink, ErrorText, Loaded, Submit, action_error, path_param};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -13,15 +13,8 @@ pub fn InvitePage() -> impl IntoView {
     let details = Resource::new(move || token.get(), get_invitation);
     let accept = ServerAction::<AcceptInvitation>::new();
     let missing = || {
-        view! {
-            <section class="panel error-panel">
-                <h1>"This invitation cannot be used"</h1>
-                <p>
-                    "The link is invalid, was already used, was withdrawn, or has expired. Ask for a new invitation."
-                </p>
-                <a href="/login">"Sign in"</a>
-            </section>
-        }
+        let text = "The link is invalid, was already used, was withdrawn, or has expired. Ask for a new invitation.";
+        view! { <DeadLink heading="This invitation cannot be used" text sign_in=true /> }
     };
     view! {
         <Title text="Invitation" />

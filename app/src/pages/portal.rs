@@ -4,7 +4,7 @@
 //! so a link scanner fetching the page does not spend it.
 
 use crate::api::platform::{PortalEnter, PortalWelcome, portal_peek};
-use crate::components::{AuthCard, ErrorText, Loaded, Submit, action_error, path_param};
+use crate::components::{AuthCard, DeadLink, ErrorText, Loaded, Submit, action_error, path_param};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -14,14 +14,8 @@ pub fn PortalPage() -> impl IntoView {
     let welcome = Resource::new(move || token.get(), portal_peek);
     let enter = ServerAction::<PortalEnter>::new();
     let missing = || {
-        view! {
-            <section class="panel error-panel">
-                <h1>"This sign-in link cannot be used"</h1>
-                <p>
-                    "Sign-in links work once, within five minutes. This one is unknown, was already used, or has expired. Go back to the platform and open API keys again for a new one."
-                </p>
-            </section>
-        }
+        let text = "Sign-in links work once, within five minutes. This one is unknown, was already used, or has expired. Go back to the platform and open API keys again for a new one.";
+        view! { <DeadLink heading="This sign-in link cannot be used" text /> }
     };
     view! {
         <Title text="Signing in" />

@@ -4,24 +4,20 @@
 
 use crate::api::usage::{LOG_PERIODS, LogQuery, RequestView, request_log};
 use crate::components::{
-    DataTable, FilterSelect, Loaded, PageHeading, Pager, format_timestamp, page_link, path_param,
+    DataTable, FilterSelect, Loaded, PageHeading, Pager, format_timestamp, page_link, page_param,
+    path_param, query_param, url_filters,
 };
 use crate::domain::{OUTCOMES, outcome_label};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn RequestLogPage() -> impl IntoView {
-    let query = use_query_map();
     let slug = path_param("slug");
-    let filters = Signal::derive(move || {
-        let q = query.read();
-        LogQuery {
-            key: q.get("key").filter(|k| !k.is_empty()),
-            outcome: q.get("outcome").filter(|o| !o.is_empty()),
-            since: q.get("since").filter(|s| !s.is_empty()),
-            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-        }
+    let filters = url_filters(|q| LogQuery {
+        key: query_param(q, "key"),
+        outcome: query_param(q, "outcome"),
+        since: query_param(q, "since"),
+        page: page_param(q),
     });
     let log = Resource::new(move || (slug.get(), filters.get()), |(slug, q)| request_log(slug, q));
     view! {

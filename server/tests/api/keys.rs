@@ -2,7 +2,7 @@
 //! action for every role, validation, storage of hashes only, rotation with
 //! and without grace, audit entries, and the list's filters and pages.
 
-use crate::common::{Client, Engine, TestApp};
+use crate::common::{Client, Engine, Reply, TestApp};
 use app::api::keys::{DeleteKey, GetKeyDetail, ListKeys, RevokeKey};
 use app::backend::secret::sha256_hex;
 use app::domain::ApiToken;
@@ -25,6 +25,11 @@ async fn create(client: &mut Client, input: Value) -> (String, String) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = reply.json();
     (body["key"]["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())
+}
+
+/// Regenerates key `id` of `acme` with `grace` (`none`, `one_hour`…).
+async fn regenerate(client: &mut Client, id: &str, grace: &str) -> Reply {
+    client.call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": grace })).await
 }
 
 async fn list(client: &mut Client, query: Value) -> Value {
@@ -219,9 +224,7 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
     let mut soon = input("Expires soon", "Read");
     soon["expiry"] = json!("30");
     let (id, _) = create(&mut admin, soon).await;
-    let ok = admin
-        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "seven_days" }))
-        .await;
+    let ok = regenerate(&mut admin, &id, "seven_days").await;
     assert_eq!(ok.status, StatusCode::OK);
     sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
         .bind(app::backend::db::now() + 3600 * 2)
@@ -229,9 +232,7 @@ async fn bad_input_gets_a_clear_error(engine: Engine) {
         .execute(&app.state.db)
         .await
         .unwrap();
-    let too_long = admin
-        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "one_day" }))
-        .await;
+    let too_long = regenerate(&mut admin, &id, "one_day").await;
     assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
     assert!(too_long.body.contains("outlive"));
     // Edits validate the same way, and a revoked key cannot be edited.
@@ -252,13 +253,8 @@ async fn the_database_never_holds_a_plain_token(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut owner = as_role(&app, "owner").await;
     let (id, first) = create(&mut owner, input("Scanned", "Admin")).await;
-    let second = owner
-        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "one_hour" }))
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second =
+        regenerate(&mut owner, &id, "one_hour").await.json()["token"].as_str().unwrap().to_string();
     let columns = "id || org_id || name || environment || key_type || permissions || token_hash || start \
         || COALESCE(previous_token_hash, '') || COALESCE(created_by, '')";
     let keys: Vec<(String,)> = sqlx::query_as(&format!("SELECT {columns} FROM api_keys"))
@@ -278,9 +274,7 @@ async fn regenerate_replaces_the_hash_with_or_without_grace(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = as_role(&app, "admin").await;
     let (id, old) = create(&mut admin, input("Rotating", "Write")).await;
-    let reply = admin
-        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "none" }))
-        .await;
+    let reply = regenerate(&mut admin, &id, "none").await;
     assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
     let new = reply.json()["token"].as_str().unwrap().to_string();
     assert_ne!(new, old);
@@ -289,10 +283,7 @@ async fn regenerate_replaces_the_hash_with_or_without_grace(engine: Engine) {
     assert_eq!((previous, until), (None, None), "without grace the old secret is gone at once");
 
     let now = app::backend::db::now();
-    let graced = admin
-        .call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "one_day" }))
-        .await
-        .json();
+    let graced = regenerate(&mut admin, &id, "one_day").await.json();
     let newest = graced["token"].as_str().unwrap();
     let (hash, previous, until) = stored_hashes(&app, &id).await;
     assert_eq!(hash, sha256_hex(newest));
@@ -323,7 +314,7 @@ async fn every_change_is_audited(engine: Engine) {
     edit["rate_limit"] = json!("10");
     edit["rate_window_secs"] = json!("1");
     owner.call_json("keys/update", json!({ "slug": "acme", "id": id, "input": edit })).await;
-    owner.call_json("keys/regenerate", json!({ "slug": "acme", "id": id, "grace": "none" })).await;
+    regenerate(&mut owner, &id, "none").await;
     owner
         .call_json("keys/set_enabled", json!({ "slug": "acme", "id": id, "enabled": false }))
         .await;
@@ -454,9 +445,7 @@ async fn stale_and_rotation_hints_follow_the_clock(engine: Engine) {
     assert_eq!(hints(&page, &used), (false, true));
     assert_eq!(hints(&page, &fresh), (false, false));
     // Regenerating resets the rotation clock; a revoked key needs no hints.
-    admin
-        .call_json("keys/regenerate", json!({ "slug": "acme", "id": used, "grace": "none" }))
-        .await;
+    regenerate(&mut admin, &used, "none").await;
     admin.call_fn(RevokeKey { slug: "acme".into(), id: old.to_string() }).await;
     let page = list(&mut admin, json!({})).await;
     assert_eq!(hints(&page, &used), (false, false));

@@ -12,13 +12,12 @@ use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
 use crate::components::{
     DataTable, ErrorPanel, ErrorText, FilterSelect, Loading, Pager, format_datetime, format_day,
-    page_link, relative,
+    page_link, page_param, path_param, relative, url_filters,
 };
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The list's filters as they sit in the URL (so they survive reloads and
 /// work without JavaScript).
@@ -33,7 +32,7 @@ fn query_from_url(q: &leptos_router::params::ParamsMap) -> KeyQuery {
         } else {
             KeySort::Created
         },
-        page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        page: page_param(q),
     }
 }
 
@@ -52,10 +51,8 @@ fn query_string(q: &KeyQuery, page: u32) -> String {
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    let params = use_params_map();
-    let url_query = use_query_map();
-    let slug = Signal::derive(move || params.read().get("slug").unwrap_or_default());
-    let query = Signal::derive(move || query_from_url(&url_query.read()));
+    let slug = path_param("slug");
+    let query = url_filters(query_from_url);
     let actions = KeyActions::new(slug, None);
     let page = Resource::new(
         move || (slug.get(), query.get(), actions.version()),
