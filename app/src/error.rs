@@ -64,6 +64,12 @@ impl FromServerFnError for AppError {
 
 #[cfg(feature = "ssr")]
 impl AppError {
+    /// "Too many attempts": try again after `wait`, in whole minutes (at
+    /// least one).
+    pub fn throttled(wait: std::time::Duration) -> Self {
+        AppError::Throttled(wait.as_secs().div_ceil(60).max(1))
+    }
+
     /// The HTTP status this error maps to; the single mapping for the app.
     pub fn status(&self) -> http::StatusCode {
         use http::StatusCode as S;

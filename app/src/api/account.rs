@@ -79,7 +79,7 @@ mod ssr {
     ) -> Result<T, crate::AppError> {
         let ip = request::client_ip(state);
         if let Err(wait) = state.throttle.reserve(&user.email, ip.as_deref()) {
-            return Err(crate::AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+            return Err(crate::AppError::throttled(wait));
         }
         let result = step.await;
         if result.is_ok() {
@@ -136,7 +136,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
         }
         let ip = request::client_ip(&state);
         if let Err(wait) = state.throttle.reserve(&user.email, ip.as_deref()) {
-            return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+            return Err(AppError::throttled(wait));
         }
         let stored = users::find_by_email(&state.db, &user.email).await?.map(|u| u.password_hash);
         if current.len() > password::MAX_PASSWORD_BYTES

@@ -19,7 +19,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
         // Counted before the password is checked (refunded on success), so
         // concurrent guesses cannot all pass the throttle.
         if let Err(wait) = state.throttle.reserve(&email, ip.as_deref()) {
-            return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+            return Err(AppError::throttled(wait));
         }
         let user = users::find_by_email(&state.db, &email).await?;
         let (id, stored) = match user {
@@ -63,7 +63,7 @@ pub async fn verify_sign_in(code: String) -> Result<(), AppError> {
         let pending = sign_in::find(&state.db, &token).await?.ok_or_else(expired)?;
         let ip = request::client_ip(&state);
         if let Err(wait) = state.throttle.reserve(&pending.email, ip.as_deref()) {
-            return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+            return Err(AppError::throttled(wait));
         }
         if code.len() > 64 {
             return Err(AppError::Invalid("That code is not right.".into()));

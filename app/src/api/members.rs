@@ -210,7 +210,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
                     return Err(AppError::InvalidCredentials);
                 }
                 if let Err(wait) = state.throttle.reserve(email.as_str(), ip.as_deref()) {
-                    return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+                    return Err(AppError::throttled(wait));
                 }
                 if !pw::verify(&state.hashing, password, Some(user.password_hash.clone())).await? {
                     return Err(AppError::InvalidCredentials);

@@ -183,7 +183,7 @@ pub(crate) async fn found_org(
     if how == Founding::SignUp
         && let Err(wait) = state.throttle.reserve(org.email.as_str(), ip.as_deref())
     {
-        return Err(AppError::Throttled(wait.as_secs().div_ceil(60).max(1)));
+        return Err(AppError::throttled(wait));
     }
     let (user_id, slug) = platform::found(&state, org, how, ip.as_deref()).await?;
     request::start_session(&state, &user_id).await?;

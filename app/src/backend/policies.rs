@@ -125,12 +125,17 @@ pub async fn disable_unused_keys(state: &super::AppState, now: UnixTime) -> Resu
     let mut disabled = 0;
     for (id, org_id, name, days) in due {
         let mut tx = db::begin(&state.db).await?;
+        // Idle still: a key used, or enabled again, since the list above
+        // was read keeps working.
         let done = sqlx::query(
             "UPDATE api_keys SET disabled = 1, disabled_by_policy_at = $1 \
-             WHERE id = $2 AND disabled = 0 AND revoked_at IS NULL",
+             WHERE id = $2 AND disabled = 0 AND revoked_at IS NULL \
+             AND COALESCE(last_used_at, created_at) <= $1 - $3 * 86400 \
+             AND COALESCE(enabled_at, 0) <= $1 - $3 * 86400",
         )
         .bind(now)
         .bind(&id)
+        .bind(days)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {

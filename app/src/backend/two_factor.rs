@@ -213,22 +213,24 @@ pub async fn accept(
     Ok(used.rows_affected() == 1)
 }
 
-/// Replaces the user's recovery codes; returns the new ones (shown once).
-async fn replace_recovery_codes(db: &Db, user_id: &str) -> Result<Vec<String>, AppError> {
+/// Replaces the user's recovery codes inside the caller's transaction;
+/// returns the new ones (shown once).
+async fn store_recovery_codes(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+) -> Result<Vec<String>, AppError> {
     let codes = new_recovery_codes();
-    let mut tx = db::begin(db).await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     for code in &codes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(user_id)
             .bind(recovery_hash(code))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    tx.commit().await?;
     Ok(codes)
 }
 
@@ -238,18 +240,41 @@ pub async fn enable(db: &Db, user_id: &str, code: &str, now: u64) -> Result<Vec<
     if status(db, user_id).await?.enabled {
         return Err(AppError::Conflict("Two-factor sign-in is already on.".into()));
     }
-    if stored_secret(db, user_id).await?.is_none() {
+    let (stored,): (Option<String>,) =
+        sqlx::query_as("SELECT totp_secret FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(db)
+            .await?;
+    let Some((stored, secret)) =
+        stored.and_then(|s| TotpSecret::from_base32(&s).map(|secret| (s, secret)))
+    else {
         return Err(AppError::Conflict("Start the set-up first.".into()));
-    }
-    if !accept(db, user_id, code, now, false).await? {
+    };
+    let Some(step) = secret.matching_step(code, now) else {
+        return Err(wrong_code());
+    };
+    let mut tx = db::begin(db).await?;
+    // On for the very secret the code was checked against, with its step
+    // spent, and only while still off: a set-up started again meanwhile (a
+    // new secret the person's app does not hold) or a second window cannot
+    // slip in between the check and this write.
+    let turned_on = sqlx::query(
+        "UPDATE users SET totp_enabled_at = $1, totp_last_step = $2 \
+         WHERE id = $3 AND totp_secret = $4 AND totp_enabled_at IS NULL \
+         AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(db::now())
+    .bind(step as i64)
+    .bind(user_id)
+    .bind(&stored)
+    .execute(&mut *tx)
+    .await?;
+    if turned_on.rows_affected() != 1 {
         return Err(wrong_code());
     }
-    sqlx::query("UPDATE users SET totp_enabled_at = $1 WHERE id = $2")
-        .bind(db::now())
-        .bind(user_id)
-        .execute(db)
-        .await?;
-    replace_recovery_codes(db, user_id).await
+    let codes = store_recovery_codes(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(codes)
 }
 
 /// New recovery codes, for a right `code` (TOTP or a recovery code).
@@ -265,7 +290,10 @@ pub async fn regenerate_recovery_codes(
     if !accept(db, user_id, code, now, true).await? {
         return Err(wrong_code());
     }
-    replace_recovery_codes(db, user_id).await
+    let mut tx = db::begin(db).await?;
+    let codes = store_recovery_codes(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(codes)
 }
 
 /// Turns two-factor sign-in off, for a right `code`.

@@ -80,11 +80,12 @@ impl Policies {
         }
     }
 
-    /// Whether a key made before the policy outlives it ("exceeds policy";
-    /// such keys are listed, never changed).
-    pub fn exceeded_by(&self, created_at: UnixTime, expires_at: Option<UnixTime>) -> bool {
-        self.max_key_lifetime_days
-            .is_some_and(|max| expires_at.is_none_or(|t| t > created_at + (max + 1) * DAY))
+    /// Whether a key outlives what the policy would allow it if its expiry
+    /// were set `now` ("exceeds policy": keys made before the policy; they
+    /// are listed, never changed). The same rule as [`Self::check_expiry`],
+    /// so a key just edited within the policy never shows it.
+    pub fn exceeded_by(&self, now: UnixTime, expires_at: Option<UnixTime>) -> bool {
+        self.check_expiry(now, expires_at).is_err()
     }
 
     /// The rotation period in days, the operator's `default` when unset.
@@ -148,6 +149,12 @@ mod tests {
         assert!(p.exceeded_by(NOW, Some(NOW + 365 * DAY)));
         assert!(!p.exceeded_by(NOW, Some(NOW + 30 * DAY)));
         assert!(!Policies::default().exceeded_by(NOW, None));
+        // A key made long ago and just given an expiry within the policy
+        // does not exceed it (the same rule as the edit's check).
+        let edited = Some(NOW + 29 * DAY);
+        assert!(p.check_expiry(NOW, edited).is_ok() && !p.exceeded_by(NOW, edited));
+        // Nor, in time, one whose remaining life has come within it.
+        assert!(!p.exceeded_by(NOW + 340 * DAY, Some(NOW + 365 * DAY)));
     }
 
     #[test]

@@ -104,9 +104,12 @@ impl Quotas {
     pub async fn give_back(&self, db: &Db) -> Result<(), sqlx::Error> {
         let slots: Vec<_> = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            // Keys with nothing held are forgotten (bounds memory).
+            // Keys with nothing held are forgotten (bounds memory), unless a
+            // spend has just taken the slot (and may be about to fill it: a
+            // lease taken into a forgotten slot would never come back).
             slots.retain(|_, slot| {
-                slot.try_lock().map_or(true, |h| h.available > 0 || h.spent_until.is_some())
+                Arc::strong_count(slot) > 1
+                    || slot.try_lock().map_or(true, |h| h.available > 0 || h.spent_until.is_some())
             });
             slots.iter().map(|(id, slot)| (id.clone(), slot.clone())).collect()
         };
@@ -120,5 +123,25 @@ impl Quotas {
             held.spent_until = None;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_slot_a_spend_holds_is_not_forgotten() {
+        let quotas = Quotas::default();
+        let id: Arc<str> = "key".into();
+        // A spend between taking the key's slot and locking it.
+        let in_flight = quotas.slot(&id);
+        let db = app::backend::db::connect("sqlite::memory:").await.unwrap();
+        quotas.give_back(&db).await.unwrap();
+        assert!(Arc::ptr_eq(&in_flight, &quotas.slot(&id)), "the spend's slot is still the key's");
+        drop(in_flight);
+        quotas.give_back(&db).await.unwrap();
+        let slots = quotas.slots.lock().unwrap();
+        assert!(slots.is_empty(), "an idle key is forgotten");
     }
 }

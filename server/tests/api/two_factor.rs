@@ -208,7 +208,62 @@ async fn an_org_requiring_two_factor_refuses_members_without_it(engine: Engine) 
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
 }
 
+/// Two windows turning two-factor on with the same code: one wins, with one
+/// set of recovery codes; a set-up started again in between (a new secret)
+/// makes the old secret's code useless.
+async fn turning_on_races_leave_one_secret_in_force(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut owner = app.signed_in("owner@acme.test").await;
+    let first = owner.call_fn(StartTwoFactor {}).await.json();
+    let first = TotpSecret::from_base32(first["secret"].as_str().unwrap()).unwrap();
+    // Set-up started again elsewhere: the first secret no longer counts.
+    let second = owner.call_fn(StartTwoFactor {}).await.json();
+    let second = TotpSecret::from_base32(second["secret"].as_str().unwrap()).unwrap();
+    let stale = owner.call_fn(EnableTwoFactor { code: first.code_at(now()) }).await;
+    stale.assert_invalid("not right");
+    assert_eq!(account(&mut owner).await["two_factor"], false, "{:?}", account(&mut owner).await);
+
+    let code = second.code_at(now());
+    let tries: Vec<_> = (0..4)
+        .map(|_| {
+            let (mut client, code) = (owner.clone(), code.clone());
+            tokio::spawn(async move { client.call_fn(EnableTwoFactor { code }).await.status })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tries {
+        won += usize::from(t.await.unwrap() == StatusCode::OK);
+    }
+    assert_eq!(won, 1, "exactly one window turns it on");
+    let (stored,): (i64,) = app
+        .row(
+            "SELECT COUNT(*) FROM recovery_codes r JOIN users u ON u.id = r.user_id \
+             WHERE u.email = $1",
+            &["owner@acme.test"],
+        )
+        .await;
+    assert_eq!(stored, 10, "one set of recovery codes");
+}
+
+/// Sessions opened before sessions had ids (migration 0007) get one from
+/// migration 0008, so "Sign out everywhere else" keeps the current one.
+async fn sessions_from_before_ids_keep_the_current_one(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut here = app.signed_in("owner@acme.test").await;
+    let mut there = app.signed_in("owner@acme.test").await;
+    let db = &app.state.db;
+    sqlx::query("UPDATE sessions SET id = NULL").execute(db).await.unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 8").execute(db).await.unwrap();
+    app::backend::db::migrate(db).await.unwrap();
+    let ended = here.call_fn(EndOtherSessions {}).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    assert!(signed_in(&mut here).await, "this session stays");
+    assert!(!signed_in(&mut there).await, "the other one ended");
+}
+
 on_both_engines!(
+    sessions_from_before_ids_keep_the_current_one,
+    turning_on_races_leave_one_secret_in_force,
     changing_the_password_ends_other_sessions,
     guessing_the_current_password_is_throttled,
     sessions_are_listed_and_ended_remotely,

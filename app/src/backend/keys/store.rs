@@ -136,7 +136,7 @@ impl KeyRow {
                 stale: live && now - idle_since >= STALE_AFTER_DAYS * 86_400,
                 rotation_due: live
                     && now - self.rotated_at.unwrap_or(self.created_at) >= rotation_days * 86_400,
-                exceeds_policy: live && policies.exceeded_by(self.created_at, self.expires_at),
+                exceeds_policy: live && policies.exceeded_by(now, self.expires_at),
                 disabled_by_policy: status == KeyStatus::Disabled
                     && self.disabled_by_policy_at.is_some(),
                 disables_at: (status == KeyStatus::Active)
