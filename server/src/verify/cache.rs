@@ -82,6 +82,13 @@ pub enum Entry {
 /// cached together (all of them, after a restart) do not all expire and hit
 /// the database in the same second.
 const KEY_TTL: Duration = Duration::from_secs(60);
+/// After its TTL a known key's answer is still served for this long while
+/// one request's background read refreshes it (stale-while-revalidate): no
+/// request waits for the database because an answer aged.
+const STALE_FOR: Duration = Duration::from_secs(60);
+/// While a refresh is under way (or after one failed), the stale answer is
+/// served this long before another request asks for a new refresh.
+const REFRESH_RETRY: Duration = Duration::from_secs(5);
 const MISSING_TTL: Duration = Duration::from_secs(300);
 /// "No such key" answers held per generation (two generations are kept).
 /// Anyone can mint well-formed random keys (the checksum is public), so
@@ -139,17 +146,34 @@ impl KeyCache {
         self.maps.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cached answer for `hash`, if still fresh.
+    /// The cached answer for `hash`, if fresh or (known keys) stale but
+    /// within [`STALE_FOR`] of their TTL.
     pub fn get(&self, hash: &[u8; 32]) -> Option<Entry> {
+        self.get_or_refresh(hash).map(|(entry, _)| entry)
+    }
+
+    /// [`KeyCache::get`], and whether the caller should refresh the answer
+    /// in the background: true for one caller per [`REFRESH_RETRY`] once
+    /// the answer is past its TTL.
+    pub fn get_or_refresh(&self, hash: &[u8; 32]) -> Option<(Entry, bool)> {
         if self.deaf.load(Ordering::Acquire) {
             return None;
         }
-        let maps = self.lock();
-        if let Some((key, until)) = maps.keys.get(hash) {
-            return (Instant::now() < *until).then(|| Entry::Key(key.clone()));
+        let mut maps = self.lock();
+        if let Some((key, until)) = maps.keys.get_mut(hash) {
+            let now = Instant::now();
+            if now < *until {
+                return Some((Entry::Key(key.clone()), false));
+            }
+            if now < *until + STALE_FOR {
+                // Later callers are served without asking again meanwhile.
+                *until = now + REFRESH_RETRY;
+                return Some((Entry::Key(key.clone()), true));
+            }
+            return None;
         }
         let at = maps.missing.current.get(hash).or_else(|| maps.missing.previous.get(hash))?;
-        (at.elapsed() < MISSING_TTL).then_some(Entry::Missing)
+        (at.elapsed() < MISSING_TTL).then_some((Entry::Missing, false))
     }
 
     /// Take before reading the database; pass to [`KeyCache::insert`].
@@ -174,6 +198,8 @@ impl KeyCache {
                 maps.keys.insert(hash, (key, now + ttl));
             }
             Entry::Missing => {
+                // A key deleted (or unknown now) is no longer served stale.
+                maps.keys.remove(&hash);
                 let missing = &mut maps.missing;
                 if missing.current.len() >= self.missing_per_generation {
                     missing.previous = std::mem::take(&mut missing.current);
@@ -214,6 +240,16 @@ impl KeyCache {
     /// Whether the cache is bypassed for want of change notices.
     pub fn is_deaf(&self) -> bool {
         self.deaf.load(Ordering::Acquire)
+    }
+
+    /// Ages every known key's answer past its TTL, as if a minute had gone
+    /// by (tests of the background refresh).
+    #[doc(hidden)]
+    pub fn age_for_tests(&self) {
+        let now = Instant::now();
+        for (_, until) in self.lock().keys.values_mut() {
+            *until = now;
+        }
     }
 
     /// How many answers are held.
@@ -277,6 +313,24 @@ mod tests {
         assert!(until.iter().all(|u| *u <= after + KEY_TTL));
         let (first, last) = (until.iter().min().unwrap(), until.iter().max().unwrap());
         assert!(*last - *first > KEY_TTL / 10, "spread over {:?}", *last - *first);
+    }
+
+    #[test]
+    fn an_aged_answer_is_served_while_one_caller_refreshes_it() {
+        let cache = KeyCache::default();
+        cache.insert([1; 32], key("a"), cache.generation());
+        assert!(matches!(cache.get_or_refresh(&[1; 32]), Some((Entry::Key(_), false))));
+        cache.age_for_tests();
+        assert!(matches!(cache.get_or_refresh(&[1; 32]), Some((Entry::Key(_), true))));
+        // The next callers are served without asking for a second refresh.
+        assert!(matches!(cache.get_or_refresh(&[1; 32]), Some((Entry::Key(_), false))));
+        // Past the stale window nothing is served: the caller reads itself.
+        cache.lock().keys.get_mut(&[1; 32]).unwrap().1 = Instant::now() - STALE_FOR;
+        assert!(cache.get_or_refresh(&[1; 32]).is_none());
+        // A refresh that finds the key gone stops serving it at once.
+        cache.insert([2; 32], key("b"), cache.generation());
+        cache.insert([2; 32], Entry::Missing, cache.generation());
+        assert!(matches!(cache.get(&[2; 32]), Some(Entry::Missing)));
     }
 
     #[test]

@@ -181,9 +181,12 @@ impl Verifier {
             return Ok(Decision::bare(Code::Malformed));
         }
         let hash = token.hashed();
-        let entry = match self.cache.get(hash.bytes()) {
-            Some(entry) => {
+        let entry = match self.cache.get_or_refresh(hash.bytes()) {
+            Some((entry, refresh)) => {
                 self.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+                if refresh {
+                    self.refresh_in_background(hash);
+                }
                 entry
             }
             None => {
@@ -295,15 +298,31 @@ impl Verifier {
     }
 
     async fn lookup(&self, hash: TokenHash) -> Result<Entry, sqlx::Error> {
-        let seen = self.cache.generation();
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        let entry = match store::for_verification(&self.db, &hash).await? {
-            None => Entry::Missing,
-            Some(row) => {
-                CachedKey::from_row(row).map_or(Entry::Missing, |k| Entry::Key(Arc::new(k)))
-            }
-        };
-        self.cache.insert(*hash.bytes(), entry.clone(), seen);
-        Ok(entry)
+        read_into_cache(&self.db, &self.cache, hash).await
     }
+
+    /// Reads an aged answer anew without holding up the request that found
+    /// it (that one, and any until the read lands, get the aged answer).
+    fn refresh_in_background(&self, hash: TokenHash) {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        let (db, cache) = (self.db.clone(), self.cache.clone());
+        tokio::spawn(async move {
+            if let Err(e) = read_into_cache(&db, &cache, hash).await {
+                tracing::warn!(error = %e, "refreshing a cached key failed; retried later");
+            }
+        });
+    }
+}
+
+/// Reads the key stored under `hash` and caches the answer (unless a change
+/// came in meanwhile).
+async fn read_into_cache(db: &Db, cache: &KeyCache, hash: TokenHash) -> Result<Entry, sqlx::Error> {
+    let seen = cache.generation();
+    let entry = match store::for_verification(db, &hash).await? {
+        None => Entry::Missing,
+        Some(row) => CachedKey::from_row(row).map_or(Entry::Missing, |k| Entry::Key(Arc::new(k))),
+    };
+    cache.insert(*hash.bytes(), entry.clone(), seen);
+    Ok(entry)
 }

@@ -231,6 +231,45 @@ async fn malformed_and_repeated_keys_cost_no_database_work(engine: Engine) {
     assert_eq!(lookups(), 1, "a negative entry answers the repeats");
 }
 
+/// An answer past its cache lifetime is still served at once while one
+/// background read refreshes it (a change made behind Keywarden's back,
+/// with no notice, shows up after that read); no request waits for it.
+async fn aged_answers_are_refreshed_in_the_background(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (id, key) = create(&mut admin, "Before", "production", "Write", "").await;
+    let name = |app: &TestApp, key: String| {
+        let app = app.clone();
+        async move {
+            verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": key })).await.json()["name"].clone()
+        }
+    };
+    assert_eq!(name(&app, key.clone()).await, "Before");
+    // Renamed in the database directly: no change notice, the cache keeps
+    // the old answer until it ages.
+    sqlx::query("UPDATE api_keys SET name = 'After' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(name(&app, key.clone()).await, "Before");
+    let misses = || app.verifier.metrics.cache_misses.load(Ordering::Relaxed);
+    let missed = misses();
+    app.verifier.cache.age_for_tests();
+    // Served from the aged answer; the read runs beside it.
+    assert_eq!(name(&app, key.clone()).await, "Before");
+    let mut refreshed = false;
+    for _ in 0..100 {
+        if name(&app, key.clone()).await == "After" {
+            refreshed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refreshed, "the background read brought the new name");
+    assert_eq!(misses(), missed, "no request read the database itself");
+}
+
 /// The benchmark's baseline route exists only with `--bench-routes`, and
 /// answers as much as a valid key's answer without deciding anything.
 async fn the_benchmark_baseline_is_served_only_when_asked(engine: Engine) {
@@ -258,6 +297,7 @@ async fn the_benchmark_baseline_is_served_only_when_asked(engine: Engine) {
 }
 
 on_both_engines!(
+    aged_answers_are_refreshed_in_the_background,
     the_benchmark_baseline_is_served_only_when_asked,
     every_code_comes_from_a_real_request,
     verifiers_must_authenticate_and_send_json,

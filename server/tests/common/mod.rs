@@ -176,14 +176,22 @@ impl TestApp {
         found(&self.state, org, Founding::SignUp, None).await.expect("found the org").0
     }
 
-    /// Sends one request as-is from `ip`.
+    /// Sends one request as-is from `ip`. A request that is not answered,
+    /// body and all, within [`REQUEST_LIMIT`] fails the test by its name.
     pub async fn send(&self, mut req: Request<Body>, ip: [u8; 4]) -> Reply {
+        let what = format!("{} {}", req.method(), req.uri());
         req.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
-        let res = self.router.clone().oneshot(req).await.expect("router is infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        let answer = async {
+            let res = self.router.clone().oneshot(req).await.expect("router is infallible");
+            let status = res.status();
+            let headers = res.headers().clone();
+            let bytes = res.into_body().collect().await.expect("body").to_bytes();
+            Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        };
+        match tokio::time::timeout(REQUEST_LIMIT, answer).await {
+            Ok(reply) => reply,
+            Err(_) => panic!("{what} was not answered within {REQUEST_LIMIT:?}"),
+        }
     }
 
     /// An API request as a platform's backend sends it: a bearer `token`
@@ -400,6 +408,10 @@ pub fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// The longest one request may take in a test (under load, a slow one
+/// takes a few seconds).
+pub const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// The longest any one test may take: a test that hangs (a lock never
 /// released, a full disk) fails with its name instead of stalling the run.
