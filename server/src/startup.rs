@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Why the server could not start.
@@ -112,6 +113,9 @@ pub fn with_verifier(state: AppState, settings: VerifierSettings) -> (AppState, 
     (state, Gateway { verifier, authorizer, operator_tokens, bench_routes: settings.bench_routes })
 }
 
+/// The longest a page or server function may take before it answers 503.
+const PAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// The whole HTTP surface: pages, server functions, the verification API,
 /// the REST API, probes, metrics, static files.
 pub fn router(state: AppState, gateway: Gateway) -> Router {
@@ -149,7 +153,14 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .route("/v/{version}/{*path}", get(crate::assets::versioned))
         .fallback(crate::assets::site_file)
-        .layer(CompressionLayer::new().br(true).gzip(true));
+        .layer(CompressionLayer::new().br(true).gzip(true))
+        // A page whose server-side render stalls (Leptos' SSR can lose a
+        // Suspense wake-up under load, leptos-rs/leptos#4851) answers 503,
+        // "try again", instead of holding the connection open for good.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            PAGE_TIMEOUT,
+        ));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
