@@ -111,8 +111,10 @@ struct MissingSet {
 
 #[derive(Default)]
 struct Maps {
-    /// The answer and when it expires.
-    keys: HashMap<[u8; 32], (Arc<CachedKey>, Instant)>,
+    /// The answer, when it is next due a refresh, and when it may no longer
+    /// be served at all (fixed when it was read: failed refreshes never
+    /// stretch it).
+    keys: HashMap<[u8; 32], (Arc<CachedKey>, Instant, Instant)>,
     missing: MissingSet,
 }
 
@@ -160,17 +162,18 @@ impl KeyCache {
             return None;
         }
         let mut maps = self.lock();
-        if let Some((key, until)) = maps.keys.get_mut(hash) {
+        if let Some((key, until, served_until)) = maps.keys.get_mut(hash) {
             let now = Instant::now();
+            if now >= *served_until {
+                return None;
+            }
             if now < *until {
                 return Some((Entry::Key(key.clone()), false));
             }
-            if now < *until + STALE_FOR {
-                // Later callers are served without asking again meanwhile.
-                *until = now + REFRESH_RETRY;
-                return Some((Entry::Key(key.clone()), true));
-            }
-            return None;
+            // Aged: served while this caller refreshes it; later callers are
+            // served without asking again meanwhile.
+            *until = now + REFRESH_RETRY;
+            return Some((Entry::Key(key.clone()), true));
         }
         let at = maps.missing.current.get(hash).or_else(|| maps.missing.previous.get(hash))?;
         (at.elapsed() < MISSING_TTL).then_some((Entry::Missing, false))
@@ -195,7 +198,7 @@ impl KeyCache {
                     maps.keys.clear();
                 }
                 let ttl = KEY_TTL.mul_f64(0.8 + rand::random::<f64>() * 0.2);
-                maps.keys.insert(hash, (key, now + ttl));
+                maps.keys.insert(hash, (key, now + ttl, now + ttl + STALE_FOR));
             }
             Entry::Missing => {
                 // A key deleted (or unknown now) is no longer served stale.
@@ -213,14 +216,14 @@ impl KeyCache {
     pub fn invalidate(&self, id: &str) {
         let mut maps = self.lock();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        maps.keys.retain(|_, (key, _)| &*key.id != id);
+        maps.keys.retain(|_, (key, ..)| &*key.id != id);
     }
 
     /// Drops every entry of org `org_id`'s keys.
     pub fn invalidate_org(&self, org_id: &str) {
         let mut maps = self.lock();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        maps.keys.retain(|_, (key, _)| &*key.org_id != org_id);
+        maps.keys.retain(|_, (key, ..)| &*key.org_id != org_id);
     }
 
     /// Drops every entry (after missed notices, changes are unknown).
@@ -247,7 +250,8 @@ impl KeyCache {
     #[doc(hidden)]
     pub fn age_for_tests(&self) {
         let now = Instant::now();
-        for (_, until) in self.lock().keys.values_mut() {
+        for (_, until, served_until) in self.lock().keys.values_mut() {
+            *served_until = now + (*served_until - *until);
             *until = now;
         }
     }
@@ -307,7 +311,7 @@ mod tests {
         }
         let after = Instant::now();
         let maps = cache.lock();
-        let until: Vec<Instant> = maps.keys.values().map(|(_, until)| *until).collect();
+        let until: Vec<Instant> = maps.keys.values().map(|(_, until, _)| *until).collect();
         assert_eq!(until.len(), 500);
         assert!(until.iter().all(|u| *u >= before + KEY_TTL.mul_f64(0.8)));
         assert!(until.iter().all(|u| *u <= after + KEY_TTL));
@@ -325,8 +329,14 @@ mod tests {
         // The next callers are served without asking for a second refresh.
         assert!(matches!(cache.get_or_refresh(&[1; 32]), Some((Entry::Key(_), false))));
         // Past the stale window nothing is served: the caller reads itself.
-        cache.lock().keys.get_mut(&[1; 32]).unwrap().1 = Instant::now() - STALE_FOR;
+        cache.lock().keys.get_mut(&[1; 32]).unwrap().2 = Instant::now();
         assert!(cache.get_or_refresh(&[1; 32]).is_none());
+        // Refreshes that keep failing never stretch how long it is served.
+        cache.insert([3; 32], key("c"), cache.generation());
+        cache.age_for_tests();
+        let served_until = cache.lock().keys[&[3; 32]].2;
+        assert!(matches!(cache.get_or_refresh(&[3; 32]), Some((_, true))));
+        assert_eq!(cache.lock().keys[&[3; 32]].2, served_until);
         // A refresh that finds the key gone stops serving it at once.
         cache.insert([2; 32], key("b"), cache.generation());
         cache.insert([2; 32], Entry::Missing, cache.generation());
