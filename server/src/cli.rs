@@ -102,8 +102,9 @@ async fn run_org(config: &Config, command: OrgCommand) -> Result<String, String>
 async fn suspend(config: &Config, slug: &str, suspended: bool) -> Result<String, String> {
     let db = connect(config).await?;
     let instance = db::new_id();
+    let suspending = platform::OrgChange::suspending(suspended);
     let (_, changed) =
-        platform::set_suspended(&db, &instance, PlatformActor::CommandLine, slug, suspended, None)
+        platform::change(&db, &instance, PlatformActor::CommandLine, slug, suspending, None)
             .await
             .map_err(words)?;
     let state = if suspended { "suspended" } else { "active" };

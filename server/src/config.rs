@@ -3,7 +3,8 @@
 
 use crate::verify::authorize::{ForwardAuthProxy, RouteRule, Routes};
 use app::domain::{Catalog, Environment, KeyPrefix, KeyType};
-use clap::{ArgAction, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,17 @@ pub struct Cli {
     /// TOML configuration file.
     #[arg(long, env = "KEYWARDEN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// Every setting: from flags and `KEYWARDEN_*` variables (clap) or from the
+/// TOML file (serde), one struct for both so a setting is declared once.
+/// Fields marked `arg(skip)` live only in the file, `serde(skip)` only on
+/// the command line. Every field may be left out.
+#[derive(Debug, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:3000].
     #[arg(long, env = "KEYWARDEN_ADDR", global = true)]
     pub addr: Option<SocketAddr>,
@@ -24,10 +36,13 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Seed the demo organisation `acme` with one user per role.
-    #[arg(long, env = "KEYWARDEN_DEMO", action = ArgAction::SetTrue, global = true)]
-    pub demo: bool,
+    #[arg(long, env = "KEYWARDEN_DEMO", num_args = 0..=1, require_equals = true,
+        default_missing_value = "true", value_parser = BoolishValueParser::new(), global = true)]
+    #[serde(skip)]
+    pub demo: Option<bool>,
     /// Password of the demo users [default: keywarden-demo].
     #[arg(long, env = "KEYWARDEN_DEMO_PASSWORD", hide_env_values = true, global = true)]
+    #[serde(skip)]
     pub demo_password: Option<String>,
     /// Folder whose built-site files (`pkg/`, public files) win over the ones
     /// the binary carries [default: target/site].
@@ -37,8 +52,15 @@ pub struct Cli {
     #[arg(long, env = "KEYWARDEN_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// Trust `X-Forwarded-For`/`-Proto` (only behind a reverse proxy).
-    #[arg(long, env = "KEYWARDEN_TRUST_PROXY_HEADERS", action = ArgAction::SetTrue, global = true)]
-    pub trust_proxy_headers: bool,
+    #[arg(long, env = "KEYWARDEN_TRUST_PROXY_HEADERS", num_args = 0..=1, require_equals = true,
+        default_missing_value = "true", value_parser = BoolishValueParser::new(), global = true)]
+    pub trust_proxy_headers: Option<bool>,
+    #[arg(skip)]
+    pub force_secure_cookies: Option<bool>,
+    #[arg(skip)]
+    pub session_ttl_hours: Option<u32>,
+    #[arg(skip)]
+    pub invitation_ttl_hours: Option<u32>,
     /// Log format: `text` or `json` [default: text].
     #[arg(long, env = "KEYWARDEN_LOG_FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
@@ -48,10 +70,22 @@ pub struct Cli {
     /// Prefix of issued API keys, 2–8 of a–z0–9 [default: kw].
     #[arg(long, env = "KEYWARDEN_KEY_PREFIX", global = true)]
     pub key_prefix: Option<String>,
+    #[arg(skip)]
+    pub rotation_days: Option<u32>,
+    /// The permission catalog (replaces the default list).
+    #[arg(skip)]
+    pub permissions: Option<Vec<String>>,
+    /// Key types offered (replace the defaults Read, Write, Admin).
+    #[arg(skip)]
+    pub key_types: Option<Vec<KeyType>>,
     /// Forward-auth route rules, `METHOD /prefix=perm,perm` separated by `;`
     /// [default: any valid key for every path].
-    #[arg(long, env = "KEYWARDEN_ROUTES", global = true)]
-    pub routes: Option<String>,
+    #[arg(long = "routes", env = "KEYWARDEN_ROUTES", global = true)]
+    #[serde(skip)]
+    pub compact_routes: Option<String>,
+    /// Forward-auth route rules as the file's `[[routes]]` tables.
+    #[arg(skip)]
+    pub routes: Option<Vec<RouteRule>>,
     /// The environment `/v1/authorize` serves unless its URL says
     /// `?environment=` [default: production].
     #[arg(long, env = "KEYWARDEN_AUTHORIZE_ENVIRONMENT", global = true)]
@@ -61,8 +95,9 @@ pub struct Cli {
     #[arg(long, env = "KEYWARDEN_FORWARD_AUTH_HEADERS", global = true)]
     pub forward_auth_headers: Option<ForwardAuthProxy>,
     /// Match route-rule prefixes ignoring ASCII case.
-    #[arg(long, env = "KEYWARDEN_ROUTE_CASE_INSENSITIVE", action = ArgAction::SetTrue, global = true)]
-    pub route_case_insensitive: bool,
+    #[arg(long, env = "KEYWARDEN_ROUTE_CASE_INSENSITIVE", num_args = 0..=1, require_equals = true,
+        default_missing_value = "true", value_parser = BoolishValueParser::new(), global = true)]
+    pub route_case_insensitive: Option<bool>,
     /// Operator tokens for the operator API, comma-separated, 24+ characters each.
     #[arg(long, env = "KEYWARDEN_OPERATOR_TOKENS", hide_env_values = true, global = true)]
     pub operator_tokens: Option<String>,
@@ -82,6 +117,7 @@ pub struct Cli {
     /// Adds `POST /bench/echo`, the baseline `scripts/bench-verify`
     /// measures verification against; never for production.
     #[arg(long, hide = true)]
+    #[serde(skip)]
     pub bench_routes: bool,
 }
 
@@ -148,38 +184,6 @@ pub enum Signup {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// The optional TOML file; every field may be left out.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub addr: Option<SocketAddr>,
-    pub database_url: Option<String>,
-    pub site_root: Option<String>,
-    pub public_url: Option<String>,
-    pub trust_proxy_headers: Option<bool>,
-    pub force_secure_cookies: Option<bool>,
-    pub session_ttl_hours: Option<u32>,
-    pub invitation_ttl_hours: Option<u32>,
-    pub log_format: Option<LogFormat>,
-    pub key_prefix: Option<String>,
-    pub service_tokens: Option<String>,
-    pub rotation_days: Option<u32>,
-    /// The permission catalog (replaces the default list).
-    pub permissions: Option<Vec<String>>,
-    /// Key types offered (replace the defaults Read, Write, Admin).
-    pub key_types: Option<Vec<KeyType>>,
-    /// Forward-auth route rules (`[[routes]]` tables).
-    pub routes: Option<Vec<RouteRule>>,
-    pub authorize_environment: Option<String>,
-    pub forward_auth_headers: Option<ForwardAuthProxy>,
-    pub route_case_insensitive: Option<bool>,
-    pub metrics_token: Option<String>,
-    pub operator_tokens: Option<String>,
-    pub signup: Option<Signup>,
-    pub request_log_days: Option<u32>,
-    pub usage_flush_ms: Option<u64>,
 }
 
 /// The settings Keywarden runs with. `Debug` hides the demo password
@@ -250,12 +254,13 @@ impl Config {
     pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
         let file = match &cli.config {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => Settings::default(),
         };
-        Self::merge(cli, file)
+        Self::merge(&cli.settings, file)
     }
 
-    fn merge(cli: &Cli, file: FileConfig) -> Result<Self, ConfigError> {
+    /// `cli` wins over `file`, which wins over the defaults.
+    fn merge(cli: &Settings, file: Settings) -> Result<Self, ConfigError> {
         let config = Config {
             addr: cli.addr.or(file.addr).unwrap_or_else(|| ([127, 0, 0, 1], 3000).into()),
             database_url: cli
@@ -263,7 +268,7 @@ impl Config {
                 .clone()
                 .or(file.database_url)
                 .unwrap_or_else(|| "sqlite://data/keywarden.db".into()),
-            demo: cli.demo,
+            demo: cli.demo.unwrap_or(false),
             demo_password: cli.demo_password.clone().unwrap_or_else(|| "keywarden-demo".into()),
             site_root: cli
                 .site_root
@@ -271,8 +276,10 @@ impl Config {
                 .or(file.site_root)
                 .unwrap_or_else(|| "target/site".into()),
             public_url: cli.public_url.clone().or(file.public_url),
-            trust_proxy_headers: cli.trust_proxy_headers
-                || file.trust_proxy_headers.unwrap_or(false),
+            trust_proxy_headers: cli
+                .trust_proxy_headers
+                .or(file.trust_proxy_headers)
+                .unwrap_or(false),
             force_secure_cookies: file.force_secure_cookies.unwrap_or(false),
             session_ttl_hours: file.session_ttl_hours.unwrap_or(168),
             invitation_ttl_hours: file.invitation_ttl_hours.unwrap_or(168),
@@ -286,14 +293,14 @@ impl Config {
                 cli.service_tokens.as_deref().or(file.service_tokens.as_deref()).unwrap_or(""),
             )
             .map_err(ConfigError::Invalid)?,
-            routes: match (&cli.routes, file.routes) {
+            routes: match (&cli.compact_routes, file.routes) {
                 (Some(compact), _) => Routes::parse(compact),
                 (None, Some(rules)) => Routes::new(rules),
                 (None, None) => Ok(Routes::default()),
             }
             .map_err(ConfigError::Invalid)?
             .case_insensitive(
-                cli.route_case_insensitive || file.route_case_insensitive.unwrap_or(false),
+                cli.route_case_insensitive.or(file.route_case_insensitive).unwrap_or(false),
             ),
             forward_auth_headers: cli
                 .forward_auth_headers
@@ -359,7 +366,7 @@ impl Config {
     }
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+fn read_file(path: &Path) -> Result<Settings, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { path: path.into(), source })?;
     toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })

@@ -1,8 +1,13 @@
 //! Tests of the configuration: defaults, precedence, validation.
 use super::*;
 
-fn cli(args: &[&str]) -> Cli {
+fn parse(args: &[&str]) -> Cli {
     Cli::try_parse_from(std::iter::once("keywarden").chain(args.iter().copied())).unwrap()
+}
+
+/// The settings that `args` give on the command line.
+fn cli(args: &[&str]) -> Settings {
+    parse(args).settings
 }
 
 #[test]
@@ -16,7 +21,7 @@ fn debug_output_hides_secrets() {
             "--service-tokens",
             "production:service-token-0123456789abcdef",
         ]),
-        FileConfig::default(),
+        Settings::default(),
     )
     .unwrap();
     let shown = format!("{c:?}");
@@ -27,7 +32,7 @@ fn debug_output_hides_secrets() {
 
 #[test]
 fn defaults_need_no_configuration() {
-    let c = Config::merge(&cli(&[]), FileConfig::default()).unwrap();
+    let c = Config::merge(&cli(&[]), Settings::default()).unwrap();
     assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
     assert_eq!(c.database_url, "sqlite://data/keywarden.db");
     assert_eq!(c.site_root, "target/site");
@@ -37,7 +42,7 @@ fn defaults_need_no_configuration() {
 
 #[test]
 fn flags_win_over_the_file() {
-    let file: FileConfig = toml::from_str(
+    let file: Settings = toml::from_str(
         "addr = \"0.0.0.0:8080\"\ndatabase_url = \"postgres://db/kw\"\nsession_ttl_hours = 12",
     )
     .unwrap();
@@ -50,14 +55,14 @@ fn flags_win_over_the_file() {
 
 #[test]
 fn unknown_file_keys_and_bad_urls_are_refused() {
-    assert!(toml::from_str::<FileConfig>("adress = \"x\"").is_err());
-    let err = Config::merge(&cli(&["--database-url", "mysql://x"]), FileConfig::default());
+    assert!(toml::from_str::<Settings>("adress = \"x\"").is_err());
+    let err = Config::merge(&cli(&["--database-url", "mysql://x"]), Settings::default());
     assert!(matches!(err, Err(ConfigError::Invalid(_))));
 }
 
 #[test]
 fn the_key_catalog_and_prefix_are_configurable_and_checked() {
-    let file: FileConfig = toml::from_str(
+    let file: Settings = toml::from_str(
         r#"
         key_prefix = "acme"
         permissions = ["orders:read", "orders:write"]
@@ -72,14 +77,14 @@ fn the_key_catalog_and_prefix_are_configurable_and_checked() {
     assert_eq!(c.key_prefix.as_str(), "acme");
     assert_eq!(c.catalog.resolve("Orders", &[]).unwrap(), ["orders:read", "orders:write"]);
 
-    let bad: FileConfig = toml::from_str(
+    let bad: Settings = toml::from_str(
         "permissions = [\"a:b\"]\n[[key_types]]\nname = \"X\"\npermissions = [\"c:d\"]\nrate_limit = { limit = 1, window_secs = 1 }",
     )
     .unwrap();
     assert!(matches!(Config::merge(&cli(&[]), bad), Err(ConfigError::Invalid(_))));
-    assert!(Config::merge(&cli(&["--key-prefix", "Bad_"]), FileConfig::default()).is_err());
+    assert!(Config::merge(&cli(&["--key-prefix", "Bad_"]), Settings::default()).is_err());
 
-    let zero_window: FileConfig = toml::from_str(
+    let zero_window: Settings = toml::from_str(
         "permissions = [\"a:b\"]\n[[key_types]]\nname = \"X\"\npermissions = [\"a:b\"]\nrate_limit = { limit = 10, window_secs = 0 }",
     )
     .unwrap();
@@ -89,7 +94,7 @@ fn the_key_catalog_and_prefix_are_configurable_and_checked() {
 
 #[test]
 fn route_rules_come_from_the_file_or_the_environment() {
-    let file: FileConfig = toml::from_str(
+    let file: Settings = toml::from_str(
         r#"
         authorize_environment = "staging"
         request_log_days = 7
@@ -105,21 +110,21 @@ fn route_rules_come_from_the_file_or_the_environment() {
     assert_eq!(c.request_log_days, 7);
     assert_eq!(c.routes.required("POST", "/v1/events"), Some(&["events:write".to_string()][..]));
     assert_eq!(c.routes.required("GET", "/v1/events"), None);
-    let c = Config::merge(&cli(&["--routes", "GET /=data:read"]), FileConfig::default()).unwrap();
+    let c = Config::merge(&cli(&["--routes", "GET /=data:read"]), Settings::default()).unwrap();
     assert_eq!(c.routes.required("GET", "/x"), Some(&["data:read".to_string()][..]));
     assert_eq!(c.request_log_days, 30);
-    assert!(Config::merge(&cli(&["--request-log-days", "0"]), FileConfig::default()).is_err());
+    assert!(Config::merge(&cli(&["--request-log-days", "0"]), Settings::default()).is_err());
     assert!(
-        Config::merge(&cli(&["--authorize-environment", "prod"]), FileConfig::default()).is_err()
+        Config::merge(&cli(&["--authorize-environment", "prod"]), Settings::default()).is_err()
     );
 }
 
 #[test]
 fn the_forward_auth_proxy_and_metrics_token_are_configurable() {
-    let c = Config::merge(&cli(&[]), FileConfig::default()).unwrap();
+    let c = Config::merge(&cli(&[]), Settings::default()).unwrap();
     assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Nginx);
     assert!(c.metrics_token.is_none());
-    let file: FileConfig = toml::from_str(
+    let file: Settings = toml::from_str(
         "forward_auth_headers = \"traefik\"\nroute_case_insensitive = true\nmetrics_token = \"0123456789abcdef01234567\"",
     )
     .unwrap();
@@ -127,18 +132,17 @@ fn the_forward_auth_proxy_and_metrics_token_are_configurable() {
     assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Traefik);
     assert!(c.metrics_token.is_some());
     assert!(c.routes.required("GET", "/ANYTHING").is_some());
-    let c =
-        Config::merge(&cli(&["--forward-auth-headers", "envoy"]), FileConfig::default()).unwrap();
+    let c = Config::merge(&cli(&["--forward-auth-headers", "envoy"]), Settings::default()).unwrap();
     assert_eq!(c.forward_auth_headers, ForwardAuthProxy::Envoy);
-    assert!(toml::from_str::<FileConfig>("forward_auth_headers = \"caddy\"").is_err());
-    assert!(Config::merge(&cli(&["--metrics-token", "short"]), FileConfig::default()).is_err());
+    assert!(toml::from_str::<Settings>("forward_auth_headers = \"caddy\"").is_err());
+    assert!(Config::merge(&cli(&["--metrics-token", "short"]), Settings::default()).is_err());
 }
 
 #[test]
 fn migrate_and_the_platform_commands_are_subcommands() {
-    assert_eq!(cli(&["migrate"]).command, Some(Command::Migrate));
+    assert_eq!(parse(&["migrate"]).command, Some(Command::Migrate));
     assert_eq!(
-        cli(&["org", "create", "--slug", "acme", "--name", "Acme", "--owner", "o@acme.test"])
+        parse(&["org", "create", "--slug", "acme", "--name", "Acme", "--owner", "o@acme.test"])
             .command,
         Some(Command::Org(OrgCommand::Create {
             slug: "acme".into(),
@@ -147,25 +151,43 @@ fn migrate_and_the_platform_commands_are_subcommands() {
         }))
     );
     assert_eq!(
-        cli(&["org", "suspend", "acme"]).command,
+        parse(&["org", "suspend", "acme"]).command,
         Some(Command::Org(OrgCommand::Suspend { slug: "acme".into() }))
     );
     assert_eq!(
-        cli(&["admin", "grant", "a@b.test"]).command,
+        parse(&["admin", "grant", "a@b.test"]).command,
         Some(Command::Admin(AdminCommand::Grant { email: "a@b.test".into() }))
     );
 }
 
 #[test]
 fn operator_tokens_and_signup_are_configurable() {
-    let c = Config::merge(&cli(&[]), FileConfig::default()).unwrap();
+    let c = Config::merge(&cli(&[]), Settings::default()).unwrap();
     assert!(c.operator_tokens.is_empty());
     assert_eq!(c.signup, Signup::Invite);
-    let file: FileConfig =
+    let file: Settings =
         toml::from_str("operator_tokens = \"operator-token-0123456789abcdef\"\nsignup = \"open\"")
             .unwrap();
     let c = Config::merge(&cli(&[]), file).unwrap();
     assert!(c.operator_tokens.accepts("operator-token-0123456789abcdef"));
     assert_eq!(c.signup, Signup::Open);
-    assert!(Config::merge(&cli(&["--operator-tokens", "short"]), FileConfig::default()).is_err());
+    assert!(Config::merge(&cli(&["--operator-tokens", "short"]), Settings::default()).is_err());
+}
+
+#[test]
+fn switches_take_an_optional_value_and_leave_subcommands_alone() {
+    let parsed = parse(&["--demo", "migrate"]);
+    assert_eq!(parsed.command, Some(Command::Migrate));
+    assert_eq!(parsed.settings.demo, Some(true));
+    let file: Settings =
+        toml::from_str("trust_proxy_headers = true\nroute_case_insensitive = true").unwrap();
+    let flags = ["--trust-proxy-headers=false", "--routes", "GET /v1=data:read"];
+    let c = Config::merge(&cli(&flags), file).unwrap();
+    assert!(!c.trust_proxy_headers, "a flag's explicit false wins over the file");
+    assert!(c.routes.required("GET", "/V1/data").is_some(), "the file's true stays");
+    let strict = ["--route-case-insensitive=false", "--routes", "GET /v1=data:read"];
+    let c = Config::merge(&cli(&strict), Settings::default()).unwrap();
+    assert!(c.routes.required("GET", "/V1/data").is_none());
+    assert_eq!(cli(&["--route-case-insensitive=yes"]).route_case_insensitive, Some(true));
+    assert!(Cli::try_parse_from(["keywarden", "--demo=maybe"]).is_err());
 }

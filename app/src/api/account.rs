@@ -56,6 +56,9 @@ impl std::fmt::Debug for RecoveryCodes {
 }
 
 #[cfg(feature = "ssr")]
+use ssr::*;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::backend::session::{self, SessionUser};
     pub use crate::backend::{AppState, db, request, two_factor};
@@ -92,7 +95,6 @@ mod ssr {
 /// The caller's account.
 #[server(endpoint = "account", input = Json)]
 pub async fn get_account() -> Result<AccountInfo, AppError> {
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         let status = two_factor::status(&state.db, &user.id).await?;
@@ -126,7 +128,6 @@ pub async fn get_account() -> Result<AccountInfo, AppError> {
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
     use crate::backend::{password, users};
     use crate::domain::Password;
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         if !user.has_password {
@@ -160,7 +161,6 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
 /// Starts setting up two-factor sign-in: a new secret, not yet in force.
 #[server(endpoint = "account/2fa/start", input = Json)]
 pub async fn start_two_factor() -> Result<TwoFactorSetup, AppError> {
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         let secret = two_factor::begin_setup(&state.db, &user.id).await?;
@@ -174,7 +174,6 @@ pub async fn start_two_factor() -> Result<TwoFactorSetup, AppError> {
 /// the ten recovery codes (shown once).
 #[server(endpoint = "account/2fa/enable", input = Json)]
 pub async fn enable_two_factor(code: String) -> Result<RecoveryCodes, AppError> {
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         let codes =
@@ -191,7 +190,6 @@ pub async fn enable_two_factor(code: String) -> Result<RecoveryCodes, AppError> 
 /// Turns two-factor sign-in off; needs a code (or a recovery code).
 #[server(endpoint = "account/2fa/disable", input = Json)]
 pub async fn disable_two_factor(code: String) -> Result<(), AppError> {
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         throttled(&state, &user, two_factor::disable(&state.db, &user.id, &code, now())).await
@@ -202,7 +200,6 @@ pub async fn disable_two_factor(code: String) -> Result<(), AppError> {
 /// New recovery codes (the old ones stop working); needs a code.
 #[server(endpoint = "account/2fa/recovery", input = Json)]
 pub async fn regenerate_recovery_codes(code: String) -> Result<RecoveryCodes, AppError> {
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         let step = two_factor::regenerate_recovery_codes(&state.db, &user.id, &code, now());
@@ -216,7 +213,6 @@ pub async fn regenerate_recovery_codes(code: String) -> Result<RecoveryCodes, Ap
 /// Signs out one of the caller's other sessions.
 #[server(endpoint = "account/sessions/end", input = Json)]
 pub async fn end_session(id: String) -> Result<(), AppError> {
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         if id == user.session_id {
@@ -233,7 +229,6 @@ pub async fn end_session(id: String) -> Result<(), AppError> {
 /// Signs out every session of the caller but this one; returns how many.
 #[server(endpoint = "account/sessions/end_others", input = Json)]
 pub async fn end_other_sessions() -> Result<u64, AppError> {
-    use ssr::*;
     request::serve(async {
         let (state, user) = me().await?;
         session::destroy_others(&state.db, &user.id, &user.session_id).await

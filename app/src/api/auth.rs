@@ -123,20 +123,6 @@ pub async fn setup_needed() -> Result<bool, AppError> {
     Ok(!state.is_set_up().await?)
 }
 
-/// First run: creates the first organisation and its owner, and signs the
-/// owner in. Refused once any user exists.
-#[server(endpoint = "setup")]
-pub async fn setup(
-    org_name: String,
-    slug: String,
-    email: String,
-    password: String,
-) -> Result<(), AppError> {
-    use crate::backend::platform::Founding;
-    let form = [org_name, slug, email, password];
-    crate::backend::request::serve(super::platform::found_org(Founding::FirstRun, form)).await
-}
-
 /// The signed-in user and their orgs, or `None` when signed out.
 #[server(endpoint = "session")]
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {

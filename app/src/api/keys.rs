@@ -10,6 +10,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
+use ssr::*;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::api::key_types::{KeyTypeOption, KeyView};
     pub use crate::backend::keys::{self, KeyEdit, KeyRow, NewKeySpec, service};
@@ -100,7 +103,6 @@ pub fn no_store_answer() {
 /// One page of the org's keys.
 #[server(endpoint = "keys/list", input = Json)]
 pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppError> {
-    use ssr::*;
     request::serve(async {
         let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewKeys).await?;
         let (rows, total) = keys::list(&state.db, &m.org_id, &query, db::now()).await?;
@@ -124,7 +126,6 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
 /// Key types and permissions the caller may give a key.
 #[server(endpoint = "keys/options", input = Json)]
 pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
-    use ssr::*;
     request::serve(async {
         let Caller { state, membership: m, .. } = caller(&slug, Capability::ManageKeys).await?;
         let catalog = &state.settings.catalog;
@@ -148,7 +149,6 @@ pub async fn get_key_options(slug: String) -> Result<KeyFormOptions, AppError> {
 /// Creates a key and reveals its secret, once.
 #[server(endpoint = "keys/create", input = Json)]
 pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, AppError> {
-    use ssr::*;
     request::serve(async {
         let c = caller(&slug, Capability::ManageKeys).await?;
         let name = KeyName::parse(&input.name).map_err(AppError::Invalid)?;
@@ -177,7 +177,6 @@ pub async fn create_key(slug: String, input: KeyInput) -> Result<RevealedKey, Ap
 /// Edits a key's name, permissions, rate limit and expiry.
 #[server(endpoint = "keys/update", input = Json)]
 pub async fn update_key(slug: String, id: String, input: KeyInput) -> Result<(), AppError> {
-    use ssr::*;
     request::serve(async {
         let c = caller(&slug, Capability::ManageKeys).await?;
         let name = KeyName::parse(&input.name).map_err(AppError::Invalid)?;
@@ -216,7 +215,6 @@ pub async fn regenerate_key(
     id: String,
     grace: Grace,
 ) -> Result<RevealedKey, AppError> {
-    use ssr::*;
     request::serve(async {
         let c = caller(&slug, Capability::ManageKeys).await?;
         let regenerated = service::regenerate(&c.state, c.by(), &id, grace.secs()).await?;
@@ -228,7 +226,6 @@ pub async fn regenerate_key(
 /// Disables (`enabled = false`) or enables a key.
 #[server(endpoint = "keys/set_enabled", input = Json)]
 pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<(), AppError> {
-    use ssr::*;
     request::serve(async {
         let c = caller(&slug, Capability::ManageKeys).await?;
         service::set_enabled(&c.state, c.by(), &id, enabled).await?;
@@ -240,7 +237,6 @@ pub async fn set_key_enabled(slug: String, id: String, enabled: bool) -> Result<
 /// Revokes a key for good; it stays listed as Revoked.
 #[server(endpoint = "keys/revoke", input = Json)]
 pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
-    use ssr::*;
     request::serve(async {
         let c = caller(&slug, Capability::ManageKeys).await?;
         service::revoke(&c.state, c.by(), &id).await?;
@@ -252,7 +248,6 @@ pub async fn revoke_key(slug: String, id: String) -> Result<(), AppError> {
 /// Erases a key (owners only); the audit log keeps its history.
 #[server(endpoint = "keys/delete", input = Json)]
 pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
-    use ssr::*;
     request::serve(async {
         let c = caller(&slug, Capability::DeleteKey).await?;
         service::delete(&c.state, c.by(), &id).await
@@ -263,7 +258,6 @@ pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
 /// A key's fields and its audit trail (not for viewers).
 #[server(endpoint = "keys/detail", input = Json)]
 pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppError> {
-    use ssr::*;
     request::serve(async {
         let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewKeyDetail).await?;
         let mut conn = state.db.acquire().await?;
@@ -293,7 +287,6 @@ pub async fn audit_log(
     key_id: Option<String>,
     page: u32,
 ) -> Result<AuditPage, AppError> {
-    use ssr::*;
     request::serve(async {
         let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewAuditLog).await?;
         let action = action.filter(|a| !a.is_empty());

@@ -20,6 +20,9 @@ pub struct OrgSettings {
 }
 
 #[cfg(feature = "ssr")]
+use ssr::*;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::backend::request::{self, Caller, caller};
     pub use crate::domain::Capability;
@@ -28,7 +31,6 @@ mod ssr {
 /// The org's name and policies.
 #[server(endpoint = "org/settings", input = Json)]
 pub async fn get_org_settings(slug: String) -> Result<OrgSettings, AppError> {
-    use ssr::*;
     request::serve(async {
         let Caller { state, membership: m, .. } =
             caller(&slug, Capability::ViewOrgSettings).await?;
@@ -47,15 +49,14 @@ pub async fn get_org_settings(slug: String) -> Result<OrgSettings, AppError> {
 /// Renames the org (the slug stays).
 #[server(endpoint = "org/rename")]
 pub async fn rename_org(slug: String, name: String) -> Result<(), AppError> {
-    use crate::backend::platform::{self, PlatformActor};
+    use crate::backend::platform::{self, OrgChange, PlatformActor};
     use crate::domain::OrgName;
-    use ssr::*;
     request::serve(async {
         let Caller { state, user, .. } = caller(&slug, Capability::ManageOrg).await?;
         let name = OrgName::parse(&name).map_err(AppError::Invalid)?;
-        let ip = request::client_ip(&state);
-        let actor = PlatformActor::Owner(&user.id, &user.email);
-        platform::rename(&state.db, actor, &slug, &name, ip.as_deref()).await?;
+        let (ip, actor) = (request::client_ip(&state), PlatformActor::Owner(&user.id, &user.email));
+        let renaming = OrgChange::renaming(&name);
+        platform::change(&state.db, &state.instance, actor, &slug, renaming, ip.as_deref()).await?;
         Ok(())
     })
     .await
@@ -71,7 +72,6 @@ pub async fn save_policies(
     require_two_factor: Option<String>,
 ) -> Result<(), AppError> {
     use crate::backend::policies::{self, ChangedBy};
-    use ssr::*;
     request::serve(async {
         let Caller { state, user, membership: m, .. } =
             caller(&slug, Capability::ManageOrg).await?;

@@ -1,7 +1,7 @@
 //! Server functions of the platform: the admin console (instance admins
 //! only; everyone else gets "not found"), portal links and open sign-up.
 
-use crate::domain::{OrgOverview, OrgPage};
+use crate::domain::{Founding, OrgOverview, OrgPage};
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,7 @@ pub async fn admin_create_org(
 /// Renames an organisation (its slug stays).
 #[server(endpoint = "admin/rename_org")]
 pub async fn admin_rename_org(slug: String, name: String) -> Result<OrgOverview, AppError> {
-    use crate::backend::platform::{self, PlatformActor};
+    use crate::backend::platform::{self, OrgChange, PlatformActor};
     use crate::backend::request;
     use crate::domain::OrgName;
     request::serve(async {
@@ -73,7 +73,9 @@ pub async fn admin_rename_org(slug: String, name: String) -> Result<OrgOverview,
         let name = OrgName::parse(&name).map_err(AppError::Invalid)?;
         let ip = request::client_ip(&state);
         let actor = PlatformActor::Admin(&admin.id, &admin.email);
-        platform::rename(&state.db, actor, &slug, &name, ip.as_deref()).await
+        let renaming = OrgChange::renaming(&name);
+        platform::change(&state.db, &state.instance, actor, &slug, renaming, ip.as_deref()).await?;
+        platform::find(&state.db, &slug).await?.ok_or(AppError::NotFound)
     })
     .await
 }
@@ -81,22 +83,17 @@ pub async fn admin_rename_org(slug: String, name: String) -> Result<OrgOverview,
 /// Suspends or resumes an organisation; its keys follow at once.
 #[server(endpoint = "admin/suspend_org")]
 pub async fn admin_suspend_org(slug: String, suspended: bool) -> Result<(), AppError> {
-    use crate::backend::platform::{self, PlatformActor};
+    use crate::backend::platform::{self, OrgChange, PlatformActor};
     use crate::backend::request;
     request::serve(async {
         let state = request::app_state()?;
         let admin = request::instance_admin(&state).await?;
         let ip = request::client_ip(&state);
         let actor = PlatformActor::Admin(&admin.id, &admin.email);
-        let (org_id, changed) = platform::set_suspended(
-            &state.db,
-            &state.instance,
-            actor,
-            &slug,
-            suspended,
-            ip.as_deref(),
-        )
-        .await?;
+        let suspending = OrgChange::suspending(suspended);
+        let (org_id, changed) =
+            platform::change(&state.db, &state.instance, actor, &slug, suspending, ip.as_deref())
+                .await?;
         if changed {
             state.org_changed(&org_id);
         }
@@ -147,27 +144,26 @@ pub async fn signup_open() -> Result<bool, AppError> {
     Ok(request::app_state()?.settings.open_signup)
 }
 
-/// Open sign-up: a new account and its own organisation, signed in.
-#[server(endpoint = "signup")]
-pub async fn signup(
+/// First-run setup (refused once any user exists) and open sign-up (not
+/// found unless open): the organisation and its owner, who is signed in.
+#[server(endpoint = "found_org")]
+pub async fn found_org(
+    how: Founding,
     org_name: String,
     slug: String,
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::backend::platform::Founding;
     let form = [org_name, slug, email, password];
-    crate::backend::request::serve(found_org(Founding::SignUp, form)).await
+    crate::backend::request::serve(found(how, form)).await
 }
 
-/// First-run setup and open sign-up: the form's organisation name, slug,
-/// email and password become an org and its owner, who is signed in.
 #[cfg(feature = "ssr")]
-pub(crate) async fn found_org(
-    how: crate::backend::platform::Founding,
+async fn found(
+    how: Founding,
     [org_name, slug, email, password]: [String; 4],
 ) -> Result<(), AppError> {
-    use crate::backend::platform::{self, Founding};
+    use crate::backend::platform;
     use crate::backend::request;
     use crate::domain::NewOwnedOrg;
     let state = request::app_state()?;

@@ -104,6 +104,9 @@ pub const LOG_PER_PAGE: u32 = 50;
 pub const RECENT_REQUESTS: i64 = 20;
 
 #[cfg(feature = "ssr")]
+use ssr::*;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::backend::{db, keys, request, usage};
     pub use crate::domain::{Capability, OUTCOMES};
@@ -117,7 +120,6 @@ pub async fn get_key_usage(
     id: String,
     range: UsageRange,
 ) -> Result<KeyUsage, AppError> {
-    use ssr::*;
     request::serve(async {
         let request::Caller { state, membership: m, .. } =
             request::caller(&slug, Capability::ViewKeyDetail).await?;
@@ -155,7 +157,6 @@ pub async fn get_key_usage(
 /// The org's request log, newest first, filtered by key, outcome and period.
 #[server(endpoint = "requests", input = Json)]
 pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppError> {
-    use ssr::*;
     request::serve(async {
         let request::Caller { state, membership: m, .. } =
             request::caller(&slug, Capability::ViewKeyDetail).await?;

@@ -8,7 +8,7 @@ use super::db::{self, Db};
 use super::invites::{self, Inviter};
 use super::state::AppState;
 use super::{orgs, users};
-use crate::domain::{Email, NewOwnedOrg, OrgName, OrgOverview, OrgPage, Role, Slug};
+use crate::domain::{Email, Founding, NewOwnedOrg, OrgName, OrgOverview, OrgPage, Role, Slug};
 use crate::error::AppError;
 
 /// Organisations per page of the console and `GET /v1/orgs`.
@@ -118,16 +118,6 @@ pub async fn find(db: &Db, slug: &str) -> Result<Option<OrgOverview>, AppError> 
         .fetch_optional(db)
         .await?;
     Ok(row.map(overview))
-}
-
-/// How an owned organisation comes to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Founding {
-    /// First-run setup: only while no user exists; its owner becomes the
-    /// instance admin.
-    FirstRun,
-    /// Open sign-up.
-    SignUp,
 }
 
 /// The answer to a first-run setup once Keywarden is set up.
@@ -270,6 +260,18 @@ pub struct OrgChange<'a> {
     pub suspended: Option<bool>,
 }
 
+impl<'a> OrgChange<'a> {
+    /// A new name (the slug stays).
+    pub fn renaming(name: &'a OrgName) -> Self {
+        OrgChange { name: Some(name), suspended: None }
+    }
+
+    /// A suspension (`true`) or its end.
+    pub fn suspending(suspended: bool) -> Self {
+        OrgChange { name: None, suspended: Some(suspended) }
+    }
+}
+
 /// Renames, suspends or resumes the org called `slug`, all in one
 /// transaction. A suspension (or its end) queues one change notice for the
 /// org, so every instance drops its keys' cached answers when it commits;
@@ -315,33 +317,6 @@ pub async fn change(
     }
     tx.commit().await?;
     Ok((org_id, suspension.is_some()))
-}
-
-/// Renames the org called `slug` (the slug stays).
-pub async fn rename(
-    db: &Db,
-    actor: PlatformActor<'_>,
-    slug: &str,
-    name: &OrgName,
-    client_ip: Option<&str>,
-) -> Result<OrgOverview, AppError> {
-    let renaming = OrgChange { name: Some(name), suspended: None };
-    change(db, "", actor, slug, renaming, client_ip).await?;
-    find(db, slug).await?.ok_or(AppError::NotFound)
-}
-
-/// Suspends (or resumes) the org called `slug` ([`change`]); returns the
-/// org's id and whether anything changed.
-pub async fn set_suspended(
-    db: &Db,
-    instance: &str,
-    actor: PlatformActor<'_>,
-    slug: &str,
-    suspended: bool,
-    client_ip: Option<&str>,
-) -> Result<(String, bool), AppError> {
-    let suspending = OrgChange { name: None, suspended: Some(suspended) };
-    change(db, instance, actor, slug, suspending, client_ip).await
 }
 
 /// Makes the user with `email` an instance admin (or not); `false` when

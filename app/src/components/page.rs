@@ -109,6 +109,18 @@ pub fn Submit(#[prop(into)] pending: Signal<bool>, label: &'static str) -> impl 
     }
 }
 
+/// A labelled form control: `<label for=id>` and the control (`children`,
+/// whose id must be `id`), kept together by the filter and inline forms.
+#[component]
+pub fn Field(#[prop(into)] id: String, label: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {children()}
+        </div>
+    }
+}
+
 /// **Sign out**: ends this session and returns to the sign-in page.
 #[component]
 pub fn SignOut() -> impl IntoView {

@@ -1,6 +1,7 @@
 //! The pieces every list page shares: filter selects, column headings and
 //! the pager.
 
+use super::Field;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
@@ -39,8 +40,7 @@ pub fn FilterSelect(
     let none = selected.is_none();
     let id = format!("filter-{name}");
     view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
+        <Field id=id.clone() label>
             <select id=id name=name>
                 <option value="" selected=none>{all}</option>
                 {options
@@ -51,7 +51,7 @@ pub fn FilterSelect(
                     })
                     .collect_view()}
             </select>
-        </div>
+        </Field>
     }
 }
 

@@ -35,16 +35,6 @@ impl Email {
         }
         Ok(Email(email))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// A new password that meets the length rules. `Debug` never shows it.
@@ -99,16 +89,6 @@ impl Slug {
         }
         Ok(Slug(slug))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Slug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// An organisation's display name: 1–100 characters, trimmed, no control
@@ -119,10 +99,6 @@ pub struct OrgName(String);
 impl OrgName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         label(raw, "Enter the organisation's name.").map(OrgName)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -140,6 +116,8 @@ pub(super) fn label(raw: &str, when_empty: &str) -> Result<String, String> {
     }
     Ok(name.to_string())
 }
+
+super::text_type!(Email, Slug, OrgName);
 
 #[cfg(test)]
 mod tests {

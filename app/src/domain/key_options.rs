@@ -123,10 +123,6 @@ impl CustomerId {
         }
         Ok(Some(CustomerId(id.to_string())))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A key's metadata: a JSON object of at most 4 KiB, kept compact.
@@ -167,11 +163,6 @@ impl KeyMeta {
     /// The stored form, read back (trusted: it was parsed on the way in).
     pub fn from_stored(stored: String) -> Self {
         KeyMeta(stored)
-    }
-
-    /// The compact JSON text.
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     /// Indented for reading.
@@ -319,6 +310,8 @@ impl KeyOptions {
         })
     }
 }
+
+super::text_type!(CustomerId, KeyMeta);
 
 #[cfg(test)]
 mod tests {

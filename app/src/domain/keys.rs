@@ -12,10 +12,6 @@ impl KeyName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         super::inputs::label(raw, "Enter a name for the key.").map(KeyName)
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// `limit` requests per `window_secs`.
@@ -175,6 +171,8 @@ impl KeyStatus {
         }
     }
 }
+
+super::text_type!(KeyName);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,26 @@
 //! Domain types shared by the server and the browser: roles and their rights,
 //! and the parsed forms of what people type.
 
+/// `as_str` and `Display` for newtypes over a `String` that their `parse`
+/// made valid: the text is shown and stored as it is.
+macro_rules! text_type {
+    ($($t:ident),+) => {$(
+        impl $t {
+            /// The text, valid by construction.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )+};
+}
+use text_type;
+
 pub mod calendar;
 mod catalog;
 mod inputs;
@@ -24,7 +44,7 @@ pub use model::{
 };
 pub use next::safe_next;
 pub use outcome::{OUTCOMES, outcome_label};
-pub use platform::{NewOwnedOrg, OrgOverview, OrgPage, ReturnUrl};
+pub use platform::{Founding, NewOwnedOrg, OrgOverview, OrgPage, ReturnUrl};
 pub use policy::{Policies, UNUSED_HINT_DAYS, days_label};
 pub use role::{Capability, Role};
 #[cfg(feature = "ssr")]

@@ -4,6 +4,27 @@
 use super::{Email, OrgName, Password, Slug, UnixTime};
 use serde::{Deserialize, Serialize};
 
+/// How an owned organisation comes to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Founding {
+    /// First-run setup (`/setup`): only while no user exists; its owner
+    /// becomes the instance admin.
+    FirstRun,
+    /// Open sign-up (`/signup`).
+    SignUp,
+}
+
+impl Founding {
+    /// The form value (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Founding::FirstRun => "first_run",
+            Founding::SignUp => "sign_up",
+        }
+    }
+}
+
 /// A new organisation and its first owner, as `/setup` and `/signup` take
 /// them: every field parsed, or the first problem in words.
 #[derive(Debug)]
@@ -83,16 +104,14 @@ impl ReturnUrl {
         Ok(ReturnUrl(raw.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The host, to name the platform in "Back to <host>".
     pub fn host(url: &str) -> &str {
         let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
         rest.split(['/', '?', '#']).next().unwrap_or(rest)
     }
 }
+
+super::text_type!(ReturnUrl);
 
 #[cfg(test)]
 mod tests {

@@ -90,10 +90,6 @@ impl KeyPrefix {
             Err(format!("key prefix {raw:?} must be 2–8 characters of a–z and 0–9"))
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl Default for KeyPrefix {
@@ -255,6 +251,8 @@ impl ApiToken {
         TokenHash::of(self.expose())
     }
 }
+
+super::text_type!(KeyPrefix);
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,8 @@
 
 use crate::api::platform::{AdminCreateOrg, AdminRenameOrg, AdminSuspendOrg, admin_orgs};
 use crate::components::{
-    CopyButton, DataTable, ErrorPanel, ErrorText, Loading, Modal, Pager, Submit, action_error,
-    format_date, page_link, page_param, url_filters,
+    CopyButton, DataTable, ErrorPanel, ErrorText, Field, Loading, Modal, Pager, Submit,
+    action_error, format_date, page_link, page_param, url_filters,
 };
 use crate::domain::OrgOverview;
 use crate::error::AppError;
@@ -74,12 +74,10 @@ fn CreateOrg(create: ServerAction<AdminCreateOrg>) -> impl IntoView {
         <section class="panel" aria-labelledby="create-org-title">
             <h2 id="create-org-title">"New organisation"</h2>
             <ActionForm action=create attr:class="inline-form">
-                <div class="field">
-                    <label for="org-name">"Name"</label>
+                <Field id="org-name" label="Name">
                     <input id="org-name" name="name" maxlength="100" required />
-                </div>
-                <div class="field">
-                    <label for="org-slug">"Slug"</label>
+                </Field>
+                <Field id="org-slug" label="Slug">
                     <input
                         id="org-slug"
                         name="slug"
@@ -88,11 +86,10 @@ fn CreateOrg(create: ServerAction<AdminCreateOrg>) -> impl IntoView {
                         maxlength="40"
                         required
                     />
-                </div>
-                <div class="field">
-                    <label for="org-owner">"Owner email"</label>
+                </Field>
+                <Field id="org-owner" label="Owner email">
                     <input id="org-owner" name="owner_email" type="email" />
-                </div>
+                </Field>
                 <Submit pending=create.pending() label="Create organisation" />
             </ActionForm>
             <ErrorText error />
@@ -141,10 +138,9 @@ fn OrgTable(
         <section aria-labelledby="orgs-title">
             <h2 id="orgs-title">"Organisations"</h2>
             <form method="get" class="filters" role="search">
-                <div class="field">
-                    <label for="org-search">"Search organisations"</label>
+                <Field id="org-search" label="Search organisations">
                     <input id="org-search" name="q" type="search" value=search />
-                </div>
+                </Field>
                 <button type="submit" class="secondary">"Search"</button>
             </form>
             <ErrorText error=rename_error />

@@ -1,8 +1,9 @@
 //! The sign-in and first-run setup pages.
 
-use crate::api::auth::{Login, Setup, setup_needed};
-use crate::api::platform::{Signup, signup_open};
+use crate::api::auth::{Login, setup_needed};
+use crate::api::platform::{FoundOrg, signup_open};
 use crate::components::{AuthCard, ErrorText, Loaded, Submit, action_error};
+use crate::domain::Founding;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -80,8 +81,6 @@ pub fn PasswordInput(
 #[component]
 pub fn SetupPage() -> impl IntoView {
     let needed = Resource::new(|| (), |_| setup_needed());
-    let setup = ServerAction::<Setup>::new();
-    let error = action_error(setup);
     view! {
         <Title text="Set up Keywarden" />
         <Gate open=needed closed=|| view! { <Redirect path="/login" /> }>
@@ -89,11 +88,7 @@ pub fn SetupPage() -> impl IntoView {
                 <p class="lede">
                     "Create the first organisation and its owner account. You can invite everyone else afterwards."
                 </p>
-                <ActionForm action=setup attr:class="stack">
-                    <NewOrgFields prefix="setup" />
-                    <ErrorText error />
-                    <Submit pending=setup.pending() label="Create organisation" />
-                </ActionForm>
+                <NewOrgForm how=Founding::FirstRun />
             </AuthCard>
         </Gate>
     }
@@ -104,17 +99,11 @@ pub fn SetupPage() -> impl IntoView {
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let open = Resource::new(|| (), |_| signup_open());
-    let signup = ServerAction::<Signup>::new();
-    let error = action_error(signup);
     view! {
         <Title text="Sign up" />
         <Gate open closed=|| view! { <super::NotFound /> }>
             <AuthCard heading="Create your organisation">
-                <ActionForm action=signup attr:class="stack">
-                    <NewOrgFields prefix="signup" />
-                    <ErrorText error />
-                    <Submit pending=signup.pending() label="Create organisation" />
-                </ActionForm>
+                <NewOrgForm how=Founding::SignUp />
                 <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
             </AuthCard>
         </Gate>
@@ -140,33 +129,43 @@ where
     view! { <Loaded resource=open show /> }
 }
 
-/// The fields of a new organisation and its owner (first-run setup and
+/// The form of a new organisation and its owner (first-run setup and
 /// open sign-up): organisation name, URL name, email and password.
 #[component]
-fn NewOrgFields(prefix: &'static str) -> impl IntoView {
+fn NewOrgForm(how: Founding) -> impl IntoView {
+    let found = ServerAction::<FoundOrg>::new();
+    let prefix = match how {
+        Founding::FirstRun => "setup",
+        Founding::SignUp => "signup",
+    };
     let id = move |field: &str| format!("{prefix}-{field}");
     view! {
-        <label for=id("org")>"Organisation name"</label>
-        <input id=id("org") name="org_name" maxlength="100" required />
-        <label for=id("slug")>"URL name"</label>
-        <input
-            id=id("slug")
-            name="slug"
-            pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
-            minlength="2"
-            maxlength="40"
-            aria-describedby=id("slug-hint")
-            required
-        />
-        <p id=id("slug-hint") class="hint">"Lowercase letters, digits and hyphens, e.g. acme."</p>
-        <label for=id("email")>"Email"</label>
-        <input id=id("email") type="email" name="email" autocomplete="username" required />
-        <label for=id("password")>"Password"</label>
-        <PasswordInput
-            id=id("password")
-            name="password"
-            autocomplete="new-password"
-            minlength=crate::domain::Password::MIN_CHARS
-        />
+        <ActionForm action=found attr:class="stack">
+            <input type="hidden" name="how" value=how.as_str() />
+            <label for=id("org")>"Organisation name"</label>
+            <input id=id("org") name="org_name" maxlength="100" required />
+            <label for=id("slug")>"URL name"</label>
+            <input
+                id=id("slug")
+                name="slug"
+                pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?"
+                minlength="2"
+                maxlength="40"
+                aria-describedby=id("slug-hint")
+                required
+            />
+            <p id=id("slug-hint") class="hint">"Lowercase letters, digits and hyphens, e.g. acme."</p>
+            <label for=id("email")>"Email"</label>
+            <input id=id("email") type="email" name="email" autocomplete="username" required />
+            <label for=id("password")>"Password"</label>
+            <PasswordInput
+                id=id("password")
+                name="password"
+                autocomplete="new-password"
+                minlength=crate::domain::Password::MIN_CHARS
+            />
+            <ErrorText error=action_error(found) />
+            <Submit pending=found.pending() label="Create organisation" />
+        </ActionForm>
     }
 }

@@ -3,7 +3,7 @@
 use crate::api::members::{ChangeRole, InviteMember, RemoveMember, RevokeInvitation, org_members};
 use crate::api::types::{InvitationView, MemberView, MembersPage as Page};
 use crate::components::{
-    CopyButton, DataTable, ErrorText, Loaded, Modal, PageHeading, Submit, action_error,
+    CopyButton, DataTable, ErrorText, Field, Loaded, Modal, PageHeading, Submit, action_error,
     format_date, path_param,
 };
 use crate::domain::Role;
@@ -143,19 +143,17 @@ fn InviteForm(
             <h2>"Invite someone"</h2>
             <ActionForm action=invite attr:class="invite-form">
                 <input type="hidden" name="slug" value=slug />
-                <div class="field">
-                    <label for="invite-email">"Email"</label>
+                <Field id="invite-email" label="Email">
                     <input id="invite-email" type="email" name="email" required />
-                </div>
-                <div class="field">
-                    <label for="invite-role">"Role"</label>
+                </Field>
+                <Field id="invite-role" label="Role">
                     <select id="invite-role" name="role">
                         {roles
                             .into_iter()
                             .map(|r| view! { <option value=r.as_str() selected=r == Role::Member>{r.label()}</option> })
                             .collect_view()}
                     </select>
-                </div>
+                </Field>
                 <Submit pending=invite.pending() label="Invite" />
             </ActionForm>
             <ErrorText error />

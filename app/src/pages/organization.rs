@@ -2,7 +2,7 @@
 //! Owners change them; admins see them without Save.
 
 use crate::api::org_settings::{OrgSettings, RenameOrg, SavePolicies, get_org_settings};
-use crate::components::{ErrorText, Loaded, PageHeading, action_error, path_param};
+use crate::components::{ErrorText, Field, Loaded, PageHeading, action_error, path_param};
 use crate::domain::{Policies, days_label};
 use leptos::prelude::*;
 
@@ -38,10 +38,9 @@ fn SettingsForms(
             <h2 id="org-name-title">"Name"</h2>
             <ActionForm action=rename attr:class="inline-form">
                 <input type="hidden" name="slug" value=rename_slug />
-                <div class="field">
-                    <label for="org-name">"Organisation name"</label>
+                <Field id="org-name" label="Organisation name">
                     <input id="org-name" name="name" value=name maxlength="100" required disabled=!can_edit />
-                </div>
+                </Field>
                 {can_edit.then(|| view! { <button type="submit" class="primary">"Save"</button> })}
             </ActionForm>
             <ErrorText error=rename_error />
@@ -87,8 +86,7 @@ fn PolicySelect(
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
     view! {
-        <div class="field">
-            <label for=id>{label}</label>
+        <Field id label>
             <select id=id name=name disabled=disabled aria-describedby=hint_id.clone()>
                 <option value="" selected=current.is_none()>{none}</option>
                 {choices
@@ -97,6 +95,6 @@ fn PolicySelect(
                     .collect_view()}
             </select>
             <p class="hint" id=hint_id>{hint}</p>
-        </div>
+        </Field>
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::api::usage::{LOG_PERIODS, LogQuery, RequestView, request_log};
 use crate::components::{
-    DataTable, FilterSelect, Loaded, PageHeading, Pager, format_timestamp, page_link, page_param,
-    path_param, query_param, url_filters,
+    DataTable, Field, FilterSelect, Loaded, PageHeading, Pager, format_timestamp, page_link,
+    page_param, path_param, query_param, url_filters,
 };
 use crate::domain::{OUTCOMES, outcome_label};
 use leptos::prelude::*;
@@ -35,23 +35,21 @@ pub fn RequestLogPage() -> impl IntoView {
             let known = key.as_ref().is_none_or(|k| p.keys.iter().any(|(id, _)| id == k));
             view! {
                 <form method="get" class="filters" role="search">
-                    <div class="field">
-                        <label for="log-key">"Key"</label>
+                    <Field id="log-key" label="Key">
                         <select id="log-key" name="key">
                             <option value="" selected=key.is_none()>"All keys"</option>
                             {(!known).then(|| view! { <option value=key.clone().unwrap_or_default() selected=true>"This key"</option> })}
                             {p.keys.iter().map(|(id, name)| view! { <option value=id.clone() selected=key.as_deref() == Some(id.as_str())>{name.clone()}</option> }).collect_view()}
                         </select>
-                    </div>
+                    </Field>
                     <FilterSelect name="outcome" label="Outcome" all="All outcomes"
                         options=OUTCOMES.iter().map(|o| (o.to_string(), outcome_label(o).to_string())).collect()
                         selected=q.outcome.clone() />
-                    <div class="field">
-                        <label for="log-since">"Time"</label>
+                    <Field id="log-since" label="Time">
                         <select id="log-since" name="since">
                             {LOG_PERIODS.iter().map(|(v, label, _)| view! { <option value=*v selected=since == *v>{*label}</option> }).collect_view()}
                         </select>
-                    </div>
+                    </Field>
                     <button type="submit" class="secondary">"Apply"</button>
                 </form>
                 <RequestTable entries=p.entries show_key=true slug=slug.get_untracked() />

@@ -29,6 +29,9 @@ impl OperatorTokens {
 pub struct Operator {
     /// The client's address, for the audit log.
     pub ip: Option<String>,
+    /// Where people reach this instance (`https://keys.example.com`), for
+    /// the links the operator API answers.
+    pub origin: String,
 }
 
 impl FromRequestParts<OperatorState> for Operator {
@@ -43,8 +46,10 @@ impl FromRequestParts<OperatorState> for Operator {
         if !state.tokens.accepts(presented) {
             return Err(RestError::NoOperatorToken);
         }
+        use app::backend::request::{client_addr, origin_of};
         Ok(Operator {
-            ip: app::backend::request::client_addr(parts, state.app.settings.trust_proxy_headers),
+            ip: client_addr(parts, state.app.settings.trust_proxy_headers),
+            origin: origin_of(&state.app, &parts.headers, &parts.uri),
         })
     }
 }

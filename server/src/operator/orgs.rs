@@ -9,12 +9,11 @@ use crate::rest::error::answers::{Conflict, Invalid, NotFound, Unauthorized};
 use crate::rest::error::{JsonBody, RestError};
 use app::AppError;
 use app::backend::platform::{self, PlatformActor};
-use app::backend::{portal, request};
+use app::backend::portal;
 use app::domain::{Email, OrgName, OrgOverview, ReturnUrl, Role, Slug};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -131,8 +130,6 @@ pub struct PortalSession {
 pub async fn create(
     State(state): State<OperatorState>,
     operator: Operator,
-    headers: HeaderMap,
-    uri: Uri,
     JsonBody(body): JsonBody<CreateOrg>,
 ) -> Result<Response, RestError> {
     let slug = Slug::parse(&body.slug).map_err(RestError::invalid)?;
@@ -149,7 +146,7 @@ pub async fn create(
         operator.ip.as_deref(),
     )
     .await?;
-    let origin = request::origin_of(&state.app, &headers, &uri);
+    let origin = &operator.origin;
     let body = OrgCreated {
         org: org.into(),
         invitation_url: token.map(|t| format!("{origin}/invite/{t}")),
@@ -225,9 +222,7 @@ pub async fn update(
     responses((status = 201, description = "Created", body = PortalSession), Invalid, Unauthorized, NotFound))]
 pub async fn portal_session(
     State(state): State<OperatorState>,
-    _operator: Operator,
-    headers: HeaderMap,
-    uri: Uri,
+    operator: Operator,
     Path(slug): Path<String>,
     JsonBody(body): JsonBody<CreatePortalSession>,
 ) -> Result<Response, RestError> {
@@ -239,7 +234,7 @@ pub async fn portal_session(
     let org_id = platform::org_id(&state.app.db, &slug).await?.ok_or(AppError::NotFound)?;
     let (token, expires_at) =
         portal::create(&state.app.db, &org_id, &email, role, return_url.as_ref()).await?;
-    let origin = request::origin_of(&state.app, &headers, &uri);
+    let origin = &operator.origin;
     let body = PortalSession { url: format!("{origin}/portal/{token}"), expires_at };
     let mut res = (StatusCode::CREATED, Json(body)).into_response();
     res.headers_mut().insert(

@@ -3,16 +3,16 @@
 //! fails to compile instead of failing at run time.
 
 use super::{Client, Reply};
-use app::api::auth::{CurrentSession, GetOrgContext, Login, Logout, Setup};
+use app::api::auth::{CurrentSession, GetOrgContext, Login, Logout};
 use app::api::members::{
     AcceptInvitation, ChangeRole, GetInvitation, InviteMember, OrgMembers, RemoveMember,
     RevokeInvitation,
 };
 use app::api::org_settings::SavePolicies;
 use app::api::platform::{
-    AdminCreateOrg, AdminOrgs, AdminRenameOrg, AdminSuspendOrg, PortalEnter, Signup,
+    AdminCreateOrg, AdminOrgs, AdminRenameOrg, AdminSuspendOrg, FoundOrg, PortalEnter,
 };
-use app::domain::Role;
+use app::domain::{Founding, Role};
 
 fn role(name: &str) -> Role {
     name.parse().unwrap_or_else(|_| panic!("{name:?} is not a role"))
@@ -66,13 +66,16 @@ impl Client {
     }
 
     pub async fn setup(&mut self, org: NewOrg<'_>) -> Reply {
-        let (org_name, slug, email, password) = org.fields();
-        self.form_fn(Setup { org_name, slug, email, password }).await
+        self.found_org(Founding::FirstRun, org).await
     }
 
     pub async fn sign_up(&mut self, org: NewOrg<'_>) -> Reply {
+        self.found_org(Founding::SignUp, org).await
+    }
+
+    async fn found_org(&mut self, how: Founding, org: NewOrg<'_>) -> Reply {
         let (org_name, slug, email, password) = org.fields();
-        self.form_fn(Signup { org_name, slug, email, password }).await
+        self.form_fn(FoundOrg { how, org_name, slug, email, password }).await
     }
 
     pub async fn members(&mut self, slug: &str) -> Reply {

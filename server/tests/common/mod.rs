@@ -170,7 +170,8 @@ impl TestApp {
     /// Another organisation `slug` with its own owner (`owner`, signing in
     /// with `password`), for cross-org checks; returns the owner's id.
     pub async fn add_org(&self, slug: &str, name: &str, owner: &str, password: &str) -> String {
-        use app::backend::platform::{Founding, found};
+        use app::backend::platform::found;
+        use app::domain::Founding;
         let org =
             app::domain::NewOwnedOrg::parse(name, slug, owner, password).expect("a valid org");
         found(&self.state, org, Founding::SignUp, None).await.expect("found the org").0

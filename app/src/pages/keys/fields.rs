@@ -1,6 +1,7 @@
 //! The fields shared by the create and edit dialogs.
 
 use crate::api::key_types::{KeyFormOptions, KeyInput, KeyView};
+use crate::components::Field;
 use crate::domain::{CUSTOM_TYPE, Environment, RateLimit, Refill};
 use leptos::prelude::*;
 
@@ -125,8 +126,7 @@ pub fn KeyFields(
         }
     });
     view! {
-        <div class="field">
-            <label for="key-name">"Name"</label>
+        <Field id="key-name" label="Name">
             <input
                 node_ref=name_field
                 id="key-name"
@@ -136,7 +136,7 @@ pub fn KeyFields(
                 prop:value=move || form.name.get()
                 on:input=move |ev| form.name.set(event_target_value(&ev))
             />
-        </div>
+        </Field>
         {creating
             .then(|| {
                 view! {
@@ -190,8 +190,7 @@ pub fn KeyFields(
                 }
             }}
         </fieldset>
-        <div class="field">
-            <label for="key-expires">"Expires"</label>
+        <Field id="key-expires" label="Expires">
             <select
                 id="key-expires"
                 prop:value=move || form.expiry.get()
@@ -217,9 +216,8 @@ pub fn KeyFields(
                     on:input=move |ev| form.expiry_date.set(event_target_value(&ev))
                 />
             </Show>
-        </div>
-        <div class="field">
-            <label for="key-rate-limit">"Rate limit"</label>
+        </Field>
+        <Field id="key-rate-limit" label="Rate limit">
             <div class="inline-form">
                 <input
                     id="key-rate-limit"
@@ -242,7 +240,7 @@ pub fn KeyFields(
                         .collect_view()}
                 </select>
             </div>
-        </div>
+        </Field>
         <MoreOptions form=form />
     }
 }

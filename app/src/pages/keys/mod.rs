@@ -11,8 +11,8 @@ pub use detail::KeyDetailPage;
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, FilterSelect, Loading, Pager, format_datetime, format_day,
-    page_link, page_param, path_param, relative, url_filters,
+    DataTable, ErrorPanel, ErrorText, Field, FilterSelect, Loading, Pager, format_datetime,
+    format_day, page_link, page_param, path_param, relative, url_filters,
 };
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
@@ -136,27 +136,24 @@ fn Filters(query: KeyQuery) -> impl IntoView {
     let status = query.status;
     view! {
         <form method="get" class="filters" role="search">
-            <div class="field">
-                <label for="filter-q">"Search by name"</label>
+            <Field id="filter-q" label="Search by name">
                 <input id="filter-q" type="search" name="q" value=query.search.clone() />
-            </div>
-            <div class="field">
-                <label for="filter-customer">"Filter by customer"</label>
+            </Field>
+            <Field id="filter-customer" label="Filter by customer">
                 <input id="filter-customer" type="search" name="customer" placeholder="cus_123" value=query.customer.clone() />
-            </div>
+            </Field>
             <FilterSelect name="environment" label="Filter by environment" all="All environments"
                 options=Environment::ALL.iter().map(|e| (e.as_str().into(), e.label().into())).collect()
                 selected=env.map(|e| e.as_str().into()) />
             <FilterSelect name="status" label="Filter by status" all="All statuses"
                 options=KeyStatus::ALL.iter().map(|s| (s.as_str().into(), s.label().into())).collect()
                 selected=status.map(|s| s.as_str().into()) />
-            <div class="field">
-                <label for="filter-sort">"Sort by"</label>
+            <Field id="filter-sort" label="Sort by">
                 <select id="filter-sort" name="sort">
                     <option value="created" selected=query.sort == KeySort::Created>"Newest"</option>
                     <option value="last_used" selected=query.sort == KeySort::LastUsed>"Last used"</option>
                 </select>
-            </div>
+            </Field>
             <button type="submit" class="secondary">"Apply"</button>
         </form>
     }
