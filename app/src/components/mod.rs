@@ -11,8 +11,8 @@ pub use copy::CopyButton;
 pub use history::describe as describe_changes;
 pub use modal::Modal;
 pub use page::{
-    AuthCard, DeadLink, Field, Loaded, Loading, PageHeading, SignOut, Submit, action_error,
-    path_param,
+    AuthCard, AuthPage, DeadLink, Field, Gate, Loaded, Loading, PageHeading, SignOut, Submit,
+    action_error, path_param,
 };
 pub use table::{
     DataTable, FilterSelect, Pager, page_count, page_link, page_param, query_param, url_filters,

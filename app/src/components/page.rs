@@ -70,6 +70,39 @@ where
     }
 }
 
+/// A page outside the settings (sign-in, links, not found): its title
+/// and the centred frame its card stands in.
+#[component]
+pub fn AuthPage(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <main class="auth-page">{children()}</main>
+    }
+}
+
+/// An [`AuthPage`] shown only while `open` loads as `true`; `closed`
+/// (a redirect, or not found) otherwise.
+#[component]
+pub fn Gate<C, V>(
+    title: &'static str,
+    open: Resource<Result<bool, AppError>>,
+    closed: C,
+    children: ChildrenFn,
+) -> impl IntoView
+where
+    C: Fn() -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let show = move |open: bool| match open {
+        true => {
+            let children = children.clone();
+            view! { <AuthPage title>{children()}</AuthPage> }.into_any()
+        }
+        false => closed().into_any(),
+    };
+    view! { <Loaded resource=open show /> }
+}
+
 /// The card of the sign-in pages: the brand, a heading, then the form.
 #[component]
 pub fn AuthCard(#[prop(into)] heading: String, children: Children) -> impl IntoView {

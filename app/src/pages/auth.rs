@@ -2,11 +2,9 @@
 
 use crate::api::auth::{Login, setup_needed};
 use crate::api::platform::{FoundOrg, signup_open};
-use crate::components::{AuthCard, ErrorText, Loaded, Submit, action_error};
+use crate::components::{AuthCard, AuthPage, ErrorText, Gate, Submit, action_error};
 use crate::domain::Founding;
-use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
@@ -18,8 +16,7 @@ pub fn LoginPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let error = action_error(login);
     view! {
-        <Title text="Sign in" />
-        <main class="auth-page">
+        <AuthPage title="Sign in">
             <AuthCard heading="Sign in">
                 <ActionForm action=login attr:class="stack">
                     <input type="hidden" name="next" value=next />
@@ -37,7 +34,7 @@ pub fn LoginPage() -> impl IntoView {
                     <Submit pending=login.pending() label="Sign in" />
                 </ActionForm>
             </AuthCard>
-        </main>
+        </AuthPage>
     }
 }
 
@@ -82,8 +79,7 @@ pub fn PasswordInput(
 pub fn SetupPage() -> impl IntoView {
     let needed = Resource::new(|| (), |_| setup_needed());
     view! {
-        <Title text="Set up Keywarden" />
-        <Gate open=needed closed=|| view! { <Redirect path="/login" /> }>
+        <Gate title="Set up Keywarden" open=needed closed=|| view! { <Redirect path="/login" /> }>
             <AuthCard heading="Set up Keywarden">
                 <p class="lede">
                     "Create the first organisation and its owner account. You can invite everyone else afterwards."
@@ -100,33 +96,13 @@ pub fn SetupPage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let open = Resource::new(|| (), |_| signup_open());
     view! {
-        <Title text="Sign up" />
-        <Gate open closed=|| view! { <super::NotFound /> }>
+        <Gate title="Sign up" open closed=|| view! { <super::NotFound /> }>
             <AuthCard heading="Create your organisation">
                 <NewOrgForm how=Founding::SignUp />
                 <p>"Already have an account? " <a href="/login">"Sign in"</a></p>
             </AuthCard>
         </Gate>
     }
-}
-
-/// A sign-in-style page shown only while `open` loads as `true`; `closed`
-/// otherwise.
-#[component]
-fn Gate<C, V>(
-    open: Resource<Result<bool, AppError>>,
-    closed: C,
-    children: ChildrenFn,
-) -> impl IntoView
-where
-    C: Fn() -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    let show = move |open: bool| match open {
-        true => view! { <main class="auth-page">{children()}</main> }.into_any(),
-        false => closed().into_any(),
-    };
-    view! { <Loaded resource=open show /> }
 }
 
 /// The form of a new organisation and its owner (first-run setup and

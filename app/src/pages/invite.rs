@@ -3,9 +3,10 @@
 use super::auth::PasswordInput;
 use crate::api::members::{AcceptInvitation, get_invitation};
 use crate::api::types::InvitationDetails;
-use crate::components::{AuthCard, DeadLink, ErrorText, Loaded, Submit, action_error, path_param};
+use crate::components::{
+    AuthCard, AuthPage, DeadLink, ErrorText, Loaded, Submit, action_error, path_param,
+};
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
@@ -17,10 +18,9 @@ pub fn InvitePage() -> impl IntoView {
         view! { <DeadLink heading="This invitation cannot be used" text sign_in=true /> }
     };
     view! {
-        <Title text="Invitation" />
-        <main class="auth-page">
+        <AuthPage title="Invitation">
             <Loaded resource=details show=move |inv| view! { <Accept inv token accept /> } missing />
-        </main>
+        </AuthPage>
     }
 }
 

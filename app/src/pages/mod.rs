@@ -27,9 +27,8 @@ pub use requests::RequestLogPage;
 pub use settings::SettingsLayout;
 
 use crate::api::auth::current_session;
-use crate::components::{ErrorPanel, Loading, SignOut};
+use crate::components::{AuthPage, ErrorPanel, Loading, SignOut};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 /// `/`: sends a signed-in user to their first organisation, anyone else to
@@ -61,8 +60,7 @@ pub fn Home() -> impl IntoView {
 #[component]
 fn NoOrganisation(email: String) -> impl IntoView {
     view! {
-        <Title text="No organisation" />
-        <main class="auth-page">
+        <AuthPage title="No organisation">
             <section class="auth-card">
                 <h1>"No organisation yet"</h1>
                 <p>
@@ -71,7 +69,7 @@ fn NoOrganisation(email: String) -> impl IntoView {
                 </p>
                 <SignOut />
             </section>
-        </main>
+        </AuthPage>
     }
 }
 
@@ -95,9 +93,8 @@ pub fn NotFound() -> impl IntoView {
         res.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Not found" />
-        <main class="auth-page">
+        <AuthPage title="Not found">
             <ErrorPanel error=crate::AppError::NotFound />
-        </main>
+        </AuthPage>
     }
 }

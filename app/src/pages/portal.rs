@@ -4,9 +4,10 @@
 //! so a link scanner fetching the page does not spend it.
 
 use crate::api::platform::{PortalEnter, PortalWelcome, portal_peek};
-use crate::components::{AuthCard, DeadLink, ErrorText, Loaded, Submit, action_error, path_param};
+use crate::components::{
+    AuthCard, AuthPage, DeadLink, ErrorText, Loaded, Submit, action_error, path_param,
+};
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn PortalPage() -> impl IntoView {
@@ -18,10 +19,9 @@ pub fn PortalPage() -> impl IntoView {
         view! { <DeadLink heading="This sign-in link cannot be used" text /> }
     };
     view! {
-        <Title text="Signing in" />
-        <main class="auth-page">
+        <AuthPage title="Signing in">
             <Loaded resource=welcome show=move |w| view! { <Enter w token enter /> } missing />
-        </main>
+        </AuthPage>
     }
 }
 
