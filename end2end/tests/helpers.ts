@@ -1,5 +1,5 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, Page } from '@playwright/test';
+import { Browser, expect, Page } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 
 export const DEMO_PASSWORD = process.env.KEYWARDEN_DEMO_PASSWORD ?? 'keywarden-demo';
@@ -67,4 +67,13 @@ export async function accessible(page: Page, what: string) {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect(bad, what).toEqual([]);
+}
+
+/** Opens a one-time `link` in a fresh browser and expects the dead-link page `heading`: it was spent. */
+export async function expectSpent(browser: Browser, link: string, heading: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  await expect(page.getByRole('heading', { name: heading })).toBeVisible();
+  await context.close();
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, signIn, uniqueEmail } from './helpers';
+import { expectSpent, hydrated, signIn, uniqueEmail } from './helpers';
 
 /** The demo instance's operator token (playwright.config.ts). */
 const OPERATOR_TOKEN = 'e2e-operator-token-0123456789abcdef';
@@ -109,11 +109,7 @@ test('a portal link from the operator API signs a new user in as admin', async (
   await expect(page.getByRole('link', { name: 'Admin console' })).toHaveCount(0);
 
   // The link worked once.
-  const other = await browser.newContext();
-  const again = await other.newPage();
-  await again.goto(url);
-  await expect(again.getByRole('heading', { name: 'This sign-in link cannot be used' })).toBeVisible();
-  await other.close();
+  await expectSpent(browser, url, 'This sign-in link cannot be used');
   await fresh.close();
 });
 

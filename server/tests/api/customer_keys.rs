@@ -4,7 +4,7 @@
 //! PostgreSQL.
 
 use crate::common::keys::{create_with, key_input, verify_as};
-use crate::common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp};
+use crate::common::{Client, Engine, PRODUCTION_VERIFIER, Reply, TestApp, concurrently};
 use app::api::key_types::KeyInput;
 use app::api::keys::{CreateKey, SetKeyEnabled, UpdateKey};
 use axum::body::Body;
@@ -166,23 +166,21 @@ async fn a_usage_limit_holds_under_concurrency(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("admin@acme.test").await;
     let (id, key) = create_with(&mut admin, input("Fifty", "", "", "", ("50", "none"))).await;
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let (app, key) = (app.clone(), key.clone());
-            tokio::spawn(async move {
-                let mut codes = Vec::new();
-                for _ in 0..4 {
-                    codes
-                        .push(verify(&app, &key, None).await["code"].as_str().unwrap().to_string());
-                }
-                codes
-            })
-        })
-        .collect();
+    let tasks = concurrently(50, |_| {
+        let (app, key) = (app.clone(), key.clone());
+        async move {
+            let mut codes = Vec::new();
+            for _ in 0..4 {
+                codes.push(verify(&app, &key, None).await["code"].as_str().unwrap().to_string());
+            }
+            codes
+        }
+    })
+    .await;
     let mut valid = 0;
     let mut exceeded = 0;
-    for task in tasks {
-        for code in task.await.unwrap() {
+    for codes in tasks {
+        for code in codes {
             match code.as_str() {
                 "VALID" => valid += 1,
                 "USAGE_EXCEEDED" => exceeded += 1,

@@ -4,7 +4,7 @@
 
 use crate::common::calls::NewOrg;
 use crate::common::keys::{create, verify_as};
-use crate::common::{Engine, PRODUCTION_VERIFIER, TestApp};
+use crate::common::{Engine, PRODUCTION_VERIFIER, TestApp, concurrently};
 use app::api::keys::{GetKeyDetail, ListKeys, UpdateKey};
 use app::domain::ApiToken;
 use axum::body::Body;
@@ -15,18 +15,15 @@ use std::sync::atomic::Ordering;
 
 async fn concurrent_sign_ins_cannot_race_the_throttle(engine: Engine) {
     let app = TestApp::demo(&engine).await;
-    let attempts: Vec<_> = (0..400)
-        .map(|_| {
-            let mut client = app.client();
-            tokio::spawn(async move {
-                client.sign_in("owner@acme.test", "not-the-password").await.status
-            })
-        })
-        .collect();
+    let attempts = concurrently(400, |_| {
+        let mut client = app.client();
+        async move { client.sign_in("owner@acme.test", "not-the-password").await.status }
+    })
+    .await;
     let mut checked = 0;
     let mut throttled = 0;
-    for attempt in attempts {
-        match attempt.await.unwrap() {
+    for status in attempts {
+        match status {
             StatusCode::UNAUTHORIZED => checked += 1,
             StatusCode::TOO_MANY_REQUESTS => throttled += 1,
             other => panic!("unexpected {other}"),
@@ -94,23 +91,16 @@ async fn next_after_sign_in_stays_on_this_site(engine: Engine) {
 
 async fn racing_setups_create_one_owner(engine: Engine) {
     let app = TestApp::empty(&engine).await;
-    let setups: Vec<_> = (0..4)
-        .map(|n| {
-            let mut client = app.client();
-            tokio::spawn(async move {
-                let slug = format!("org{n}");
-                let email = format!("owner{n}@example.test");
-                client.setup(NewOrg("First", &slug, &email, "a long enough password")).await.status
-            })
-        })
-        .collect();
-    let mut ok = 0;
-    for s in setups {
-        if s.await.unwrap() == StatusCode::OK {
-            ok += 1;
+    let setups = concurrently(4, |n| {
+        let mut client = app.client();
+        async move {
+            let slug = format!("org{n}");
+            let email = format!("owner{n}@example.test");
+            client.setup(NewOrg("First", &slug, &email, "a long enough password")).await.status
         }
-    }
-    assert_eq!(ok, 1);
+    })
+    .await;
+    assert_eq!(setups.iter().filter(|s| **s == StatusCode::OK).count(), 1);
     for table in ["orgs", "users", "memberships"] {
         let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&app.state.db)

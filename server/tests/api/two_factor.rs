@@ -3,7 +3,7 @@
 //! two-factor sign-in from set-up to the second step (replay and recovery
 //! codes once only, throttling, expiry), and an org requiring it.
 
-use crate::common::{Client, DEMO_PASSWORD, Engine, TestApp};
+use crate::common::{Client, DEMO_PASSWORD, Engine, TestApp, concurrently};
 use app::api::account::{
     ChangePassword, DisableTwoFactor, EnableTwoFactor, EndOtherSessions, EndSession, GetAccount,
     RegenerateRecoveryCodes, StartTwoFactor,
@@ -224,16 +224,12 @@ async fn turning_on_races_leave_one_secret_in_force(engine: Engine) {
     assert_eq!(account(&mut owner).await["two_factor"], false, "{:?}", account(&mut owner).await);
 
     let code = second.code_at(now());
-    let tries: Vec<_> = (0..4)
-        .map(|_| {
-            let (mut client, code) = (owner.clone(), code.clone());
-            tokio::spawn(async move { client.call_fn(EnableTwoFactor { code }).await.status })
-        })
-        .collect();
-    let mut won = 0;
-    for t in tries {
-        won += usize::from(t.await.unwrap() == StatusCode::OK);
-    }
+    let tries = concurrently(4, |_| {
+        let (mut client, code) = (owner.clone(), code.clone());
+        async move { client.call_fn(EnableTwoFactor { code }).await.status }
+    })
+    .await;
+    let won = tries.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(won, 1, "exactly one window turns it on");
     let (stored,): (i64,) = app
         .row(

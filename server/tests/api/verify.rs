@@ -4,7 +4,7 @@
 //! for malformed or repeated keys.
 
 use crate::common::keys::{code, create, regenerate, verify_as};
-use crate::common::{Engine, PRODUCTION_VERIFIER, STAGING_VERIFIER, TestApp};
+use crate::common::{Engine, PRODUCTION_VERIFIER, STAGING_VERIFIER, TestApp, concurrently};
 use app::api::key_types::Grace;
 use app::api::keys::{DeleteKey, RevokeKey};
 use app::domain::{ApiToken, Environment, KeyPrefix};
@@ -152,20 +152,16 @@ async fn usage_counts_are_exact_after_a_flush(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("admin@acme.test").await;
     let (id, token) = create(&mut admin, "Busy", "production", "Write", "1000000").await;
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let (app, token) = (app.clone(), token.clone());
-            tokio::spawn(async move {
-                for _ in 0..100 {
-                    let r = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": token, "path": "/v1/events", "ip": "203.0.113.9", "user_agent": "sdk/1.0" })).await;
-                    assert_eq!(r.json()["code"], "VALID");
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
+    concurrently(50, |_| {
+        let (app, token) = (app.clone(), token.clone());
+        async move {
+            for _ in 0..100 {
+                let r = verify_as(&app, PRODUCTION_VERIFIER, json!({ "key": token, "path": "/v1/events", "ip": "203.0.113.9", "user_agent": "sdk/1.0" })).await;
+                assert_eq!(r.json()["code"], "VALID");
+            }
+        }
+    })
+    .await;
     let (before,): (i64,) =
         app.row("SELECT request_count FROM api_keys WHERE id = $1", &[&id]).await;
     assert_eq!(before, 0, "nothing is written on the request path");

@@ -425,6 +425,22 @@ pub async fn within_limit(test: impl std::future::Future<Output = ()>) {
     }
 }
 
+/// Starts `n` tasks at once (task `i` is `task(i)`), for races, and
+/// answers what each returned, in order.
+pub async fn concurrently<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let running: Vec<_> = (0..n).map(|i| tokio::spawn(task(i))).collect();
+    let mut answers = Vec::with_capacity(n);
+    for task in running {
+        answers.push(task.await.expect("the task finishes"));
+    }
+    answers
+}
+
 /// Declares each listed `async fn name(engine: Engine)` as a test on
 /// PostgreSQL only (`postgres::name`), for what only several instances on
 /// one database show; skipped without a test PostgreSQL.
