@@ -64,6 +64,12 @@ build_site() {
   fi
   cp style/main.css "$SITE_ROOT/pkg/keywarden.css"
   cp -R public/. "$SITE_ROOT/"
+  rm -f "$SITE_ROOT"/pkg/*.br "$SITE_ROOT"/pkg/*.gz
+  if [ "$profile" = release ]; then
+    # Served as they are (also from inside the binary): compressed once at
+    # the highest levels rather than per request at a fast one.
+    node scripts/precompress.js "$SITE_ROOT"/pkg/keywarden.{wasm,js,css}
+  fi
   say "building the server ($profile)"
   cargo build -p server --bin keywarden "${server_flags[@]}"
   KEYWARDEN_BIN="$TARGET_DIR/$server_dir/keywarden"

@@ -24,6 +24,11 @@ const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=3153600
 /// Other site files: kept, but checked again before each use.
 const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
 
+/// The encodings the release build stores beside each bundle file
+/// (`keywarden.wasm.br`, `.gz`; `scripts/precompress.js`), best first.
+/// From disk tower-http's `ServeDir` finds them; from the binary, [`serve`].
+const PRECOMPRESSED: [(&str, &str); 2] = [("br", "br"), ("gzip", "gz")];
+
 /// The bundle's files, whose digest is the asset version.
 const BUNDLE: [&str; 3] = ["pkg/keywarden.js", "pkg/keywarden.wasm", "pkg/keywarden.css"];
 
@@ -79,6 +84,9 @@ pub async fn versioned(
 }
 
 /// `cache` on a file that was found (pages and errors keep their own).
+/// A file sent in a stored encoding says that the encoding depended on
+/// the request's `Accept-Encoding` (the compression layer says so for the
+/// ones it compresses itself).
 fn with_cache(mut res: Response, cache: HeaderValue) -> Response {
     let page = res
         .headers()
@@ -87,19 +95,62 @@ fn with_cache(mut res: Response, cache: HeaderValue) -> Response {
     if res.status().is_success() && !page {
         res.headers_mut().insert(header::CACHE_CONTROL, cache);
     }
+    if res.headers().contains_key(header::CONTENT_ENCODING) {
+        res.headers_mut().append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     res
+}
+
+/// Whether an `Accept-Encoding` value takes `coding`: named and not
+/// refused with `q=0`, or left to a `*` that is not refused.
+fn accepts(accept_encoding: &str, coding: &str) -> bool {
+    let mut wildcard = false;
+    for offer in accept_encoding.split(',') {
+        let mut parts = offer.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
+        });
+        if name.eq_ignore_ascii_case(coding) {
+            return !refused;
+        }
+        wildcard |= name == "*" && !refused;
+    }
+    wildcard
+}
+
+/// A file from the binary, in the best stored encoding the request takes.
+fn embedded(path: &str, accept_encoding: &str) -> Option<Response> {
+    let file = Site::get(path)?;
+    let mime = HeaderValue::from_str(file.metadata.mimetype())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let stored = PRECOMPRESSED.iter().find_map(|(coding, ext)| {
+        let packed = Site::get(&format!("{path}.{ext}"))?;
+        accepts(accept_encoding, coding).then_some((*coding, packed))
+    });
+    Some(match stored {
+        Some((coding, packed)) => {
+            let coding = HeaderValue::from_static(coding);
+            ([(header::CONTENT_TYPE, mime), (header::CONTENT_ENCODING, coding)], packed.data)
+                .into_response()
+        }
+        None => ([(header::CONTENT_TYPE, mime)], file.data).into_response(),
+    })
 }
 
 async fn serve(state: AppState, req: Request<Body>) -> Response {
     let path = req.uri().path().trim_start_matches('/').to_string();
     let root = state.leptos_options.site_root.to_string();
+    let accept_encoding = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !path.is_empty()
         && !on_disk(&root, &path)
-        && let Some(file) = Site::get(&path)
+        && let Some(res) = embedded(&path, accept_encoding)
     {
-        let mime = HeaderValue::from_str(file.metadata.mimetype())
-            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-        return ([(header::CONTENT_TYPE, mime)], file.data).into_response();
+        return res;
     }
     let uri = req.uri().clone();
     leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, State(state), req).await
@@ -107,7 +158,20 @@ async fn serve(state: AppState, req: Request<Body>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::on_disk;
+    use super::{accepts, on_disk};
+
+    #[test]
+    fn accept_encoding_is_read_with_its_refusals() {
+        assert!(accepts("gzip, deflate, br, zstd", "br"));
+        assert!(accepts("GZIP;q=0.5", "gzip"));
+        assert!(accepts("*", "br"));
+        assert!(!accepts("gzip", "br"));
+        assert!(!accepts("br;q=0, gzip", "br"));
+        assert!(!accepts("br; q=0.0", "br"));
+        assert!(!accepts("", "gzip"));
+        assert!(!accepts("brotli", "br"));
+        assert!(!accepts("br;q=0, *", "br"));
+    }
 
     #[test]
     fn only_plain_relative_paths_reach_the_disk() {

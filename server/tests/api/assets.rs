@@ -14,8 +14,13 @@ fn site(css: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("pkg/keywarden.wasm"), [0u8, 97, 115, 109, 1, 0, 0, 0].repeat(256))
         .unwrap();
     std::fs::write(dir.join("pkg/keywarden.css"), css.repeat(64)).unwrap();
+    // What a release build stores beside the WASM (scripts/precompress.js).
+    std::fs::write(dir.join("pkg/keywarden.wasm.br"), STORED_BROTLI).unwrap();
     dir
 }
+
+/// The body of the stored brotli WASM of [`site`].
+const STORED_BROTLI: &str = "stored brotli";
 
 fn uuid_like() -> String {
     format!("{}-{}", std::process::id(), app::backend::db::new_id())
@@ -65,6 +70,15 @@ async fn assets_are_versioned_compressed_and_cached(engine: Engine) {
             assert_eq!(header(&answer, "cache-control"), Some("no-cache"), "{path}");
         }
     }
+    // A stored encoding goes out as it is, once, with its own Vary.
+    let wasm = format!("/v/{version}/pkg/keywarden.wasm");
+    let stored = http(addr, "GET", &wasm, &[("Accept-Encoding", "gzip, br")], "");
+    assert!(stored.ends_with(&format!("\r\n\r\n{STORED_BROTLI}")), "{stored}");
+    assert_eq!(header(&stored, "content-type"), Some("application/wasm"));
+    assert_eq!(
+        header(&stored, "vary").map(str::to_ascii_lowercase).as_deref(),
+        Some("accept-encoding")
+    );
     assert_eq!(status(&http(addr, "GET", &format!("/v/{version}/pkg/nope.js"), &[], "")), 404);
     assert_eq!(status(&http(addr, "GET", &format!("/v/{version}/../Cargo.toml"), &[], "")), 404);
 
