@@ -4,6 +4,9 @@ import { resolve } from 'node:path';
 // The server binary and built site come from `scripts/test` (or `scripts/start`).
 const bin = process.env.KEYWARDEN_BIN ?? '../target/debug/keywarden';
 const site = process.env.KEYWARDEN_SITE_ROOT ?? '../target/site';
+// The release binary for the embedded-site instance (`scripts/test` builds
+// one); without it, the debug binary, which reads the site from disk.
+const releaseBin = process.env.KEYWARDEN_RELEASE_BIN ?? bin;
 
 // Two instances: a demo one (org "acme", one user per role) and an empty one
 // for the first-run flow. Each starts on a fresh SQLite file.
@@ -33,7 +36,7 @@ const servers = [server('demo', 3200, '--demo --signup open'), server('fresh', 3
 // named: its pages, WASM and styles come from the binary itself.
 servers.push({
   ...server('embedded', 3203, '--demo'),
-  command: `rm -rf .data/embedded && mkdir -p .data/embedded && cd .data/embedded && exec env -u KEYWARDEN_SITE_ROOT ${resolve(bin)} --demo --addr 127.0.0.1:3203 --database-url sqlite://keywarden.db`,
+  command: `rm -rf .data/embedded && mkdir -p .data/embedded && cd .data/embedded && exec env -u KEYWARDEN_SITE_ROOT ${resolve(releaseBin)} --demo --addr 127.0.0.1:3203 --database-url sqlite://keywarden.db`,
 });
 if (pgAdmin && pgUrl) {
   servers.push({
