@@ -7,6 +7,7 @@
 FROM rust:1.95-bookworm AS build
 RUN rustup target add wasm32-unknown-unknown \
  && CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo install wasm-bindgen-cli --version 0.2.130 \
+ && cargo install wasm_split_cli_support --version 0.2.3 --features build-binary --locked \
  && apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 WASM_BINDGEN_VERSION=0.2.130
+# The splitter of the browser bundle into a chunk per page; its format must
+# match leptos' wasm_split_helpers (0.2.x in Cargo.lock).
+WASM_SPLIT_VERSION=0.2.3
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SITE_ROOT=${KEYWARDEN_SITE_ROOT:-target/site}
 export KEYWARDEN_SITE_ROOT=$SITE_ROOT
@@ -24,6 +27,11 @@ ensure_build_tools() {
     # Its own lock file names a crate version the registry lacks: resolve anew.
     CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
       cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+  if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    say "installing wasm-split-cli $WASM_SPLIT_VERSION (under a minute, once)"
+    cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" \
+      --features build-binary --locked --force
   fi
 }
 
@@ -51,24 +59,30 @@ build_site() {
   fi
   say "building the browser bundle ($profile)"
   cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_flags[@]}"
+  rm -rf "$SITE_ROOT/pkg"
   mkdir -p "$SITE_ROOT/pkg"
+  # One chunk per lazily loaded page (app/src/routes.rs) beside the main
+  # module, which wasm-bindgen then binds; the chunks load through the
+  # __wasm_split.js it writes.
+  wasm-split-cli --out-name keywarden \
+    "$TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm" "$SITE_ROOT/pkg"
   wasm-bindgen --target web --no-typescript --out-name keywarden "${bindgen_flags[@]}" \
-    --out-dir "$SITE_ROOT/pkg" "$TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+    --keep-lld-exports --no-demangle --out-dir "$SITE_ROOT/pkg" "$SITE_ROOT/pkg/keywarden.wasm"
   # Leptos loads /pkg/<output-name>.wasm when the name is set at build time.
   mv -f "$SITE_ROOT/pkg/keywarden_bg.wasm" "$SITE_ROOT/pkg/keywarden.wasm"
   if [ "$profile" = release ]; then
     ensure_wasm_opt
-    "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      -o "$SITE_ROOT/pkg/keywarden.wasm" "$SITE_ROOT/pkg/keywarden.wasm"
+    for wasm in "$SITE_ROOT"/pkg/*.wasm; do
+      "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue -o "$wasm" "$wasm"
+    done
   fi
   cp style/main.css "$SITE_ROOT/pkg/keywarden.css"
   cp -R public/. "$SITE_ROOT/"
-  rm -f "$SITE_ROOT"/pkg/*.br "$SITE_ROOT"/pkg/*.gz
   if [ "$profile" = release ]; then
     # Served as they are (also from inside the binary): compressed once at
     # the highest levels rather than per request at a fast one.
-    node scripts/precompress.js "$SITE_ROOT"/pkg/keywarden.{wasm,js,css}
+    node scripts/precompress.js "$SITE_ROOT"/pkg/*.{wasm,js,css}
   fi
   say "building the server ($profile)"
   cargo build -p server --bin keywarden "${server_flags[@]}"

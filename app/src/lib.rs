@@ -8,6 +8,7 @@ pub mod components;
 pub mod domain;
 pub mod error;
 mod pages;
+mod routes;
 
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -15,7 +16,7 @@ pub mod backend;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 pub use error::AppError;
 
@@ -63,12 +64,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::Home ssr=ssr.clone() />
                 <Route path=path!("/login") view=pages::LoginPage ssr=ssr.clone() />
                 <Route path=path!("/login/verify") view=pages::LoginVerifyPage ssr=ssr.clone() />
-                <Route path=path!("/account") view=pages::AccountPage ssr=ssr.clone() />
+                <Route path=path!("/account") view={Lazy::<routes::Account>::new()} ssr=ssr.clone() />
                 <Route path=path!("/setup") view=pages::SetupPage ssr=ssr.clone() />
                 <Route path=path!("/signup") view=pages::SignupPage ssr=ssr.clone() />
                 <Route path=path!("/invite/:token") view=pages::InvitePage ssr=ssr.clone() />
                 <Route path=path!("/portal/:token") view=pages::PortalPage ssr=ssr.clone() />
-                <Route path=path!("/admin") view=pages::AdminPage ssr=ssr.clone() />
+                <Route path=path!("/admin") view={Lazy::<routes::Admin>::new()} ssr=ssr.clone() />
                 <ParentRoute
                     path=path!("/orgs/:slug/settings")
                     view=pages::SettingsLayout
@@ -80,11 +81,11 @@ pub fn App() -> impl IntoView {
                         ssr=ssr.clone()
                     />
                     <Route path=path!("api-keys") view=pages::ApiKeysPage ssr=ssr.clone() />
-                    <Route path=path!("api-keys/:id") view=pages::KeyDetailPage ssr=ssr.clone() />
-                    <Route path=path!("members") view=pages::MembersPage ssr=ssr.clone() />
-                    <Route path=path!("audit-log") view=pages::AuditLogPage ssr=ssr.clone() />
-                    <Route path=path!("logs") view=pages::RequestLogPage ssr=ssr.clone() />
-                    <Route path=path!("organization") view=pages::OrganizationPage ssr=ssr.clone() />
+                    <Route path=path!("api-keys/:id") view={Lazy::<routes::KeyDetail>::new()} ssr=ssr.clone() />
+                    <Route path=path!("members") view={Lazy::<routes::Members>::new()} ssr=ssr.clone() />
+                    <Route path=path!("audit-log") view={Lazy::<routes::AuditLog>::new()} ssr=ssr.clone() />
+                    <Route path=path!("logs") view={Lazy::<routes::RequestLog>::new()} ssr=ssr.clone() />
+                    <Route path=path!("organization") view={Lazy::<routes::Organization>::new()} ssr=ssr.clone() />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -29,8 +29,9 @@ const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
 /// From disk tower-http's `ServeDir` finds them; from the binary, [`serve`].
 const PRECOMPRESSED: [(&str, &str); 2] = [("br", "br"), ("gzip", "gz")];
 
-/// The bundle's files, whose digest is the asset version.
-const BUNDLE: [&str; 3] = ["pkg/keywarden.js", "pkg/keywarden.wasm", "pkg/keywarden.css"];
+/// The folder of the bundle (the main module, its page chunks, the
+/// JavaScript and the stylesheet), whose files' digest is the asset version.
+const BUNDLE: &str = "pkg/";
 
 /// Whether `path` (relative, from the URL) names a file under `root`; paths
 /// that step outside it never do.
@@ -42,11 +43,23 @@ fn on_disk(root: &str, path: &str) -> bool {
 
 /// A digest of the bundle as this server serves it (from `root` on disk or
 /// from the binary): asset URLs carry it, so a new build gets new URLs and
-/// the old ones may be kept for good. Empty when there is no bundle.
+/// the old ones may be kept for good. Every file counts, the page chunks
+/// too (a chunk can change while the main module stays the same); the
+/// stored encodings follow from the files. Empty when there is no bundle.
 pub fn version(root: &str) -> String {
+    let folder = Path::new(root).join(BUNDLE);
+    let mut paths: Vec<String> = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .map(|name| format!("{BUNDLE}{name}"))
+            .collect(),
+        Err(_) => Site::iter().filter(|p| p.starts_with(BUNDLE)).map(String::from).collect(),
+    };
+    paths.retain(|p| !PRECOMPRESSED.iter().any(|(_, ext)| p.ends_with(&format!(".{ext}"))));
+    paths.sort();
     let mut digest = Sha256::new();
     let mut found = false;
-    for path in BUNDLE {
+    for path in &paths {
         let bytes = match on_disk(root, path) {
             true => std::fs::read(Path::new(root).join(path)).ok(),
             false => Site::get(path).map(|f| f.data.into_owned()),

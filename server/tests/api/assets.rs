@@ -82,6 +82,13 @@ async fn assets_are_versioned_compressed_and_cached(engine: Engine) {
     assert_eq!(status(&http(addr, "GET", &format!("/v/{version}/pkg/nope.js"), &[], "")), 404);
     assert_eq!(status(&http(addr, "GET", &format!("/v/{version}/../Cargo.toml"), &[], "")), 404);
 
+    // A new page chunk alone is a new build too.
+    drop(server);
+    std::fs::write(root.join("pkg/split_page.wasm"), [0u8, 97, 115, 109, 1, 0, 0, 0]).unwrap();
+    let server = start(&url, &[("KEYWARDEN_SITE_ROOT", root.to_str().unwrap())]);
+    let page = http(&server.addr, "GET", "/login", &[], "");
+    assert_ne!(version_in(&page), version, "a changed chunk gets new URLs");
+
     // Another build: other URLs.
     drop(server);
     let other = site("body { color: white; }\n");
