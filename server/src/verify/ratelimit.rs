@@ -32,6 +32,10 @@ struct Slot {
     unsynced: u64,
 }
 
+/// What one instance admitted for a key since its last sync: (key id,
+/// requests, one request's share of the key's window in nanoseconds).
+pub type Admitted = (String, u64, u64);
+
 /// Per-key state, sharded so concurrent keys rarely share a lock.
 pub struct RateLimiter {
     shards: Vec<Mutex<HashMap<String, Slot>>>,
@@ -97,18 +101,16 @@ impl RateLimiter {
         }
     }
 
-    /// Every key in use (its allowance not full again at `now`) with what it
-    /// admitted since the last call, which starts counting afresh: what
-    /// this instance tells the others.
-    pub fn take_unsynced(&self, now: Duration) -> Vec<(String, u64)> {
-        let now_ns = now.as_nanos();
+    /// Every key that admitted a request here since the last call, with how
+    /// many (counting starts afresh) and one request's share of its window
+    /// in nanoseconds: what this instance tells the others.
+    pub fn take_unsynced(&self) -> Vec<Admitted> {
         let mut out = Vec::new();
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            for (key, slot) in shard.iter_mut() {
-                if slot.tat > now_ns || slot.unsynced > 0 {
-                    out.push((key.clone(), std::mem::take(&mut slot.unsynced)));
-                }
+            for (key, slot) in shard.iter_mut().filter(|(_, slot)| slot.unsynced > 0) {
+                let interval_ns = u64::try_from(slot.interval).unwrap_or(u64::MAX);
+                out.push((key.clone(), std::mem::take(&mut slot.unsynced), interval_ns));
             }
         }
         out
@@ -123,11 +125,21 @@ impl RateLimiter {
     }
 
     /// Counts `requests` admitted by other instances against `key`, as if
-    /// they had come here (at `now`).
-    pub fn charge(&self, key: &str, requests: u64, now: Duration) {
+    /// they had come here (at `now`). A key not in use here gets a slot
+    /// from the other instance's `interval_ns`, so its first requests here
+    /// find the allowance the others already used; the slot is swept once
+    /// that allowance is back.
+    pub fn charge(&self, key: &str, requests: u64, interval_ns: u64, now: Duration) {
+        let now_ns = now.as_nanos();
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = shard.get_mut(key) {
-            slot.tat = slot.tat.max(now.as_nanos()) + slot.interval * u128::from(requests);
+        match shard.get_mut(key) {
+            Some(slot) => slot.tat = slot.tat.max(now_ns) + slot.interval * u128::from(requests),
+            None if interval_ns > 0 => {
+                let interval = u128::from(interval_ns);
+                let tat = now_ns + interval * u128::from(requests);
+                shard.insert(key.to_string(), Slot { tat, interval, unsynced: 0 });
+            }
+            None => {}
         }
     }
 
@@ -197,15 +209,31 @@ mod tests {
         for _ in 0..3 {
             assert!(rl.check("k", 10, SEC, t0).allowed);
         }
-        assert_eq!(rl.take_unsynced(t0), vec![("k".to_string(), 3)]);
-        assert_eq!(rl.take_unsynced(t0), vec![("k".to_string(), 0)], "counted once");
+        let tenth = 100_000_000;
+        assert_eq!(rl.take_unsynced(), vec![("k".to_string(), 3, tenth)]);
+        assert!(rl.take_unsynced().is_empty(), "counted once");
         // Six more went through other instances: one slot is left here.
-        rl.charge("k", 6, t0);
+        rl.charge("k", 6, tenth, t0);
         assert!(rl.check("k", 10, SEC, t0).allowed);
         assert!(!rl.check("k", 10, SEC, t0).allowed);
-        assert_eq!(rl.take_unsynced(t0), vec![("k".to_string(), 1)]);
-        // A fully refilled key with nothing to tell is not sent.
-        assert!(rl.take_unsynced(t0 + Duration::from_secs(5)).is_empty());
+        assert_eq!(rl.take_unsynced(), vec![("k".to_string(), 1, tenth)]);
+    }
+
+    #[test]
+    fn a_key_used_only_elsewhere_starts_here_with_what_is_left() {
+        let rl = RateLimiter::default();
+        let t0 = Duration::from_secs(100);
+        // Another instance admitted 8 of 10 a second; none came here yet.
+        rl.charge("k", 8, 100_000_000, t0);
+        assert!(rl.take_unsynced().is_empty(), "nothing of its own to tell");
+        assert!(rl.check("k", 10, SEC, t0).allowed);
+        assert!(rl.check("k", 10, SEC, t0).allowed);
+        assert!(!rl.check("k", 10, SEC, t0).allowed, "the other instance used 8");
+        // The slot goes once the allowance is back and nothing is unsynced.
+        rl.take_unsynced();
+        rl.sweep(t0 + Duration::from_secs(2));
+        let total: usize = rl.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        assert_eq!(total, 0);
     }
 
     #[test]
@@ -219,7 +247,7 @@ mod tests {
         rl.sweep(Duration::from_secs(10));
         let total: usize = rl.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert_eq!(total, 2, "what was admitted is kept until it is synced");
-        rl.take_unsynced(Duration::from_secs(10));
+        rl.take_unsynced();
         rl.sweep(Duration::from_secs(10));
         let total: usize = rl.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert_eq!(total, 0);

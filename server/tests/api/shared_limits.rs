@@ -128,8 +128,27 @@ async fn rate_limits_hold_across_instances_within_a_sync(engine: Engine) {
     );
 }
 
+/// Traffic that moves from one instance to another that never served the
+/// key finds the allowance the first one used (before, the second started
+/// with the whole allowance: twice the limit in one window).
+async fn a_key_new_to_an_instance_finds_what_the_others_used(engine: Engine) {
+    let (url, pool) = binary::prepared_database(&engine).await;
+    let key = limited_key(&pool, "Moved", 100, None).await;
+    let (a, b) = (binary::start(&url, &[]), binary::start(&url, &[]));
+    let started = std::time::Instant::now();
+    let on_a = hammer(&[&a], &key, 160);
+    // A few syncs pass; B has not seen the key.
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    let on_b = hammer(&[&b], &key, 160);
+    let refilled = (started.elapsed().as_secs_f64() * 100.0 / 60.0).ceil() as usize;
+    eprintln!("rate limit 100 / minute: {on_a} VALID on A, then {on_b} on B");
+    assert!((100..=100 + refilled).contains(&on_a), "A admits the allowance: {on_a}");
+    assert!(on_b <= refilled, "B admits only what refilled since: {on_b} ({refilled} refilled)");
+}
+
 on_postgres!(
     usage_limits_are_exact_across_instances,
     a_killed_instance_never_over_grants,
     rate_limits_hold_across_instances_within_a_sync,
+    a_key_new_to_an_instance_finds_what_the_others_used,
 );
