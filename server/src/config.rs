@@ -55,10 +55,15 @@ pub struct Settings {
     #[arg(long, env = "KEYWARDEN_TRUST_PROXY_HEADERS", num_args = 0..=1, require_equals = true,
         default_missing_value = "true", value_parser = BoolishValueParser::new(), global = true)]
     pub trust_proxy_headers: Option<bool>,
+    /// Mark cookies `Secure` even when the request looks like plain HTTP,
+    /// for TLS ended by a proxy that sends no `X-Forwarded-Proto` (file
+    /// only) [default: off].
     #[arg(skip)]
     pub force_secure_cookies: Option<bool>,
+    /// How long a session lasts, in hours (file only) [default: 168].
     #[arg(skip)]
     pub session_ttl_hours: Option<u32>,
+    /// How long an invitation link works, in hours (file only) [default: 168].
     #[arg(skip)]
     pub invitation_ttl_hours: Option<u32>,
     /// Log format: `text` or `json` [default: text].
@@ -70,6 +75,8 @@ pub struct Settings {
     /// Prefix of issued API keys, 2–8 of a–z0–9 [default: kw].
     #[arg(long, env = "KEYWARDEN_KEY_PREFIX", global = true)]
     pub key_prefix: Option<String>,
+    /// Days after creation or regeneration when a key shows "rotation due"
+    /// (file only) [default: 90].
     #[arg(skip)]
     pub rotation_days: Option<u32>,
     /// The permission catalog (replaces the default list).
