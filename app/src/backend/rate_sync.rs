@@ -23,11 +23,13 @@ pub async fn totals(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
 /// Adds `admitted` (key id, requests admitted here since the last sync,
 /// one request's share of the key's window in nanoseconds) to the totals
 /// of all instances; returns (key id, total, share) of every key whose
-/// total changed lately.
+/// total changed lately. One transaction: on an error nothing was added,
+/// so the caller may send the same admissions again.
 pub async fn exchange(
     db: &Db,
     admitted: &[(String, u64, u64)],
 ) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    let mut tx = super::db::begin(db).await?;
     if !admitted.is_empty() {
         let batch: Vec<serde_json::Value> = admitted
             .iter()
@@ -43,14 +45,16 @@ pub async fn exchange(
              interval_ns = EXCLUDED.interval_ns, updated_ms = EXCLUDED.updated_ms"
         ))
         .bind(serde_json::Value::Array(batch).to_string())
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
     }
-    sqlx::query_as(&format!(
+    let moved = sqlx::query_as(&format!(
         "SELECT key_id, admitted, interval_ns FROM rate_admitted \
          WHERE updated_ms > {NOW_MS} - $1"
     ))
     .bind(RECENT_MS)
-    .fetch_all(db)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(moved)
 }
