@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod docs;
 pub mod health;
+pub mod hedge;
 pub mod operator;
 pub mod rest;
 pub mod security;

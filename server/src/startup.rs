@@ -153,6 +153,8 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .route("/v/{version}/{*path}", get(crate::assets::versioned))
         .fallback(crate::assets::site_file)
+        // A page render that stalls is tried once more (crate::hedge).
+        .layer(crate::hedge::HedgeLayer)
         .layer(CompressionLayer::new().br(true).gzip(true))
         // A page whose server-side render stalls (Leptos' SSR can lose a
         // Suspense wake-up under load, leptos-rs/leptos#4851) answers 503,
