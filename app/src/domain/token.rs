@@ -82,13 +82,19 @@ pub struct KeyPrefix(String);
 
 impl KeyPrefix {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = (2..=8).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        if ok {
+        if Self::is_valid(raw) {
             Ok(KeyPrefix(raw.to_string()))
         } else {
             Err(format!("key prefix {raw:?} must be 2–8 characters of a–z and 0–9"))
         }
+    }
+}
+
+impl KeyPrefix {
+    /// Whether `raw` would parse (2–8 characters of a–z and 0–9).
+    fn is_valid(raw: &str) -> bool {
+        (2..=8).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     }
 }
 
@@ -147,12 +153,19 @@ impl ApiToken {
     fn assemble(prefix: &KeyPrefix, env: Environment, body: &str) -> Self {
         let head = format!("{}_{}_{body}", prefix.as_str(), env.tag());
         let check = base62_padded(crc32(head.as_bytes()));
-        ApiToken(head + &check)
+        ApiToken(head + std::str::from_utf8(&check).expect("base62 is ASCII"))
     }
 
     /// Parses a presented key: shape first, then the checksum. Cheap and
     /// panic-free on any input; needs no database.
     pub fn parse(raw: &str) -> Result<(Self, Environment), Malformed> {
+        let env = Self::check(raw)?;
+        Ok((ApiToken(raw.to_string()), env))
+    }
+
+    /// [`ApiToken::parse`] without keeping the token: its environment, when
+    /// `raw` is a well-formed key (verification, which only hashes it).
+    pub fn check(raw: &str) -> Result<Environment, Malformed> {
         if raw.len() > MAX_TOKEN_LEN || !raw.is_ascii() {
             return Err(Malformed::Shape);
         }
@@ -162,17 +175,17 @@ impl ApiToken {
             return Err(Malformed::Shape);
         };
         let env = Environment::from_tag(tag).ok_or(Malformed::Shape)?;
-        if KeyPrefix::parse(prefix).is_err()
+        if !KeyPrefix::is_valid(prefix)
             || rest.len() != BODY_LEN + CHECK_LEN
             || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
         {
             return Err(Malformed::Shape);
         }
         let (head, check) = raw.split_at(raw.len() - CHECK_LEN);
-        if base62_padded(crc32(head.as_bytes())) != check {
+        if base62_padded(crc32(head.as_bytes())) != check.as_bytes() {
             return Err(Malformed::Checksum);
         }
-        Ok((ApiToken(raw.to_string()), env))
+        Ok(env)
     }
 
     /// The display prefix: `<prefix>_<env>_` and the first 4 body chars.
@@ -188,13 +201,13 @@ impl ApiToken {
 }
 
 /// `n` in base62, zero-padded to [`CHECK_LEN`] characters.
-fn base62_padded(mut n: u32) -> String {
+fn base62_padded(mut n: u32) -> [u8; CHECK_LEN] {
     let mut out = [b'0'; CHECK_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    String::from_utf8(out.to_vec()).expect("base62 is ASCII")
+    out
 }
 
 /// CRC-32 (IEEE 802.3, as in zlib), table-driven or with the CPU's own
@@ -261,8 +274,8 @@ mod tests {
     #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(base62_padded(0), "000000");
-        assert_eq!(base62_padded(u32::MAX), "4gfFC3");
+        assert_eq!(&base62_padded(0), b"000000");
+        assert_eq!(&base62_padded(u32::MAX), b"4gfFC3");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct CachedKey {
     pub usage_limit: Option<UsageLimit>,
     /// The usage balance's edit count when this was read.
     pub usage_epoch: i64,
+    /// What every answer about this key says, serialised on first use.
+    pub fixed_answer: std::sync::OnceLock<super::answer::Fixed>,
 }
 
 impl CachedKey {
@@ -65,7 +67,13 @@ impl CachedKey {
             org: org_slug,
             id: key.id.into(),
             org_id: key.org_id.into(),
+            fixed_answer: Default::default(),
         })
+    }
+
+    /// The fixed part of this key's verify answers.
+    pub fn answer(&self) -> &super::answer::Fixed {
+        self.fixed_answer.get_or_init(|| super::answer::Fixed::of(self))
     }
 }
 
@@ -105,16 +113,19 @@ const MAX_KEYS: usize = 1_000_000;
 /// stays bounded and recent answers survive.
 #[derive(Default)]
 struct MissingSet {
-    current: HashMap<[u8; 32], Instant>,
-    previous: HashMap<[u8; 32], Instant>,
+    current: DigestMap<Instant>,
+    previous: DigestMap<Instant>,
 }
+
+/// Maps keyed by token digests (uniform already, so the fast hasher).
+type DigestMap<V> = HashMap<[u8; 32], V, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 struct Maps {
     /// The answer, when it is next due a refresh, and when it may no longer
     /// be served at all (fixed when it was read: failed refreshes never
     /// stretch it).
-    keys: HashMap<[u8; 32], (Arc<CachedKey>, Instant, Instant)>,
+    keys: DigestMap<(Arc<CachedKey>, Instant, Instant)>,
     missing: MissingSet,
 }
 
@@ -274,11 +285,16 @@ impl KeyChangeListener for KeyCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn key(id: &str) -> Entry {
-        Entry::Key(Arc::new(CachedKey {
+        Entry::Key(Arc::new(key_named(id)))
+    }
+
+    /// A plain production key with id `id`.
+    pub(crate) fn key_named(id: &str) -> CachedKey {
+        CachedKey {
             id: id.into(),
             org_id: "o1".into(),
             org: "acme".into(),
@@ -297,7 +313,8 @@ mod tests {
             meta: None,
             usage_limit: None,
             usage_epoch: 0,
-        }))
+            fixed_answer: Default::default(),
+        }
     }
 
     #[test]

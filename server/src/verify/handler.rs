@@ -8,26 +8,67 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// The request body of §5.1.
+/// The request body of §5.1. Its strings borrow from the request body
+/// (copied only when JSON escapes them).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(example = json!({"key": "kw_live_5Gf0q3Yl0m2cXQ8wR1ZbT4nKp7sVd9Ae0h2JkL", "permissions": ["events:write"],
     "path": "/v1/events", "ip": "203.0.113.7", "user_agent": "acme-sdk/2.1"}))]
-pub struct VerifyRequest {
+pub struct VerifyRequest<'a> {
     /// The key the platform's client presented.
-    pub key: String,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub key: Text<'a>,
     /// Permissions the request needs; all must be held.
-    #[serde(default)]
-    pub permissions: Vec<String>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Vec<String>)]
+    pub permissions: Vec<Text<'a>>,
     /// The path the platform's client asked for (request log).
-    #[serde(default)]
-    pub path: Option<String>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Option<String>)]
+    pub path: Option<Text<'a>>,
     /// The platform's client's address: checked against the key's allowed
     /// IPs (a key with a list refuses a call without it), and logged.
-    #[serde(default)]
-    pub ip: Option<String>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Option<String>)]
+    pub ip: Option<Text<'a>>,
     /// The platform's client's user agent (request log).
-    #[serde(default)]
-    pub user_agent: Option<String>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Option<String>)]
+    pub user_agent: Option<Text<'a>>,
+}
+
+/// A JSON string borrowed from the body, or copied when it had escapes.
+/// (serde's own `Cow<str>` borrows only as a field of its own, never inside
+/// an `Option` or a `Vec`.)
+#[derive(Debug)]
+pub struct Text<'a>(std::borrow::Cow<'a, str>);
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(s.into()))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(s.to_owned().into()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(s.into()))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
 }
 
 /// The answer of §5.1; fields beyond `valid` and `code` only for known keys.
@@ -138,15 +179,18 @@ pub async fn verify(
         }
     };
     let ask = Ask {
-        key: &req.key,
+        key: req.key.as_ref(),
         permissions: &req.permissions,
         environment: Some(env),
-        path: req.path.as_deref(),
-        ip: req.ip.as_deref(),
-        user_agent: req.user_agent.as_deref(),
+        path: req.path.as_ref().map(AsRef::as_ref),
+        ip: req.ip.as_ref().map(AsRef::as_ref),
+        user_agent: req.user_agent.as_ref().map(AsRef::as_ref),
     };
     match verifier.decide(&ask).await {
-        Ok(decision) => Json(VerifyResponse::of(&decision)).into_response(),
+        Ok(decision) => {
+            ([(header::CONTENT_TYPE, "application/json")], super::answer::to_json(&decision))
+                .into_response()
+        }
         Err(e) => unavailable(&e),
     }
 }

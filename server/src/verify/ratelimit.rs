@@ -21,6 +21,9 @@ pub struct Decision {
 
 const SHARDS: usize = 64;
 
+/// Key id → its state.
+type Shard = HashMap<String, Slot, foldhash::fast::RandomState>;
+
 /// One key's state.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
@@ -38,7 +41,7 @@ pub type Admitted = (String, u64, u64);
 
 /// Per-key state, sharded so concurrent keys rarely share a lock.
 pub struct RateLimiter {
-    shards: Vec<Mutex<HashMap<String, Slot>>>,
+    shards: Vec<Mutex<Shard>>,
     /// Set once admissions are synced with other instances (PostgreSQL).
     pub syncing: AtomicBool,
 }
@@ -46,7 +49,7 @@ pub struct RateLimiter {
 impl Default for RateLimiter {
     fn default() -> Self {
         RateLimiter {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             syncing: AtomicBool::new(false),
         }
     }
@@ -143,7 +146,7 @@ impl RateLimiter {
         }
     }
 
-    fn shard(&self, key: &str) -> &Mutex<HashMap<String, Slot>> {
+    fn shard(&self, key: &str) -> &Mutex<Shard> {
         let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });

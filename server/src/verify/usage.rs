@@ -15,36 +15,102 @@ use std::sync::{Arc, Mutex};
 /// counts stay exact.
 pub const MAX_PENDING_ENTRIES: usize = 200_000;
 
-/// One verification of a known key.
+/// One verification of a known key, as asked: [`UsageBuffer::record`]
+/// cleans and clips the text fields as it copies them.
 #[derive(Clone, Debug)]
-pub struct Hit {
+pub struct Hit<'a> {
     pub key_id: Arc<str>,
     pub org_id: Arc<str>,
     pub code: Code,
     pub at_ms: i64,
-    pub path: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub path: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
-#[derive(Clone, Copy, Default, Debug)]
-struct Usage {
+/// Longest logged path, address and user agent, in characters.
+const MAX_PATH: usize = 512;
+const MAX_IP: usize = 64;
+const MAX_USER_AGENT: usize = 256;
+
+/// One key's counts in a batch.
+#[derive(Clone, Debug, Default)]
+struct KeyCounts {
     requests: i64,
+    /// Unix seconds.
     last_used: i64,
+    /// (hour, code, count): a handful per key and batch.
+    outcomes: Vec<(i64, Code, i64)>,
 }
 
+impl KeyCounts {
+    fn add(&mut self, hour: i64, code: Code, n: i64) {
+        match self.outcomes.iter_mut().find(|(h, c, _)| (*h, *c) == (hour, code)) {
+            Some((.., count)) => *count += n,
+            None => self.outcomes.push((hour, code, n)),
+        }
+    }
+}
+
+/// Where a log entry's text lies in its batch's [`Pending::text`].
+type Span = Option<(u32, u32)>;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    key_id: Arc<str>,
+    org_id: Arc<str>,
+    code: Code,
+    at_ms: i64,
+    path: Span,
+    ip: Span,
+    user_agent: Span,
+}
+
+/// One batch: counts per key and the log entries, whose text fields sit
+/// end to end in one string (no allocation per call).
 #[derive(Default)]
 struct Pending {
-    usage: HashMap<Arc<str>, Usage>,
-    /// (key id, hour, code) → count.
-    outcomes: HashMap<(Arc<str>, i64, Code), i64>,
-    log: Vec<Hit>,
+    keys: HashMap<Arc<str>, KeyCounts, foldhash::fast::RandomState>,
+    log: Vec<Entry>,
+    text: String,
+}
+
+impl Pending {
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.log.clear();
+        self.text.clear();
+    }
+
+    /// Appends `s` to the text, control characters (NUL included, which
+    /// PostgreSQL refuses in text) stripped when `clean`, cut to `max`
+    /// characters.
+    fn push_text(&mut self, s: Option<&str>, max: usize, clean: bool) -> Span {
+        let s = s?;
+        let start = self.text.len();
+        if !clean {
+            self.text.push_str(s);
+        } else if s.len() <= max && !s.bytes().any(|b| b < 0x20 || b == 0x7f || b >= 0x80) {
+            // Plain printable ASCII (nearly every call): copied as it is.
+            self.text.push_str(s);
+        } else {
+            self.text.extend(s.chars().filter(|c| !c.is_control()).take(max));
+        }
+        Some((start as u32, self.text.len() as u32))
+    }
+
+    fn text_of(&self, span: Span) -> Option<&str> {
+        span.map(|(a, b)| &self.text[a as usize..b as usize])
+    }
 }
 
 /// Usage and request-log entries not yet written.
 #[derive(Default)]
 pub struct UsageBuffer {
     pending: Mutex<Pending>,
+    /// The last written batch, emptied, handed back for reuse so a busy
+    /// instance does not grow its buffers anew every second.
+    spare: Mutex<Option<Pending>>,
     /// Request-log entries dropped because the buffer was full.
     pub dropped: AtomicU64,
 }
@@ -59,17 +125,42 @@ pub struct Flushed {
 }
 
 impl UsageBuffer {
-    /// Counts one verification and queues its request-log entry.
-    pub fn record(&self, hit: Hit) {
+    /// Counts one verification and queues its request-log entry: the path
+    /// without its query or fragment (where clients sometimes put secrets),
+    /// and every text field without control characters, clipped.
+    pub fn record(&self, hit: Hit<'_>) {
+        self.record_with(hit, true);
+    }
+
+    /// [`UsageBuffer::record`] without the cleaning: for tests of what the
+    /// database refuses.
+    #[doc(hidden)]
+    pub fn record_uncleaned(&self, hit: Hit<'_>) {
+        self.record_with(hit, false);
+    }
+
+    fn record_with(&self, hit: Hit<'_>, clean: bool) {
         let now = hit.at_ms / 1000;
         let hour = now - now.rem_euclid(3600);
+        let path = if clean {
+            hit.path.map(|p| p.split(['?', '#']).next().unwrap_or(""))
+        } else {
+            hit.path
+        };
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let usage = pending.usage.entry(hit.key_id.clone()).or_default();
-        usage.requests += 1;
-        usage.last_used = usage.last_used.max(now);
-        *pending.outcomes.entry((hit.key_id.clone(), hour, hit.code)).or_default() += 1;
+        let counts = match pending.keys.get_mut(&hit.key_id) {
+            Some(counts) => counts,
+            None => pending.keys.entry(hit.key_id.clone()).or_default(),
+        };
+        counts.requests += 1;
+        counts.last_used = counts.last_used.max(now);
+        counts.add(hour, hit.code, 1);
         if pending.log.len() < MAX_PENDING_ENTRIES {
-            pending.log.push(hit);
+            let path = pending.push_text(path, MAX_PATH, clean);
+            let ip = pending.push_text(hit.ip, MAX_IP, clean);
+            let user_agent = pending.push_text(hit.user_agent, MAX_USER_AGENT, clean);
+            let Hit { key_id, org_id, code, at_ms, .. } = hit;
+            pending.log.push(Entry { key_id, org_id, code, at_ms, path, ip, user_agent });
         } else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -85,16 +176,23 @@ impl UsageBuffer {
     /// counted, so one bad row cannot stop every later flush; on any other
     /// failure (the database unreachable) everything is kept for the next.
     pub async fn flush(&self, db: &Db) -> Result<Flushed, sqlx::Error> {
-        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if batch.usage.is_empty() {
+        let fresh = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+        let mut batch =
+            std::mem::replace(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()), fresh);
+        if batch.keys.is_empty() {
             return Ok(Flushed::default());
         }
         match write(db, &batch).await {
-            Ok(rejected) => Ok(Flushed {
-                keys: batch.usage.len(),
-                log_entries: batch.log.len() - rejected,
-                rejected,
-            }),
+            Ok(rejected) => {
+                let done = Flushed {
+                    keys: batch.keys.len(),
+                    log_entries: batch.log.len() - rejected,
+                    rejected,
+                };
+                batch.clear();
+                *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(batch);
+                Ok(done)
+            }
             Err(e) => {
                 self.restore(batch);
                 Err(e)
@@ -104,40 +202,47 @@ impl UsageBuffer {
 
     fn restore(&self, batch: Pending) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, usage) in batch.usage {
-            let p = pending.usage.entry(id).or_default();
-            p.requests += usage.requests;
-            p.last_used = p.last_used.max(usage.last_used);
-        }
-        for (k, n) in batch.outcomes {
-            *pending.outcomes.entry(k).or_default() += n;
+        for (id, counts) in &batch.keys {
+            let p = pending.keys.entry(id.clone()).or_default();
+            p.requests += counts.requests;
+            p.last_used = p.last_used.max(counts.last_used);
+            for &(hour, code, n) in &counts.outcomes {
+                p.add(hour, code, n);
+            }
         }
         let room = MAX_PENDING_ENTRIES.saturating_sub(pending.log.len());
         let lost = batch.log.len().saturating_sub(room);
-        pending.log.extend(batch.log.into_iter().take(room));
+        for entry in batch.log.iter().take(room) {
+            let path = pending.push_text(batch.text_of(entry.path), usize::MAX, false);
+            let ip = pending.push_text(batch.text_of(entry.ip), usize::MAX, false);
+            let user_agent = pending.push_text(batch.text_of(entry.user_agent), usize::MAX, false);
+            pending.log.push(Entry { path, ip, user_agent, ..entry.clone() });
+        }
         self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
     }
 }
 
 async fn write(db: &Db, batch: &Pending) -> Result<usize, sqlx::Error> {
     let usage: Vec<(&str, i64, i64)> =
-        batch.usage.iter().map(|(id, u)| (&**id, u.requests, u.last_used)).collect();
+        batch.keys.iter().map(|(id, c)| (&**id, c.requests, c.last_used)).collect();
     let outcomes: Vec<(&str, i64, &str, i64)> = batch
-        .outcomes
+        .keys
         .iter()
-        .map(|((id, hour, code), n)| (&**id, *hour, code.as_str(), *n))
+        .flat_map(|(id, c)| {
+            c.outcomes.iter().map(|(hour, code, n)| (&**id, *hour, code.as_str(), *n))
+        })
         .collect();
     let log: Vec<LogRow> = batch
         .log
         .iter()
-        .map(|hit| LogRow {
-            org_id: &hit.org_id,
-            key_id: &hit.key_id,
-            at_ms: hit.at_ms,
-            code: hit.code.as_str(),
-            path: hit.path.as_deref(),
-            ip: hit.ip.as_deref(),
-            user_agent: hit.user_agent.as_deref(),
+        .map(|e| LogRow {
+            org_id: &e.org_id,
+            key_id: &e.key_id,
+            at_ms: e.at_ms,
+            code: e.code.as_str(),
+            path: batch.text_of(e.path),
+            ip: batch.text_of(e.ip),
+            user_agent: batch.text_of(e.user_agent),
         })
         .collect();
     usage_writes::write(db, &usage, &outcomes, &log).await

@@ -110,7 +110,7 @@ async fn racing_setups_create_one_owner(engine: Engine) {
     }
 }
 
-fn hit(key_id: &str, org_id: &str, path: &str) -> Hit {
+fn hit<'a>(key_id: &str, org_id: &str, path: &'a str) -> Hit<'a> {
     Hit {
         key_id: key_id.into(),
         org_id: org_id.into(),
@@ -147,7 +147,7 @@ async fn control_characters_never_stop_usage_writing(engine: Engine) {
     let (org_id,): (String,) = app.row("SELECT org_id FROM api_keys WHERE id = $1", &[&id]).await;
     for n in 0..5 {
         let path = if n == 2 { "/nul\u{0}here" } else { "/fine" };
-        app.verifier.usage.record(hit(&id, &org_id, path));
+        app.verifier.usage.record_uncleaned(hit(&id, &org_id, path));
     }
     let refused = if matches!(engine, Engine::Postgres(_)) { 1 } else { 0 };
     let done = app.verifier.flush().await.unwrap();
