@@ -116,7 +116,7 @@ fn hit<'a>(key_id: &str, org_id: &str, path: &'a str) -> Hit<'a> {
         org_id: org_id.into(),
         code: server::verify::Code::Valid,
         at_ms: app::backend::db::now_ms(),
-        path: Some(path.into()),
+        path: Some(path),
         ip: None,
         user_agent: None,
     }
