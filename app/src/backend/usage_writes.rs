@@ -1,11 +1,13 @@
 //! Writing what verification recorded, in batches (DESIGN.md §5.3): per-key
 //! counts and last use, counts per hour and outcome, and request-log rows.
 //! Each table is written with one statement and one JSON parameter per
-//! batch; retention deletes old rows.
+//! batch (the log in transactions of a few thousand rows); retention
+//! deletes old rows.
 
 use super::db::{self, Db, Engine};
 
-/// Request-log rows per INSERT (one JSON parameter each; see [`json_rows`]).
+/// Request-log rows per INSERT and transaction (one JSON parameter each;
+/// see [`json_rows`]).
 /// Binding values one by one was the first design: SQLite looks up each
 /// numbered parameter by a linear scan, so 500-row statements spent a third
 /// of the server's time binding, and small ones still most of the flush.
@@ -62,18 +64,14 @@ pub struct LogRow<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-/// Writes one batch in one transaction: `usage` (key id, requests, last
-/// use in Unix seconds), `outcomes` (key id, hour, code, count, unique
-/// within the batch) and the request-log rows. Log rows the database
-/// refuses (it judges their content) are dropped and counted in the
-/// answer; any other failure fails the whole batch.
-pub async fn write(
+/// Writes one batch of counts in one transaction: `usage` (key id,
+/// requests, last use in Unix seconds) and `outcomes` (key id, hour, code,
+/// count, unique within the batch).
+pub async fn write_counts(
     db: &Db,
     usage: &[(&str, i64, i64)],
     outcomes: &[(&str, i64, &str, i64)],
-    log: &[LogRow<'_>],
-) -> Result<usize, sqlx::Error> {
-    let mut ids = LogIds::new();
+) -> Result<(), sqlx::Error> {
     let pg = Engine::of(db) == Engine::Postgres;
     let mut tx = db::begin(db).await?;
 
@@ -99,9 +97,55 @@ pub async fn write(
     .bind(serde_json::to_string(outcomes).unwrap_or_default())
     .execute(&mut *tx)
     .await?;
+    tx.commit().await
+}
 
-    // The request log.
-    let rows = json_rows(
+/// How far [`write_log`] got.
+#[derive(Debug, Default)]
+pub struct LogWritten {
+    /// Rows written, and rows the database refused (dropped). Together they
+    /// are the first rows of the batch, in its order.
+    pub written: usize,
+    pub rejected: usize,
+    /// Why it stopped before the end (the database unreachable, say): the
+    /// rows after the first `written + rejected` were not written.
+    pub error: Option<sqlx::Error>,
+}
+
+/// Writes request-log rows, [`ROWS_PER_INSERT`] to a transaction, so the
+/// database's write lock is never held long even when the writer is slow
+/// to be scheduled (it runs at low priority). Rows the database refuses for
+/// their content are dropped and counted; any other failure stops there.
+pub async fn write_log(db: &Db, log: &[LogRow<'_>]) -> LogWritten {
+    let mut done = LogWritten::default();
+    let mut ids = LogIds::new();
+    // Ids in the order the calls came (they break ties between calls of the
+    // same millisecond, newest last); rows in the per-key index's order
+    // within each transaction, so each key's index pages are visited once
+    // per chunk, not once per row.
+    for chunk in log.chunks(ROWS_PER_INSERT) {
+        let mut rows: Vec<(String, &LogRow)> =
+            chunk.iter().map(|hit| (ids.next(hit.at_ms), hit)).collect();
+        rows.sort_unstable_by(|(_, a), (_, b)| (a.key_id, a.at_ms).cmp(&(b.key_id, b.at_ms)));
+        match insert_log(db, &rows).await {
+            Ok(rejected) => {
+                done.written += chunk.len() - rejected;
+                done.rejected += rejected;
+            }
+            Err(e) => {
+                done.error = Some(e);
+                break;
+            }
+        }
+    }
+    done
+}
+
+/// Inserts `rows` in one transaction; returns how many the database
+/// refused for their content (dropped).
+async fn insert_log(db: &Db, rows: &[(String, &LogRow<'_>)]) -> Result<usize, sqlx::Error> {
+    let pg = Engine::of(db) == Engine::Postgres;
+    let columns = json_rows(
         pg,
         &[
             ("id", "text"),
@@ -116,21 +160,15 @@ pub async fn write(
     );
     let insert = format!(
         "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
-         SELECT id, org_id, key_id, at_ms, code, path, ip, user_agent FROM ({rows}) AS j"
+         SELECT id, org_id, key_id, at_ms, code, path, ip, user_agent FROM ({columns}) AS j"
     );
-    // Each statement under a savepoint: a chunk the database refuses is
+    let mut tx = db::begin(db).await?;
+    // Each statement under a savepoint: a part the database refuses is
     // rolled back alone and split until the refused rows stand alone.
-    // Ids in the order the calls came (they break ties between calls of the
-    // same millisecond, newest last); rows in the per-key index's order, so
-    // each key's index pages are visited once per batch, not once per row (a
-    // batch holds a second of calls on up to thousands of keys).
-    let mut rows: Vec<(String, &LogRow)> =
-        log.iter().map(|hit| (ids.next(hit.at_ms), hit)).collect();
-    rows.sort_unstable_by(|(_, a), (_, b)| (a.key_id, a.at_ms).cmp(&(b.key_id, b.at_ms)));
     let mut rejected = 0;
-    let mut todo: Vec<&[(String, &LogRow)]> = rows.chunks(ROWS_PER_INSERT).rev().collect();
-    while let Some(chunk) = todo.pop() {
-        let entries: Vec<_> = chunk
+    let mut todo = vec![rows];
+    while let Some(part) = todo.pop() {
+        let entries: Vec<_> = part
             .iter()
             .map(|(id, hit)| {
                 (id, hit.org_id, hit.key_id, hit.at_ms, hit.code, hit.path, hit.ip, hit.user_agent)
@@ -143,16 +181,15 @@ pub async fn write(
             .await;
         match done {
             Ok(_) => savepoint.commit().await?,
-            // Only an error about a row's content splits the chunk;
-            // anything else (disk full, a timeout) fails the batch, which is
-            // kept for the next flush.
+            // Only an error about a row's content splits the part; anything
+            // else (disk full, a timeout) fails it, and it is kept.
             Err(sqlx::Error::Database(e)) if refuses_content(e.as_ref()) => {
                 savepoint.rollback().await?;
-                if chunk.len() == 1 {
+                if part.len() == 1 {
                     tracing::warn!(error = %e, "request-log entry refused by the database; dropped");
                     rejected += 1;
                 } else {
-                    let (a, b) = chunk.split_at(chunk.len() / 2);
+                    let (a, b) = part.split_at(part.len() / 2);
                     todo.extend([b, a]);
                 }
             }

@@ -53,7 +53,8 @@ pub struct Verifier {
     pub quotas: quota::Quotas,
     engine: Engine,
     pub usage: UsageBuffer,
-    flushing: tokio::sync::Mutex<()>,
+    /// Held shared by each writer's flush and alone by [`Verifier::flush`].
+    flushing: tokio::sync::RwLock<()>,
     pub metrics: Metrics,
     /// Database lookups made (for tests and metrics).
     pub lookups: AtomicU64,
@@ -128,7 +129,7 @@ impl Verifier {
             quotas: quota::Quotas::default(),
             engine,
             usage: UsageBuffer::default(),
-            flushing: tokio::sync::Mutex::new(()),
+            flushing: tokio::sync::RwLock::new(()),
             metrics: Metrics::default(),
             lookups: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -259,36 +260,60 @@ impl Verifier {
         self.limiter.sweep(self.epoch.elapsed());
     }
 
-    /// Writes recorded usage now; keeps the metrics in step.
+    /// Writes everything recorded so far (counts and the request log) now,
+    /// after any flush under way: what the writers had taken is written or
+    /// put back first. For shutdown and tests.
     pub async fn flush(&self) -> Result<usage::Flushed, sqlx::Error> {
-        self.flush_to(&self.db).await
+        let _alone = self.flushing.write().await;
+        self.give_back_leases(&self.db).await;
+        let keys = self.write_counts(&self.db).await?;
+        let (log_entries, rejected) = self.write_log(&self.db).await?;
+        Ok(usage::Flushed { keys, log_entries, rejected })
     }
 
-    /// [`Verifier::flush`] over another connection to the same database
-    /// (the usage writer's own).
-    pub async fn flush_to(&self, db: &Db) -> Result<usage::Flushed, sqlx::Error> {
-        // One flush at a time: the final one at shutdown waits for the
-        // writer's, so a batch it has taken is written (or put back) first.
-        let _one = self.flushing.lock().await;
+    /// Gives back unspent usage-limit leases and writes the counts, over
+    /// `db` (the usage writer's own connection); returns for how many keys.
+    pub async fn flush_counts_to(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let _shared = self.flushing.read().await;
+        self.give_back_leases(db).await;
+        self.write_counts(db).await
+    }
+
+    /// Writes the request-log entries recorded so far over `db`; returns
+    /// how many were written and how many the database refused.
+    pub async fn flush_log_to(&self, db: &Db) -> Result<(usize, usize), sqlx::Error> {
+        let _shared = self.flushing.read().await;
+        self.write_log(db).await
+    }
+
+    async fn give_back_leases(&self, db: &Db) {
         if let Err(e) = self.quotas.give_back(db).await {
             tracing::warn!(error = %e, "usage-limit leases could not be given back");
         }
-        match self.usage.flush(db).await {
-            Ok(done) => {
-                self.metrics.last_flush_ms.store(app::backend::db::now_ms(), Ordering::Relaxed);
-                self.metrics
-                    .log_entries_written
-                    .fetch_add(done.log_entries as u64, Ordering::Relaxed);
-                self.metrics
-                    .log_entries_rejected
-                    .fetch_add(done.rejected as u64, Ordering::Relaxed);
-                Ok(done)
+    }
+
+    async fn write_counts(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let done = self.usage.flush_counts(db).await;
+        match &done {
+            Ok(_) => {
+                self.metrics.last_flush_ms.store(app::backend::db::now_ms(), Ordering::Relaxed)
             }
-            Err(e) => {
-                self.metrics.flush_failures.fetch_add(1, Ordering::Relaxed);
-                Err(e)
-            }
+            Err(_) => _ = self.metrics.flush_failures.fetch_add(1, Ordering::Relaxed),
         }
+        done
+    }
+
+    async fn write_log(&self, db: &Db) -> Result<(usize, usize), sqlx::Error> {
+        let done = self.usage.flush_log(db).await;
+        match &done {
+            Ok((written, rejected)) => {
+                let m = &self.metrics;
+                m.log_entries_written.fetch_add(*written as u64, Ordering::Relaxed);
+                m.log_entries_rejected.fetch_add(*rejected as u64, Ordering::Relaxed);
+            }
+            Err(_) => _ = self.metrics.flush_failures.fetch_add(1, Ordering::Relaxed),
+        }
+        done
     }
 
     async fn lookup(&self, hash: TokenHash) -> Result<Entry, sqlx::Error> {

@@ -1,7 +1,8 @@
 //! What verification saw, kept in memory on the request path and written in
-//! batches (about once a second, and on shutdown), so a request never waits
-//! for a database write: per-key request counts and last use, counts per
-//! hour and outcome for the usage chart, and request-log entries.
+//! batches, so a request never waits for a database write: per-key request
+//! counts and last use and counts per hour and outcome for the usage chart
+//! (written about once a second), and request-log entries (written by a
+//! low-priority writer, see [`super::writer`]).
 
 use super::code::Code;
 use app::backend::Db;
@@ -10,10 +11,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Request-log entries held at most between two flushes; beyond this (a
-/// database too slow for the load) entries are dropped and counted, while
-/// counts stay exact.
-pub const MAX_PENDING_ENTRIES: usize = 200_000;
+/// Request-log entries held at most (about ten seconds of calls on a
+/// saturated core; the writers take over well before, see
+/// [`super::writer::LOG_BACKLOG`]); beyond this (a database too slow for the
+/// load) entries are dropped and counted, while counts stay exact.
+pub const MAX_PENDING_ENTRIES: usize = 500_000;
 
 /// One verification of a known key, as asked: [`UsageBuffer::record`]
 /// cleans and clips the text fields as it copies them.
@@ -147,7 +149,7 @@ impl UsageBuffer {
         } else {
             hit.path
         };
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.lock();
         let counts = match pending.keys.get_mut(&hit.key_id) {
             Some(counts) => counts,
             None => pending.keys.entry(hit.key_id.clone()).or_default(),
@@ -168,84 +170,122 @@ impl UsageBuffer {
 
     /// Request-log entries waiting to be written.
     pub fn pending_entries(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).log.len()
+        self.lock().log.len()
     }
 
-    /// Writes everything recorded so far in one transaction. Request-log
-    /// rows the database refuses (it judges their content) are dropped and
-    /// counted, so one bad row cannot stop every later flush; on any other
-    /// failure (the database unreachable) everything is kept for the next.
+    /// Writes everything recorded so far: the counts, then the request log.
     pub async fn flush(&self, db: &Db) -> Result<Flushed, sqlx::Error> {
-        let fresh = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
-        let mut batch =
-            std::mem::replace(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()), fresh);
-        if batch.keys.is_empty() {
-            return Ok(Flushed::default());
+        let keys = self.flush_counts(db).await?;
+        let (log_entries, rejected) = self.flush_log(db).await?;
+        Ok(Flushed { keys, log_entries, rejected })
+    }
+
+    /// Writes the counts recorded so far (per key, and per hour and
+    /// outcome) in one transaction; returns for how many keys. On failure
+    /// they are kept for the next flush.
+    pub async fn flush_counts(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let keys = std::mem::take(&mut self.lock().keys);
+        if keys.is_empty() {
+            return Ok(0);
         }
-        match write(db, &batch).await {
-            Ok(rejected) => {
-                let done = Flushed {
-                    keys: batch.keys.len(),
-                    log_entries: batch.log.len() - rejected,
-                    rejected,
-                };
-                batch.clear();
-                *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(batch);
-                Ok(done)
-            }
+        let usage: Vec<(&str, i64, i64)> =
+            keys.iter().map(|(id, c)| (&**id, c.requests, c.last_used)).collect();
+        let outcomes: Vec<(&str, i64, &str, i64)> = keys
+            .iter()
+            .flat_map(|(id, c)| {
+                c.outcomes.iter().map(|(hour, code, n)| (&**id, *hour, code.as_str(), *n))
+            })
+            .collect();
+        match usage_writes::write_counts(db, &usage, &outcomes).await {
+            Ok(()) => Ok(keys.len()),
             Err(e) => {
-                self.restore(batch);
+                let mut pending = self.lock();
+                for (id, counts) in keys {
+                    let p = pending.keys.entry(id).or_default();
+                    p.requests += counts.requests;
+                    p.last_used = p.last_used.max(counts.last_used);
+                    for (hour, code, n) in counts.outcomes {
+                        p.add(hour, code, n);
+                    }
+                }
                 Err(e)
             }
         }
     }
 
-    fn restore(&self, batch: Pending) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, counts) in &batch.keys {
-            let p = pending.keys.entry(id.clone()).or_default();
-            p.requests += counts.requests;
-            p.last_used = p.last_used.max(counts.last_used);
-            for &(hour, code, n) in &counts.outcomes {
-                p.add(hour, code, n);
-            }
+    /// Writes the request-log entries recorded so far; returns how many
+    /// were written and how many the database refused for their content
+    /// (dropped and counted, so one bad row cannot stop every later
+    /// flush). Entries not written for any other reason (the database
+    /// unreachable) are kept for the next flush.
+    pub async fn flush_log(&self, db: &Db) -> Result<(usize, usize), sqlx::Error> {
+        let mut batch = {
+            let fresh = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let mut pending = self.lock();
+            let mut batch = fresh.unwrap_or_default();
+            std::mem::swap(&mut batch.log, &mut pending.log);
+            std::mem::swap(&mut batch.text, &mut pending.text);
+            batch
+        };
+        if batch.log.is_empty() {
+            return Ok((0, 0));
         }
-        let room = MAX_PENDING_ENTRIES.saturating_sub(pending.log.len());
-        let lost = batch.log.len().saturating_sub(room);
-        for entry in batch.log.iter().take(room) {
-            let path = pending.push_text(batch.text_of(entry.path), usize::MAX, false);
-            let ip = pending.push_text(batch.text_of(entry.ip), usize::MAX, false);
-            let user_agent = pending.push_text(batch.text_of(entry.user_agent), usize::MAX, false);
-            pending.log.push(Entry { path, ip, user_agent, ..entry.clone() });
+        let rows: Vec<LogRow> = batch
+            .log
+            .iter()
+            .map(|e| LogRow {
+                org_id: &e.org_id,
+                key_id: &e.key_id,
+                at_ms: e.at_ms,
+                code: e.code.as_str(),
+                path: batch.text_of(e.path),
+                ip: batch.text_of(e.ip),
+                user_agent: batch.text_of(e.user_agent),
+            })
+            .collect();
+        let done = usage_writes::write_log(db, &rows).await;
+        drop(rows);
+        if let Some(e) = done.error {
+            self.restore_log(&batch, done.written + done.rejected);
+            return Err(e);
+        }
+        batch.clear();
+        *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(batch);
+        Ok((done.written, done.rejected))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts back the entries of `batch` from `from` on, ahead of any
+    /// recorded since, as far as there is room.
+    fn restore_log(&self, batch: &Pending, from: usize) {
+        let mut pending = self.lock();
+        let newer = std::mem::take(&mut pending.log);
+        let newer_text = std::mem::take(&mut pending.text);
+        let unwritten = &batch.log[from.min(batch.log.len())..];
+        let room = MAX_PENDING_ENTRIES.saturating_sub(newer.len());
+        let lost = unwritten.len().saturating_sub(room);
+        for entry in unwritten.iter().take(room) {
+            pending.push_copy(entry, batch);
+        }
+        let newer_batch = Pending { log: newer, text: newer_text, ..Pending::default() };
+        for entry in &newer_batch.log {
+            pending.push_copy(entry, &newer_batch);
         }
         self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
     }
 }
 
-async fn write(db: &Db, batch: &Pending) -> Result<usize, sqlx::Error> {
-    let usage: Vec<(&str, i64, i64)> =
-        batch.keys.iter().map(|(id, c)| (&**id, c.requests, c.last_used)).collect();
-    let outcomes: Vec<(&str, i64, &str, i64)> = batch
-        .keys
-        .iter()
-        .flat_map(|(id, c)| {
-            c.outcomes.iter().map(|(hour, code, n)| (&**id, *hour, code.as_str(), *n))
-        })
-        .collect();
-    let log: Vec<LogRow> = batch
-        .log
-        .iter()
-        .map(|e| LogRow {
-            org_id: &e.org_id,
-            key_id: &e.key_id,
-            at_ms: e.at_ms,
-            code: e.code.as_str(),
-            path: batch.text_of(e.path),
-            ip: batch.text_of(e.ip),
-            user_agent: batch.text_of(e.user_agent),
-        })
-        .collect();
-    usage_writes::write(db, &usage, &outcomes, &log).await
+impl Pending {
+    /// Appends `entry` of `from`, its text copied over.
+    fn push_copy(&mut self, entry: &Entry, from: &Pending) {
+        let path = self.push_text(from.text_of(entry.path), usize::MAX, false);
+        let ip = self.push_text(from.text_of(entry.ip), usize::MAX, false);
+        let user_agent = self.push_text(from.text_of(entry.user_agent), usize::MAX, false);
+        self.log.push(Entry { path, ip, user_agent, ..entry.clone() });
+    }
 }
 
 /// Deletes request-log entries and hourly counts older than `days` days;

@@ -1,36 +1,85 @@
-//! The usage writer: what verification recorded goes to the database from
-//! a thread of its own, with its own runtime and its own database
-//! connection, so a flush (serialising a second of calls and, on SQLite,
-//! the engine's own work on its connection's thread) never runs on a
-//! thread that serves requests.
+//! The usage writers: what verification recorded goes to the database from
+//! two threads of their own, each with its own runtime and its own database
+//! connection, so no flush runs on a thread that serves requests.
 //!
-//! It runs at normal priority. Running it at `SCHED_IDLE` was tried: its
-//! transaction holds SQLite's write lock (and on PostgreSQL row locks on
-//! `api_keys`), so on a busy core an idle-priority writer made key changes
-//! wait for a thread that was not being scheduled, and leaving
-//! `SCHED_IDLE` again needs `CAP_SYS_NICE`, which services seldom have.
+//! - The **counts writer**, at normal priority, writes every period what
+//!   must not lag: request counts, last use and the hourly counts (a row per
+//!   busy key, however many calls), and gives back usage-limit leases.
+//! - The **log writer** writes the request log (a row per call) at nice
+//!   [`LOG_WRITER_NICE`]: on a busy core it takes the time requests leave,
+//!   so writing the log does not hold up answers. It writes a few thousand
+//!   rows per transaction, so while it waits to be scheduled it never holds
+//!   the database's write lock for long.
+//! - Past [`LOG_BACKLOG`] unwritten entries (a core so busy that the log
+//!   writer falls behind), the counts writer writes the log too, at normal
+//!   priority, so nothing is dropped: the log keeps up at the cost of
+//!   answers, as if there were one writer.
+//!
+//! Any thread may lower its own priority, but raising it again needs
+//! `CAP_SYS_NICE`, which services seldom have: hence a second thread takes
+//! over rather than the log writer raising its own. `SCHED_IDLE` was tried
+//! first: a writer that is never scheduled while it holds SQLite's write
+//! lock made key changes wait; at nice 10 a transaction of 2,000 rows still
+//! ends within tens of milliseconds on a saturated core.
 
 use super::Verifier;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Starts the writer for `verifier`, flushing every `period` on a
-/// connection of its own to `database_url`, and sweeping the rate limiter
-/// about once a minute.
+/// The log writer's nice value (Linux; elsewhere it runs at normal priority).
+pub const LOG_WRITER_NICE: i32 = 10;
+
+/// Unwritten request-log entries past which the counts writer writes the
+/// log too (about two seconds of calls on a saturated core).
+pub const LOG_BACKLOG: usize = 100_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Counts,
+    Log,
+}
+
+/// Starts both writers for `verifier`, each flushing every `period` on a
+/// connection of its own to `database_url`; the counts writer also sweeps
+/// the rate limiter about once a minute.
 pub fn spawn(verifier: Arc<Verifier>, database_url: String, period: Duration) {
-    let started =
-        std::thread::Builder::new().name("keywarden-usage-writer".into()).spawn(move || {
+    for (role, name) in
+        [(Role::Counts, "keywarden-usage-writer"), (Role::Log, "keywarden-log-writer")]
+    {
+        let (verifier, database_url) = (verifier.clone(), database_url.clone());
+        let started = std::thread::Builder::new().name(name.into()).spawn(move || {
+            if role == Role::Log {
+                // Before connecting: the database driver's own thread for
+                // this connection inherits the priority.
+                lower_priority(LOG_WRITER_NICE);
+            }
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime.block_on(run(verifier, database_url, period)),
-                Err(e) => tracing::error!(error = %e, "the usage writer has no runtime"),
+                Ok(runtime) => runtime.block_on(run(role, verifier, database_url, period)),
+                Err(e) => tracing::error!(error = %e, "a usage writer has no runtime"),
             }
         });
-    if let Err(e) = started {
-        tracing::error!(error = %e, "the usage writer could not start");
+        if let Err(e) = started {
+            tracing::error!(error = %e, "a usage writer could not start");
+        }
     }
 }
 
-async fn run(verifier: Arc<Verifier>, database_url: String, period: Duration) {
+/// Lowers the calling thread's priority (on Linux, `setpriority` with
+/// `PRIO_PROCESS` and 0 names the calling thread alone).
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority reads only its integer arguments.
+        let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0;
+        if failed {
+            tracing::warn!("the request-log writer runs at normal priority (setpriority failed)");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: Duration) {
     let db = if app::backend::db::is_in_memory(&database_url) {
         verifier.db.clone()
     } else {
@@ -38,7 +87,7 @@ async fn run(verifier: Arc<Verifier>, database_url: String, period: Duration) {
             match app::backend::db::connect_writer(&database_url).await {
                 Ok(db) => break db,
                 Err(e) => {
-                    tracing::warn!(error = %e, "the usage writer cannot connect; will retry");
+                    tracing::warn!(error = %e, "a usage writer cannot connect; will retry");
                     tokio::time::sleep(period).await;
                 }
             }
@@ -50,12 +99,19 @@ async fn run(verifier: Arc<Verifier>, database_url: String, period: Duration) {
     let mut swept = Instant::now();
     loop {
         every.tick().await;
-        if let Err(e) = verifier.flush_to(&db).await {
-            tracing::warn!(error = %e, "usage flush failed; will retry");
+        if role == Role::Counts {
+            if let Err(e) = verifier.flush_counts_to(&db).await {
+                tracing::warn!(error = %e, "writing usage counts failed; will retry");
+            }
+            if swept.elapsed() >= Duration::from_secs(60) {
+                verifier.sweep();
+                swept = Instant::now();
+            }
         }
-        if swept.elapsed() >= Duration::from_secs(60) {
-            verifier.sweep();
-            swept = Instant::now();
+        if role == Role::Log || verifier.usage.pending_entries() >= LOG_BACKLOG {
+            if let Err(e) = verifier.flush_log_to(&db).await {
+                tracing::warn!(error = %e, "writing the request log failed; will retry");
+            }
         }
     }
 }

@@ -41,6 +41,21 @@ async fn written(pool: &Db, id: &str) -> (i64, i64) {
     (counted, logged)
 }
 
+/// (name, nice value) of each thread of process `pid`.
+fn nice_by_thread(pid: u32) -> Vec<(String, i64)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?.trim().to_string();
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Fields after the name in parentheses; the nice value is the 19th field.
+            let nice = stat.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok()?;
+            Some((name, nice))
+        })
+        .collect()
+}
+
 async fn graceful_shutdown_flushes_usage(engine: Engine) {
     // Flushes an hour apart: only the shutdown flush can write these counts.
     let (mut running, pool, id) = verified(&engine, "3600000", 25).await;
@@ -63,6 +78,19 @@ async fn the_usage_writer_writes_while_the_server_runs(engine: Engine) {
         waited += 1;
     }
     assert_eq!(written(&pool, &id).await, (10, 10), "written within 5 s at a 200 ms interval");
+    // The request log is written at a lower priority than requests are
+    // answered (the log writer and, on SQLite, its driver thread), the
+    // counts at normal priority.
+    let threads = nice_by_thread(running.child.id());
+    let nice = |name: &str| -> Vec<i64> {
+        threads.iter().filter(|(n, _)| n == name).map(|(_, nice)| *nice).collect()
+    };
+    assert_eq!(nice("keywarden-log-w"), [10], "{threads:?}");
+    assert_eq!(nice("keywarden-usage"), [0], "{threads:?}");
+    assert_eq!(nice("tokio-rt-worker").iter().max(), Some(&0), "{threads:?}");
+    if matches!(engine, Engine::Sqlite) {
+        assert!(nice("sqlx-sqlite-wor").contains(&10), "{threads:?}");
+    }
     // SIGKILL: what was written stays; nothing is written twice.
     running.child.kill().unwrap();
     running.child.wait().unwrap();

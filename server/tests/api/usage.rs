@@ -181,8 +181,39 @@ async fn calls_in_one_millisecond_keep_their_order(engine: Engine) {
     assert_eq!(listed, [late.as_str(), early.as_str()], "{page}");
 }
 
+/// A request-log write that fails (the database unreachable) loses
+/// nothing: the entries are kept, ahead of calls made since, and the next
+/// write writes them all, each once; the counts are written apart.
+async fn a_failed_log_write_keeps_its_entries(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("owner@acme.test").await;
+    let (id, token) = create(&mut admin, "Kept").await;
+    for n in 0..3 {
+        assert_eq!(verify(&app, &token, &[], &format!("/before/{n}")).await, "VALID");
+    }
+    let unreachable = {
+        let url = app.state.db.connect_options().database_url.to_string();
+        let pool = sqlx::any::AnyPoolOptions::new().connect_lazy(&url).unwrap();
+        pool.close().await;
+        pool
+    };
+    assert!(app.verifier.usage.flush_log(&unreachable).await.is_err());
+    assert_eq!(app.verifier.usage.pending_entries(), 3);
+    assert_eq!(verify(&app, &token, &[], "/after").await, "VALID");
+    assert_eq!(app.verifier.usage.flush_counts(&app.state.db).await.unwrap(), 1);
+    let (counted,): (i64,) =
+        app.row("SELECT request_count FROM api_keys WHERE id = $1", &[&id]).await;
+    assert_eq!(counted, 4, "counts are written apart from the log");
+    assert_eq!(app.verifier.usage.flush_log(&app.state.db).await.unwrap(), (4, 0));
+    let (_, page) = logs(&mut admin, json!({ "page": 1 })).await;
+    let paths: Vec<&str> =
+        page["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/after", "/before/2", "/before/1", "/before/0"], "{page}");
+}
+
 on_both_engines!(
     usage_by_outcome_and_recent_requests,
     the_request_log_filters_and_pages,
-    calls_in_one_millisecond_keep_their_order
+    calls_in_one_millisecond_keep_their_order,
+    a_failed_log_write_keeps_its_entries
 );
