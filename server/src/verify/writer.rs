@@ -108,10 +108,9 @@ async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: 
                 swept = Instant::now();
             }
         }
-        if role == Role::Log || verifier.usage.pending_entries() >= LOG_BACKLOG {
-            if let Err(e) = verifier.flush_log_to(&db).await {
-                tracing::warn!(error = %e, "writing the request log failed; will retry");
-            }
+        let writes_log = role == Role::Log || verifier.usage.pending_entries() >= LOG_BACKLOG;
+        if writes_log && let Err(e) = verifier.flush_log_to(&db).await {
+            tracing::warn!(error = %e, "writing the request log failed; will retry");
         }
     }
 }
