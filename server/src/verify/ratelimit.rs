@@ -28,9 +28,9 @@ type Shard = HashMap<String, Slot, foldhash::fast::RandomState>;
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     /// The theoretical arrival time, in nanoseconds since the epoch.
-    tat: u128,
+    tat: u64,
     /// One request's share of the window, as last checked.
-    interval: u128,
+    interval: u64,
     /// Requests admitted here since the last sync with other instances.
     unsynced: u64,
 }
@@ -59,15 +59,15 @@ impl RateLimiter {
     /// Counts one request for `key` at `now` (time since any fixed epoch).
     pub fn check(&self, key: &str, limit: u32, window: Duration, now: Duration) -> Decision {
         let limit = limit.max(1);
-        let window_ns = window.as_nanos().max(1);
-        let interval = window_ns / u128::from(limit);
-        let now_ns = now.as_nanos();
+        let window_ns = nanos(window).max(1);
+        let interval = (window_ns / u64::from(limit)).max(1);
+        let now_ns = nanos(now);
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         let slot = shard.get_mut(key);
         let tat = slot.as_deref().map_or(now_ns, |s| s.tat).max(now_ns);
-        let new_tat = tat + interval;
+        let new_tat = tat.saturating_add(interval);
         if new_tat - now_ns > window_ns {
-            let retry = (tat + interval - window_ns).saturating_sub(now_ns);
+            let retry = (new_tat - window_ns).saturating_sub(now_ns);
             return Decision { allowed: false, limit, remaining: 0, reset_ms: ceil_ms(retry) };
         }
         // A key's slot is made once; later calls only update it.
@@ -94,7 +94,7 @@ impl RateLimiter {
     /// Drops keys whose allowance is full again at `now` and that have
     /// nothing left to sync, to bound memory.
     pub fn sweep(&self, now: Duration) {
-        let now_ns = now.as_nanos();
+        let now_ns = nanos(now);
         let syncing = self.syncing.load(Ordering::Relaxed);
         for shard in &self.shards {
             shard
@@ -112,7 +112,7 @@ impl RateLimiter {
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
             for (key, slot) in shard.iter_mut().filter(|(_, slot)| slot.unsynced > 0) {
-                let interval_ns = u64::try_from(slot.interval).unwrap_or(u64::MAX);
+                let interval_ns = slot.interval;
                 out.push((key.clone(), std::mem::take(&mut slot.unsynced), interval_ns));
             }
         }
@@ -133,13 +133,16 @@ impl RateLimiter {
     /// find the allowance the others already used; the slot is swept once
     /// that allowance is back.
     pub fn charge(&self, key: &str, requests: u64, interval_ns: u64, now: Duration) {
-        let now_ns = now.as_nanos();
+        let now_ns = nanos(now);
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         match shard.get_mut(key) {
-            Some(slot) => slot.tat = slot.tat.max(now_ns) + slot.interval * u128::from(requests),
+            Some(slot) => {
+                slot.tat =
+                    slot.tat.max(now_ns).saturating_add(slot.interval.saturating_mul(requests))
+            }
             None if interval_ns > 0 => {
-                let interval = u128::from(interval_ns);
-                let tat = now_ns + interval * u128::from(requests);
+                let interval = interval_ns;
+                let tat = now_ns.saturating_add(interval.saturating_mul(requests));
                 shard.insert(key.to_string(), Slot { tat, interval, unsynced: 0 });
             }
             None => {}
@@ -154,8 +157,14 @@ impl RateLimiter {
     }
 }
 
-fn ceil_ms(ns: u128) -> u64 {
-    ns.div_ceil(1_000_000) as u64
+/// Nanoseconds as 64 bits (enough for 584 years: 128-bit division cost
+/// more than the rest of a check).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn ceil_ms(ns: u64) -> u64 {
+    ns.div_ceil(1_000_000)
 }
 
 #[cfg(test)]

@@ -225,6 +225,11 @@ impl UsageBuffer {
             let mut batch = fresh.unwrap_or_default();
             std::mem::swap(&mut batch.log, &mut pending.log);
             std::mem::swap(&mut batch.text, &mut pending.text);
+            // Room for as much again, so the calls until the next write
+            // never copy a growing buffer (untouched capacity costs no
+            // memory until used).
+            pending.log.reserve(batch.log.len());
+            pending.text.reserve(batch.text.len());
             batch
         };
         if batch.log.is_empty() {
