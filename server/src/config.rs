@@ -118,7 +118,8 @@ pub struct Settings {
     #[arg(long, env = "KEYWARDEN_REQUEST_LOG_DAYS", global = true)]
     pub request_log_days: Option<u32>,
     /// Milliseconds between usage flushes; a crash loses at most this much
-    /// usage [default: 1000].
+    /// of the counts (and of the request log, unless the core is saturated)
+    /// [default: 1000].
     #[arg(long, env = "KEYWARDEN_USAGE_FLUSH_MS", global = true)]
     pub usage_flush_ms: Option<u64>,
     /// Adds `POST /bench/echo`, the baseline `scripts/bench-verify`

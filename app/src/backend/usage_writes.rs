@@ -6,23 +6,29 @@
 
 use super::db::{self, Db, Engine};
 
-/// Request-log rows per INSERT and transaction (one JSON parameter each;
-/// see [`json_rows`]).
+/// Request-log rows per INSERT (one JSON parameter each; see
+/// [`json_rows`]).
 /// Binding values one by one was the first design: SQLite looks up each
 /// numbered parameter by a linear scan, so 500-row statements spent a third
 /// of the server's time binding, and small ones still most of the flush.
-const ROWS_PER_INSERT: usize = 2000;
+pub const ROWS_PER_INSERT: usize = 2000;
 
 /// Request-log ids that sort by time (they break ties between calls of one
-/// millisecond): the milliseconds, this process's random tag (ids from
-/// several instances never clash), a counter.
-struct LogIds {
+/// millisecond): the milliseconds, a random tag per flush (ids from several
+/// instances never clash), a counter. One per flush, across its chunks.
+pub struct LogIds {
     tag: u32,
     counter: u32,
 }
 
+impl Default for LogIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl LogIds {
-    fn new() -> Self {
+    pub fn new() -> Self {
         LogIds { tag: rand::random(), counter: 0 }
     }
 
@@ -100,45 +106,23 @@ pub async fn write_counts(
     tx.commit().await
 }
 
-/// How far [`write_log`] got.
-#[derive(Debug, Default)]
-pub struct LogWritten {
-    /// Rows written, and rows the database refused (dropped). Together they
-    /// are the first rows of the batch, in its order.
-    pub written: usize,
-    pub rejected: usize,
-    /// Why it stopped before the end (the database unreachable, say): the
-    /// rows after the first `written + rejected` were not written.
-    pub error: Option<sqlx::Error>,
-}
-
-/// Writes request-log rows, [`ROWS_PER_INSERT`] to a transaction, so the
-/// database's write lock is never held long even when the writer is slow
-/// to be scheduled (it runs at low priority). Rows the database refuses for
-/// their content are dropped and counted; any other failure stops there.
-pub async fn write_log(db: &Db, log: &[LogRow<'_>]) -> LogWritten {
-    let mut done = LogWritten::default();
-    let mut ids = LogIds::new();
-    // Ids in the order the calls came (they break ties between calls of the
-    // same millisecond, newest last); rows in the per-key index's order
-    // within each transaction, so each key's index pages are visited once
-    // per chunk, not once per row.
-    for chunk in log.chunks(ROWS_PER_INSERT) {
-        let mut rows: Vec<(String, &LogRow)> =
-            chunk.iter().map(|hit| (ids.next(hit.at_ms), hit)).collect();
-        rows.sort_unstable_by(|(_, a), (_, b)| (a.key_id, a.at_ms).cmp(&(b.key_id, b.at_ms)));
-        match insert_log(db, &rows).await {
-            Ok(rejected) => {
-                done.written += chunk.len() - rejected;
-                done.rejected += rejected;
-            }
-            Err(e) => {
-                done.error = Some(e);
-                break;
-            }
-        }
-    }
-    done
+/// Writes request-log rows in one transaction ([`ROWS_PER_INSERT`] to a
+/// statement); the caller chooses how many: few, so a low-priority writer
+/// never holds the database's write lock long, or many, so a writer
+/// catching up writes each index page once for many rows; returns how many rows the
+/// database refused for their content (dropped). Ids follow the order of
+/// `log` (they break ties between calls of one millisecond, newest last);
+/// rows go in the per-key index's order, so each key's index pages are
+/// visited once per chunk, not once per row.
+pub async fn write_log_chunk(
+    db: &Db,
+    log: &[LogRow<'_>],
+    ids: &mut LogIds,
+) -> Result<usize, sqlx::Error> {
+    let mut rows: Vec<(String, &LogRow)> =
+        log.iter().map(|hit| (ids.next(hit.at_ms), hit)).collect();
+    rows.sort_unstable_by(|(_, a), (_, b)| (a.key_id, a.at_ms).cmp(&(b.key_id, b.at_ms)));
+    insert_log(db, &rows).await
 }
 
 /// Inserts `rows` in one transaction; returns how many the database
@@ -166,7 +150,7 @@ async fn insert_log(db: &Db, rows: &[(String, &LogRow<'_>)]) -> Result<usize, sq
     // Each statement under a savepoint: a part the database refuses is
     // rolled back alone and split until the refused rows stand alone.
     let mut rejected = 0;
-    let mut todo = vec![rows];
+    let mut todo: Vec<_> = rows.chunks(ROWS_PER_INSERT).rev().collect();
     while let Some(part) = todo.pop() {
         let entries: Vec<_> = part
             .iter()

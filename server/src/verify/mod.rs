@@ -36,7 +36,7 @@ use ratelimit::RateLimiter;
 use serde::Serialize;
 use service::ServiceTokens;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use usage::{Hit, UsageBuffer};
 
@@ -55,6 +55,11 @@ pub struct Verifier {
     pub usage: UsageBuffer,
     /// Held shared by each writer's flush and alone by [`Verifier::flush`].
     flushing: tokio::sync::RwLock<()>,
+    /// Taken for each write transaction: the writers take turns here, not
+    /// in SQLite's busy handler (which sleeps between tries).
+    write_turn: tokio::sync::Mutex<()>,
+    /// Set while the normal-priority writer writes a request-log backlog.
+    pub log_catching_up: AtomicBool,
     pub metrics: Metrics,
     /// Database lookups made (for tests and metrics).
     pub lookups: AtomicU64,
@@ -130,6 +135,8 @@ impl Verifier {
             engine,
             usage: UsageBuffer::default(),
             flushing: tokio::sync::RwLock::new(()),
+            write_turn: tokio::sync::Mutex::new(()),
+            log_catching_up: AtomicBool::new(false),
             metrics: Metrics::default(),
             lookups: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -267,7 +274,7 @@ impl Verifier {
         let _alone = self.flushing.write().await;
         self.give_back_leases(&self.db).await;
         let keys = self.write_counts(&self.db).await?;
-        let (log_entries, rejected) = self.write_log(&self.db).await?;
+        let (log_entries, rejected) = self.write_log(&self.db, false).await?;
         Ok(usage::Flushed { keys, log_entries, rejected })
     }
 
@@ -280,10 +287,18 @@ impl Verifier {
     }
 
     /// Writes the request-log entries recorded so far over `db`; returns
-    /// how many were written and how many the database refused.
-    pub async fn flush_log_to(&self, db: &Db) -> Result<(usize, usize), sqlx::Error> {
+    /// how many were written and how many the database refused. With
+    /// `yield_when_behind` (the low-priority writer) it stops between
+    /// chunks once [`writer::LOG_BACKLOG`] entries wait or the
+    /// normal-priority writer is catching up, and puts the rest back for
+    /// it: a low-priority chunk must not hold up a catch-up.
+    pub async fn flush_log_to(
+        &self,
+        db: &Db,
+        yield_when_behind: bool,
+    ) -> Result<(usize, usize), sqlx::Error> {
         let _shared = self.flushing.read().await;
-        self.write_log(db).await
+        self.write_log(db, yield_when_behind).await
     }
 
     async fn give_back_leases(&self, db: &Db) {
@@ -293,7 +308,10 @@ impl Verifier {
     }
 
     async fn write_counts(&self, db: &Db) -> Result<usize, sqlx::Error> {
-        let done = self.usage.flush_counts(db).await;
+        let done = {
+            let _turn = self.write_turn.lock().await;
+            self.usage.flush_counts(db).await
+        };
         match &done {
             Ok(_) => {
                 self.metrics.last_flush_ms.store(app::backend::db::now_ms(), Ordering::Relaxed)
@@ -303,8 +321,21 @@ impl Verifier {
         done
     }
 
-    async fn write_log(&self, db: &Db) -> Result<(usize, usize), sqlx::Error> {
-        let done = self.usage.flush_log(db).await;
+    async fn write_log(
+        &self,
+        db: &Db,
+        yield_when_behind: bool,
+    ) -> Result<(usize, usize), sqlx::Error> {
+        let keep_going = || {
+            !yield_when_behind
+                || (self.usage.pending_entries() < writer::LOG_BACKLOG
+                    && !self.log_catching_up.load(Ordering::Relaxed))
+        };
+        // Small transactions at low priority (the write lock is never held
+        // long); large ones otherwise (each index page written to the WAL
+        // once for many rows, not once per small transaction).
+        let rows = if yield_when_behind { 2_000 } else { 50_000 };
+        let done = self.usage.flush_log(db, &self.write_turn, &keep_going, rows).await;
         match &done {
             Ok((written, rejected)) => {
                 let m = &self.metrics;

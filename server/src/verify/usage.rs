@@ -6,7 +6,7 @@
 
 use super::code::Code;
 use app::backend::Db;
-use app::backend::usage_writes::{self, LogRow};
+use app::backend::usage_writes::{self, LogIds, LogRow};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -173,13 +173,6 @@ impl UsageBuffer {
         self.lock().log.len()
     }
 
-    /// Writes everything recorded so far: the counts, then the request log.
-    pub async fn flush(&self, db: &Db) -> Result<Flushed, sqlx::Error> {
-        let keys = self.flush_counts(db).await?;
-        let (log_entries, rejected) = self.flush_log(db).await?;
-        Ok(Flushed { keys, log_entries, rejected })
-    }
-
     /// Writes the counts recorded so far (per key, and per hour and
     /// outcome) in one transaction; returns for how many keys. On failure
     /// they are kept for the next flush.
@@ -213,12 +206,22 @@ impl UsageBuffer {
         }
     }
 
-    /// Writes the request-log entries recorded so far; returns how many
-    /// were written and how many the database refused for their content
-    /// (dropped and counted, so one bad row cannot stop every later
-    /// flush). Entries not written for any other reason (the database
-    /// unreachable) are kept for the next flush.
-    pub async fn flush_log(&self, db: &Db) -> Result<(usize, usize), sqlx::Error> {
+    /// Writes the request-log entries recorded so far,
+    /// `rows_per_transaction` to a transaction, each in its turn
+    /// (`turn`: the writers of one process take turns without SQLite's
+    /// sleeping busy handler between them) and only while `keep_going`
+    /// says so: the rest is put back, ahead of calls made since, for
+    /// another writer. Returns how many were written and how many the
+    /// database refused for their content (dropped and counted, so one bad
+    /// row cannot stop every later flush). Entries not written for any
+    /// other reason (the database unreachable) are kept too.
+    pub async fn flush_log(
+        &self,
+        db: &Db,
+        turn: &tokio::sync::Mutex<()>,
+        keep_going: &(dyn Fn() -> bool + Sync),
+        rows_per_transaction: usize,
+    ) -> Result<(usize, usize), sqlx::Error> {
         let mut batch = {
             let fresh = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
             let mut pending = self.lock();
@@ -248,15 +251,34 @@ impl UsageBuffer {
                 user_agent: batch.text_of(e.user_agent),
             })
             .collect();
-        let done = usage_writes::write_log(db, &rows).await;
+        let mut ids = LogIds::new();
+        let (mut written, mut rejected, mut failed) = (0, 0, None);
+        for chunk in rows.chunks(rows_per_transaction.max(1)) {
+            if !keep_going() {
+                break;
+            }
+            let _turn = turn.lock().await;
+            match usage_writes::write_log_chunk(db, chunk, &mut ids).await {
+                Ok(refused) => {
+                    written += chunk.len() - refused;
+                    rejected += refused;
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
         drop(rows);
-        if let Some(e) = done.error {
-            self.restore_log(&batch, done.written + done.rejected);
+        if written + rejected < batch.log.len() {
+            self.restore_log(&batch, written + rejected);
+        }
+        if let Some(e) = failed {
             return Err(e);
         }
         batch.clear();
         *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(batch);
-        Ok((done.written, done.rejected))
+        Ok((written, rejected))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {

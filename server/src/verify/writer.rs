@@ -11,9 +11,12 @@
 //!   rows per transaction, so while it waits to be scheduled it never holds
 //!   the database's write lock for long.
 //! - Past [`LOG_BACKLOG`] unwritten entries (a core so busy that the log
-//!   writer falls behind), the counts writer writes the log too, at normal
+//!   writer falls behind), the log writer stops after its current chunk and
+//!   puts the rest back, and the counts writer writes the log, at normal
 //!   priority, so nothing is dropped: the log keeps up at the cost of
-//!   answers, as if there were one writer.
+//!   answers, as if there were one writer. The two take turns for each
+//!   transaction in the process, not in SQLite's busy handler, which
+//!   sleeps between tries.
 //!
 //! Any thread may lower its own priority, but raising it again needs
 //! `CAP_SYS_NICE`, which services seldom have: hence a second thread takes
@@ -24,6 +27,7 @@
 
 use super::Verifier;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The log writer's nice value (Linux; elsewhere it runs at normal priority).
@@ -108,8 +112,18 @@ async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: 
                 swept = Instant::now();
             }
         }
-        let writes_log = role == Role::Log || verifier.usage.pending_entries() >= LOG_BACKLOG;
-        if writes_log && let Err(e) = verifier.flush_log_to(&db).await {
+        let behind = verifier.usage.pending_entries() >= LOG_BACKLOG;
+        let done = match role {
+            Role::Log if !behind => Some(verifier.flush_log_to(&db, true).await),
+            Role::Counts if behind => {
+                verifier.log_catching_up.store(true, Ordering::Relaxed);
+                let done = verifier.flush_log_to(&db, false).await;
+                verifier.log_catching_up.store(false, Ordering::Relaxed);
+                Some(done)
+            }
+            _ => None,
+        };
+        if let Some(Err(e)) = done {
             tracing::warn!(error = %e, "writing the request log failed; will retry");
         }
     }

@@ -197,14 +197,14 @@ async fn a_failed_log_write_keeps_its_entries(engine: Engine) {
         pool.close().await;
         pool
     };
-    assert!(app.verifier.usage.flush_log(&unreachable).await.is_err());
+    assert!(app.verifier.flush_log_to(&unreachable, false).await.is_err());
     assert_eq!(app.verifier.usage.pending_entries(), 3);
     assert_eq!(verify(&app, &token, &[], "/after").await, "VALID");
-    assert_eq!(app.verifier.usage.flush_counts(&app.state.db).await.unwrap(), 1);
+    assert_eq!(app.verifier.flush_counts_to(&app.state.db).await.unwrap(), 1);
     let (counted,): (i64,) =
         app.row("SELECT request_count FROM api_keys WHERE id = $1", &[&id]).await;
     assert_eq!(counted, 4, "counts are written apart from the log");
-    assert_eq!(app.verifier.usage.flush_log(&app.state.db).await.unwrap(), (4, 0));
+    assert_eq!(app.verifier.flush_log_to(&app.state.db, false).await.unwrap(), (4, 0));
     let (_, page) = logs(&mut admin, json!({ "page": 1 })).await;
     let paths: Vec<&str> =
         page["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
