@@ -17,6 +17,11 @@ use std::sync::{Arc, Mutex};
 /// load) entries are dropped and counted, while counts stay exact.
 pub const MAX_PENDING_ENTRIES: usize = 500_000;
 
+/// Bytes of logged text (paths, addresses, user agents) held at most, so
+/// calls with the longest fields cannot make the buffer grow past this;
+/// beyond it entries are dropped and counted like the above.
+pub const MAX_PENDING_TEXT: usize = 128 << 20;
+
 /// One verification of a known key, as asked: [`UsageBuffer::record`]
 /// cleans and clips the text fields as it copies them.
 #[derive(Clone, Debug)]
@@ -157,7 +162,7 @@ impl UsageBuffer {
         counts.requests += 1;
         counts.last_used = counts.last_used.max(now);
         counts.add(hour, hit.code, 1);
-        if pending.log.len() < MAX_PENDING_ENTRIES {
+        if pending.log.len() < MAX_PENDING_ENTRIES && pending.text.len() < MAX_PENDING_TEXT {
             let path = pending.push_text(path, MAX_PATH, clean);
             let ip = pending.push_text(hit.ip, MAX_IP, clean);
             let user_agent = pending.push_text(hit.user_agent, MAX_USER_AGENT, clean);
@@ -319,4 +324,54 @@ impl Pending {
 /// returns how many log entries went.
 pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
     usage_writes::purge_older_than(db, days).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit<'a>(path: &'a str, user_agent: &'a str) -> Hit<'a> {
+        Hit {
+            key_id: "k1".into(),
+            org_id: "o1".into(),
+            code: Code::Valid,
+            at_ms: 1_800_000_000_000,
+            path: Some(path),
+            ip: Some("203.0.113.7"),
+            user_agent: Some(user_agent),
+        }
+    }
+
+    #[test]
+    fn text_is_cleaned_clipped_and_kept_in_one_buffer() {
+        let buffer = UsageBuffer::default();
+        buffer.record(hit("/v1/events?token=secret#x", "curl/8"));
+        buffer.record(hit("/v1/\u{0}ev\u{1b}ents", &"ü".repeat(300)));
+        let pending = buffer.lock();
+        let texts: Vec<_> = pending
+            .log
+            .iter()
+            .map(|e| (pending.text_of(e.path).unwrap(), pending.text_of(e.user_agent).unwrap()))
+            .collect();
+        assert_eq!(texts[0], ("/v1/events", "curl/8"));
+        assert_eq!(texts[1].0, "/v1/events");
+        assert_eq!(texts[1].1.chars().count(), MAX_USER_AGENT);
+        assert_eq!(pending.keys["k1"].requests, 2);
+    }
+
+    #[test]
+    fn the_longest_fields_cannot_grow_the_buffer_past_its_bound() {
+        let buffer = UsageBuffer::default();
+        let (path, agent) = ("/".repeat(MAX_PATH), "a".repeat(MAX_USER_AGENT));
+        let calls = MAX_PENDING_TEXT / (MAX_PATH + MAX_USER_AGENT) + 1000;
+        for _ in 0..calls {
+            buffer.record(hit(&path, &agent));
+        }
+        let pending = buffer.lock();
+        assert!(pending.text.len() < MAX_PENDING_TEXT + MAX_PATH + MAX_IP + MAX_USER_AGENT);
+        let dropped = buffer.dropped.load(Ordering::Relaxed) as usize;
+        assert!(dropped >= 1000, "{dropped}");
+        assert_eq!(pending.log.len() + dropped, calls);
+        assert_eq!(pending.keys["k1"].requests as usize, calls, "every call counted");
+    }
 }
