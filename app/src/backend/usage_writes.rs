@@ -11,7 +11,7 @@ use super::db::{self, Db, Engine};
 /// Binding values one by one was the first design: SQLite looks up each
 /// numbered parameter by a linear scan, so 500-row statements spent a third
 /// of the server's time binding, and small ones still most of the flush.
-pub const ROWS_PER_INSERT: usize = 2000;
+const ROWS_PER_INSERT: usize = 2000;
 
 /// Request-log ids that sort by time (they break ties between calls of one
 /// millisecond): the milliseconds, a random tag per flush (ids from several
@@ -107,10 +107,8 @@ pub async fn write_counts(
 }
 
 /// Writes request-log rows in one transaction ([`ROWS_PER_INSERT`] to a
-/// statement); the caller chooses how many: few, so a low-priority writer
-/// never holds the database's write lock long, or many, so a writer
-/// catching up writes each index page once for many rows; returns how many rows the
-/// database refused for their content (dropped). Ids follow the order of
+/// statement; the caller chooses how many to a transaction) and returns
+/// how many the database refused for their content (dropped). Ids follow the order of
 /// `log` (they break ties between calls of one millisecond, newest last);
 /// rows go in the per-key index's order, so each key's index pages are
 /// visited once per chunk, not once per row.

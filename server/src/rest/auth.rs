@@ -62,7 +62,7 @@ impl<S: Scope> FromRequestParts<RestState> for Caller<S> {
         let token = crate::verify::service::bearer(&parts.headers)
             .ok_or(RestError::Unauthorized(Code::Malformed))?;
         let ip = app::backend::request::client_addr(parts, state.app.settings.trust_proxy_headers);
-        let permissions = [S::PERMISSION.to_string()];
+        let permissions = [S::PERMISSION];
         let ask = Ask {
             key: token,
             permissions: &permissions,

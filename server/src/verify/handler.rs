@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The request body of §5.1. Its strings borrow from the request body
-/// (copied only when JSON escapes them).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// (copied only when JSON escapes them). No `Debug`: it holds a key.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[schema(example = json!({"key": "kw_live_5Gf0q3Yl0m2cXQ8wR1ZbT4nKp7sVd9Ae0h2JkL", "permissions": ["events:write"],
     "path": "/v1/events", "ip": "203.0.113.7", "user_agent": "acme-sdk/2.1"}))]
 pub struct VerifyRequest<'a> {
@@ -40,7 +40,6 @@ pub struct VerifyRequest<'a> {
 /// A JSON string borrowed from the body, or copied when it had escapes.
 /// (serde's own `Cow<str>` borrows only as a field of its own, never inside
 /// an `Option` or a `Vec`.)
-#[derive(Debug)]
 pub struct Text<'a>(std::borrow::Cow<'a, str>);
 
 impl AsRef<str> for Text<'_> {

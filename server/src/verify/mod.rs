@@ -58,8 +58,8 @@ pub struct Verifier {
     /// Taken for each write transaction: the writers take turns here, not
     /// in SQLite's busy handler (which sleeps between tries).
     write_turn: tokio::sync::Mutex<()>,
-    /// Set while the normal-priority writer writes a request-log backlog.
-    pub log_catching_up: AtomicBool,
+    /// Set while a normal-priority flush writes the request log.
+    log_catching_up: AtomicBool,
     pub metrics: Metrics,
     /// Database lookups made (for tests and metrics).
     pub lookups: AtomicU64,
@@ -331,11 +331,19 @@ impl Verifier {
                 || (self.usage.pending_entries() < writer::LOG_BACKLOG
                     && !self.log_catching_up.load(Ordering::Relaxed))
         };
-        // Small transactions at low priority (the write lock is never held
-        // long); large ones otherwise (each index page written to the WAL
-        // once for many rows, not once per small transaction).
-        let rows = if yield_when_behind { 2_000 } else { 50_000 };
+        let rows = if yield_when_behind {
+            writer::LOW_PRIORITY_ROWS
+        } else {
+            // Flushes that do not yield hold off the low-priority writer's
+            // chunks meanwhile (see `keep_going`); only one runs at a time,
+            // as [`Verifier::flush`] holds `flushing` alone.
+            self.log_catching_up.store(true, Ordering::Relaxed);
+            writer::CATCH_UP_ROWS
+        };
         let done = self.usage.flush_log(db, &self.write_turn, &keep_going, rows).await;
+        if !yield_when_behind {
+            self.log_catching_up.store(false, Ordering::Relaxed);
+        }
         match &done {
             Ok((written, rejected)) => {
                 let m = &self.metrics;

@@ -7,8 +7,8 @@
 //!   busy key, however many calls), and gives back usage-limit leases.
 //! - The **log writer** writes the request log (a row per call) at nice
 //!   [`LOG_WRITER_NICE`]: on a busy core it takes the time requests leave,
-//!   so writing the log does not hold up answers. It writes a few thousand
-//!   rows per transaction, so while it waits to be scheduled it never holds
+//!   so writing the log does not hold up answers. It writes
+//!   [`LOW_PRIORITY_ROWS`] rows per transaction, so while it waits to be scheduled it never holds
 //!   the database's write lock for long.
 //! - Past [`LOG_BACKLOG`] unwritten entries (a core so busy that the log
 //!   writer falls behind), the log writer stops after its current chunk and
@@ -27,7 +27,6 @@
 
 use super::Verifier;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The log writer's nice value (Linux; elsewhere it runs at normal priority).
@@ -36,6 +35,14 @@ pub const LOG_WRITER_NICE: i32 = 10;
 /// Unwritten request-log entries past which the counts writer writes the
 /// log too (about two seconds of calls on a saturated core).
 pub const LOG_BACKLOG: usize = 100_000;
+
+/// Request-log rows per transaction at low priority: the write lock is
+/// never held long by a thread that may wait to be scheduled.
+pub const LOW_PRIORITY_ROWS: usize = 2_000;
+
+/// Request-log rows per transaction when catching up: each index page goes
+/// to the WAL once for many rows, not once per small transaction.
+pub const CATCH_UP_ROWS: usize = 50_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -115,12 +122,7 @@ async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: 
         let behind = verifier.usage.pending_entries() >= LOG_BACKLOG;
         let done = match role {
             Role::Log if !behind => Some(verifier.flush_log_to(&db, true).await),
-            Role::Counts if behind => {
-                verifier.log_catching_up.store(true, Ordering::Relaxed);
-                let done = verifier.flush_log_to(&db, false).await;
-                verifier.log_catching_up.store(false, Ordering::Relaxed);
-                Some(done)
-            }
+            Role::Counts if behind => Some(verifier.flush_log_to(&db, false).await),
             _ => None,
         };
         if let Some(Err(e)) = done {

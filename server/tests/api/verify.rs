@@ -292,7 +292,35 @@ async fn the_benchmark_baseline_is_served_only_when_asked(engine: Engine) {
     assert_eq!(r.json()["code"], "VALID");
 }
 
+/// The body's strings are read without copying when they can be; escaped
+/// ones (which must be copied) mean the same, and a non-string is refused.
+async fn escaped_strings_in_the_body_mean_what_they_say(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("admin@acme.test").await;
+    let (id, key) = create(&mut admin, "Escaped", "production", "Write", "").await;
+    let send = |body: String| {
+        let req = Request::post("/v1/keys/verify")
+            .header(header::AUTHORIZATION, format!("Bearer {PRODUCTION_VERIFIER}"))
+            .body(Body::from(body))
+            .unwrap();
+        app.send(req, [10, 1, 1, 1])
+    };
+    let escaped_key = key.replace('_', "\\u005f");
+    let body = format!(
+        r#"{{"key": "{escaped_key}", "permissions": ["events\u003awrite"], "path": "\/v1\/events", "user_agent": "sdk \"quoted\""}}"#
+    );
+    let reply = send(body).await;
+    assert_eq!(reply.json()["code"], "VALID", "{}", reply.body);
+    let reply = send(format!(r#"{{"key": "{key}", "permissions": [7]}}"#)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    app.verifier.flush().await.unwrap();
+    let row: (String, String) =
+        app.row("SELECT path, user_agent FROM request_log WHERE key_id = $1", &[&id]).await;
+    assert_eq!(row, ("/v1/events".into(), "sdk \"quoted\"".into()));
+}
+
 on_both_engines!(
+    escaped_strings_in_the_body_mean_what_they_say,
     aged_answers_are_refreshed_in_the_background,
     the_benchmark_baseline_is_served_only_when_asked,
     every_code_comes_from_a_real_request,
