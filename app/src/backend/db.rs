@@ -31,16 +31,19 @@ pub fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+/// Set on every SQLite connection: a 64 MiB page cache keeps the request
+/// log's indexes in memory while it grows; in WAL mode NORMAL syncs at
+/// checkpoints, not on every commit (SQLite's advice).
+pub const SQLITE_PRAGMAS: [&str; 2] = ["PRAGMA cache_size = -65536", "PRAGMA synchronous = NORMAL"];
+
 fn pool_options() -> AnyPoolOptions {
     sqlx::any::install_default_drivers();
     AnyPoolOptions::new().after_connect(|conn, _| {
         Box::pin(async move {
             if conn.backend_name() == "SQLite" {
-                // A 64 MiB page cache keeps the request log's indexes in
-                // memory while it grows; in WAL mode NORMAL syncs at
-                // checkpoints, not on every commit (SQLite's advice).
-                sqlx::query("PRAGMA cache_size = -65536").execute(&mut *conn).await?;
-                sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                for pragma in SQLITE_PRAGMAS {
+                    sqlx::query(pragma).execute(&mut *conn).await?;
+                }
             }
             Ok(())
         })
@@ -75,6 +78,19 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(db).await
 }
 
+/// The file a SQLite URL (`sqlite://path`, `sqlite:path`, with any query)
+/// names; `None` for PostgreSQL and in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite:")?;
+    (!is_in_memory(url)).then(|| file_of(rest))
+}
+
+/// The path in the part of a SQLite URL after `sqlite:`.
+fn file_of(rest: &str) -> &str {
+    let path = rest.trim_start_matches("//");
+    path.split('?').next().unwrap_or(path)
+}
+
 /// For a SQLite file URL: adds `mode=rwc` so the file is created, and creates
 /// its parent folder.
 fn sqlite_url_with_create(url: &str) -> Result<String, sqlx::Error> {
@@ -84,8 +100,7 @@ fn sqlite_url_with_create(url: &str) -> Result<String, sqlx::Error> {
     if url.contains(":memory:") || url.contains("mode=") {
         return Ok(url.to_string());
     }
-    let path = rest.trim_start_matches("//");
-    let path = path.split('?').next().unwrap_or(path);
+    let path = file_of(rest);
     if let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
@@ -248,5 +263,14 @@ mod tests {
         assert_eq!(sqlite_url_with_create("sqlite::memory:").unwrap(), "sqlite::memory:");
         let pg = "postgres://u@localhost/kw";
         assert_eq!(sqlite_url_with_create(pg).unwrap(), pg);
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_file("sqlite:///var/lib/kw.db?mode=rwc"), Some("/var/lib/kw.db"));
+        assert_eq!(sqlite_file("sqlite://data/kw.db"), Some("data/kw.db"));
+        assert_eq!(sqlite_file("sqlite:kw.db"), Some("kw.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@localhost/kw"), None);
     }
 }

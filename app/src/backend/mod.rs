@@ -6,6 +6,7 @@ pub mod csp;
 pub mod db;
 pub mod invites;
 pub mod keys;
+pub mod log_file;
 pub mod orgs;
 pub mod password;
 pub mod platform;

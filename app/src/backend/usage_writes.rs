@@ -33,8 +33,17 @@ impl LogIds {
     }
 
     fn next(&mut self, at_ms: i64) -> String {
+        let mut id = String::with_capacity(29);
+        self.next_into(at_ms, &mut id);
+        id
+    }
+
+    /// Writes the next id over `id` (a buffer kept between rows).
+    pub(super) fn next_into(&mut self, at_ms: i64, id: &mut String) {
+        use std::fmt::Write;
         self.counter = self.counter.wrapping_add(1);
-        format!("{at_ms:013}{:08x}{:08x}", self.tag, self.counter)
+        id.clear();
+        let _ = write!(id, "{at_ms:013}{:08x}{:08x}", self.tag, self.counter);
     }
 }
 

@@ -27,6 +27,7 @@ pub mod writer;
 use app::backend::Db;
 use app::backend::db::Engine;
 use app::backend::keys::store;
+use app::backend::log_file::LogFile;
 use app::domain::TokenHash;
 use app::domain::{ApiToken, Environment, KeyPrefix, RateLimit, Refill};
 use cache::{CachedKey, Entry, KeyCache};
@@ -58,6 +59,9 @@ pub struct Verifier {
     /// Taken for each write transaction: the writers take turns here, not
     /// in SQLite's busy handler (which sleeps between tries).
     write_turn: tokio::sync::Mutex<()>,
+    /// The request log's own connection when the database is a SQLite
+    /// file (see [`app::backend::log_file`]).
+    log_file: Option<LogFile>,
     /// Set while a normal-priority flush writes the request log.
     log_catching_up: AtomicBool,
     pub metrics: Metrics,
@@ -124,7 +128,12 @@ impl Decision {
 impl Verifier {
     pub fn new(db: Db, prefix: KeyPrefix, service_tokens: ServiceTokens) -> Self {
         let engine = Engine::of(&db);
+        let log_file = LogFile::for_pool(&db).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the request log is written through the pool");
+            None
+        });
         Verifier {
+            log_file,
             db,
             token_start: format!("{}_", prefix.as_str()),
             service_tokens,
@@ -340,7 +349,10 @@ impl Verifier {
             self.log_catching_up.store(true, Ordering::Relaxed);
             writer::CATCH_UP_ROWS
         };
-        let done = self.usage.flush_log(db, &self.write_turn, &keep_going, rows).await;
+        let done = self
+            .usage
+            .flush_log(db, self.log_file.as_ref(), &self.write_turn, &keep_going, rows)
+            .await;
         if !yield_when_behind {
             self.log_catching_up.store(false, Ordering::Relaxed);
         }

@@ -6,6 +6,7 @@
 
 use super::code::Code;
 use app::backend::Db;
+use app::backend::log_file::LogFile;
 use app::backend::usage_writes::{self, LogIds, LogRow};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -219,10 +220,12 @@ impl UsageBuffer {
     /// another writer. Returns how many were written and how many the
     /// database refused for their content (dropped and counted, so one bad
     /// row cannot stop every later flush). Entries not written for any
-    /// other reason (the database unreachable) are kept too.
+    /// other reason (the database unreachable) are kept too. On a SQLite
+    /// file the rows go through `file`, otherwise through `db`.
     pub async fn flush_log(
         &self,
         db: &Db,
+        file: Option<&LogFile>,
         turn: &tokio::sync::Mutex<()>,
         keep_going: &(dyn Fn() -> bool + Sync),
         rows_per_transaction: usize,
@@ -263,7 +266,11 @@ impl UsageBuffer {
                 break;
             }
             let _turn = turn.lock().await;
-            match usage_writes::write_log_chunk(db, chunk, &mut ids).await {
+            let done = match file {
+                Some(file) => file.write(chunk, &mut ids),
+                None => usage_writes::write_log_chunk(db, chunk, &mut ids).await,
+            };
+            match done {
                 Ok(refused) => {
                     written += chunk.len() - refused;
                     rejected += refused;
