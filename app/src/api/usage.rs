@@ -91,7 +91,10 @@ pub const LOG_PERIODS: [(&str, &str, i64); 4] = [
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogPage {
     pub entries: Vec<RequestView>,
+    /// Matching entries, counted up to a limit (10,000).
     pub total: i64,
+    /// More than `total` entries match (counting stopped).
+    pub more: bool,
     pub page: u32,
     pub per_page: u32,
     /// Keys to filter by: (id, name).
@@ -182,7 +185,9 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
         };
         let (entries, total) = usage::log_page(&state.db, &filter, page, LOG_PER_PAGE).await?;
         let keys = usage::key_names(&state.db, &m.org_id).await?;
-        Ok(LogPage { entries, total, page, per_page: LOG_PER_PAGE, keys })
+        let more = total > usage::LOG_COUNT_LIMIT;
+        let total = total.min(usage::LOG_COUNT_LIMIT);
+        Ok(LogPage { entries, total, more, page, per_page: LOG_PER_PAGE, keys })
     })
     .await
 }

@@ -15,7 +15,8 @@ pub use page::{
     action_error, path_param,
 };
 pub use table::{
-    DataTable, FilterSelect, Pager, page_count, page_link, page_param, query_param, url_filters,
+    DataTable, FilterSelect, Pager, page_count, page_link, page_param, query_param, thousands,
+    url_filters,
 };
 pub use time::{format_date, format_datetime, format_day, format_timestamp, relative};
 

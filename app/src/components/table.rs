@@ -101,12 +101,14 @@ pub fn page_link(page: u32, filters: &[(&str, Option<&str>)]) -> String {
 }
 
 /// "Page 2 of 5" with links to the pages either side, after a summary of
-/// what the list holds.
+/// what the list holds. With `more`, `total` is where counting stopped:
+/// "Page 2 of 200+", and there is always a next page.
 #[component]
 pub fn Pager<F>(
     #[prop(into)] summary: String,
     page: u32,
     total: i64,
+    #[prop(optional)] more: bool,
     per_page: u32,
     link: F,
 ) -> impl IntoView
@@ -114,15 +116,32 @@ where
     F: Fn(u32) -> String + 'static,
 {
     let pages = page_count(total, per_page);
+    let of = if more { format!("{pages}+") } else { pages.to_string() };
     view! {
         <nav class="pager" aria-label="Pages">
             <span>{summary}</span>
             {(page > 1).then(|| view! { <a href=link(page - 1)>"Previous page"</a> })}
-            <span>{format!("Page {page} of {pages}")}</span>
-            {(page < pages).then(|| view! { <a href=link(page + 1)>"Next page"</a> })}
+            <span>{format!("Page {page} of {of}")}</span>
+            {(more || page < pages).then(|| view! { <a href=link(page + 1)>"Next page"</a> })}
         </nav>
     }
     .into_any()
+}
+
+/// `n` with its thousands separated by commas: 12,345.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -140,5 +159,15 @@ mod tests {
             "?page=2&action=key.created"
         );
         assert_eq!(page_link(1, &[("q", Some("a b&c"))]), "?page=1&q=a%20b%26c");
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(10_000), "10,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(-45_000), "-45,000");
     }
 }

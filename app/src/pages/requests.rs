@@ -5,7 +5,7 @@
 use crate::api::usage::{LOG_PERIODS, LogQuery, RequestView, request_log};
 use crate::components::{
     DataTable, Field, FilterSelect, Loaded, PageHeading, Pager, format_timestamp, page_link,
-    page_param, path_param, query_param, url_filters,
+    page_param, path_param, query_param, thousands, url_filters,
 };
 use crate::domain::{OUTCOMES, outcome_label};
 use leptos::prelude::*;
@@ -54,9 +54,14 @@ pub fn RequestLogPage() -> impl IntoView {
                 </form>
                 <RequestTable entries=p.entries show_key=true slug=slug.get_untracked() />
                 <Pager
-                    summary=if p.total == 1 { "1 request".to_string() } else { format!("{} requests", p.total) }
+                    summary=match (p.total, p.more) {
+                        (_, true) => format!("More than {} requests", thousands(p.total)),
+                        (1, false) => "1 request".to_string(),
+                        (n, false) => format!("{} requests", thousands(n)),
+                    }
                     page=p.page
                     total=p.total
+                    more=p.more
                     per_page=p.per_page
                     link
                 />

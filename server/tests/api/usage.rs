@@ -215,7 +215,44 @@ async fn a_failed_log_write_keeps_its_entries(engine: Engine) {
     assert_eq!(paths, ["/after", "/before/2", "/before/1", "/before/0"], "{page}");
 }
 
+async fn a_log_past_the_count_limit_says_more(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("owner@acme.test").await;
+    let (id, _) = create(&mut admin, "Busy").await;
+    let (org_id,): (String,) = app.row("SELECT org_id FROM api_keys WHERE id = $1", &[&id]).await;
+    // 10,060 entries in the last hour (counting stops at 10,000).
+    let now_ms = app::backend::db::now_ms();
+    sqlx::query(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10060) \
+         INSERT INTO request_log (id, org_id, key_id, at_ms, code, path) \
+         SELECT 'bulk' || i, $1, $2, {now_ms} - i, 'VALID', '/bulk' FROM n"
+    ))
+    .bind(&org_id)
+    .bind(&id)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let (_, page) = logs(&mut admin, json!({ "page": 1, "since": "1h" })).await;
+    assert_eq!((page["total"].as_i64(), page["more"].as_bool()), (Some(10_000), Some(true)));
+    assert_eq!(page["entries"].as_array().unwrap().len(), 50);
+    // Pages past the count are still served, the oldest last.
+    let (_, last) = logs(&mut admin, json!({ "page": 202, "since": "1h" })).await;
+    let entries = last["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 10);
+    assert_eq!(entries.last().unwrap()["at_ms"].as_i64(), Some(now_ms - 10060), "{last}");
+    let shown = admin.page("/orgs/acme/settings/logs?since=1h").await;
+    assert!(
+        shown.body.contains("More than 10,000 requests") && shown.body.contains("Page 1 of 200+"),
+        "{}",
+        shown.body
+    );
+    // A filter that matches fewer is counted exactly.
+    let (_, none) = logs(&mut admin, json!({ "page": 1, "outcome": "REVOKED" })).await;
+    assert_eq!((none["total"].as_i64(), none["more"].as_bool()), (Some(0), Some(false)));
+}
+
 on_both_engines!(
+    a_log_past_the_count_limit_says_more,
     usage_by_outcome_and_recent_requests,
     the_request_log_filters_and_pages,
     calls_in_one_millisecond_keep_their_order,
