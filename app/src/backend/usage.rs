@@ -68,7 +68,15 @@ pub async fn log_page(
         where_ = where_.text("r.key_id = ?", key_id);
     }
     if let Some(code) = filter.code {
-        where_ = where_.text("r.code = ?", code);
+        // A refused outcome goes into the statement as it is (it is one of
+        // a fixed list) with the partial index's own condition beside it:
+        // a planner uses that index only where it sees the condition.
+        match crate::domain::OUTCOMES.iter().find(|o| **o == code && code != "VALID") {
+            Some(refused) => {
+                where_ = where_.plain(&format!("r.code = '{refused}' AND r.code <> 'VALID'"))
+            }
+            None => where_ = where_.text("r.code = ?", code),
+        }
     }
     let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
     let rows_sql = format!(
