@@ -16,6 +16,16 @@ use super::usage_writes::{LogIds, LogRow};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Rows written between offers of the core to other threads (about a
+/// fifth of a millisecond): the writer shares a busy core with the threads
+/// that answer requests, and the scheduler would otherwise let it run for a
+/// whole time slice (milliseconds) while requests wait.
+const ROWS_BETWEEN_YIELDS: usize = 64;
+
+/// How long a write waits for another connection's write lock (as the
+/// pool's connections do, sqlx's default).
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
 const INSERT: &str = "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
@@ -48,25 +58,63 @@ impl LogFile {
         for pragma in db::SQLITE_PRAGMAS.iter().chain(&["PRAGMA foreign_keys = ON"]) {
             connection.execute_batch(pragma).map_err(driver)?;
         }
-        connection.busy_timeout(Duration::from_secs(5)).map_err(driver)?;
+        // Never wait inside SQLite: [`LogFile::write`] waits for the lock
+        // itself, without holding up the thread's other tasks.
+        connection.busy_timeout(Duration::ZERO).map_err(driver)?;
         Ok(Some(LogFile { connection: Mutex::new(connection) }))
     }
 
     /// Writes `rows` in one transaction and returns how many the database
     /// refused for their content (a row of an org deleted meanwhile):
     /// SQLite undoes a refused row's statement alone, so the rest stand.
-    /// Ids follow the order of `rows`. Blocks the calling thread while it
-    /// writes.
-    pub fn write(&self, rows: &[LogRow<'_>], ids: &mut LogIds) -> Result<usize, sqlx::Error> {
+    /// Ids follow the order of `rows`. While another connection writes, it
+    /// waits without blocking the thread (up to [`LOCK_WAIT`]: a flush may
+    /// run on a runtime whose other tasks hold the lock); the writing itself
+    /// runs on the calling thread.
+    pub async fn write(&self, rows: &[LogRow<'_>], ids: &mut LogIds) -> Result<usize, sqlx::Error> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.try_write(rows, ids)? {
+                Some(refused) => return Ok(refused),
+                None if started.elapsed() < LOCK_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(1)).await
+                }
+                None => {
+                    return Err(driver(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("the request log waited too long for the database".into()),
+                    )));
+                }
+            }
+        }
+    }
+
+    /// One try at [`LogFile::write`]: `None` when another connection holds
+    /// the write lock.
+    fn try_write(
+        &self,
+        rows: &[LogRow<'_>],
+        ids: &mut LogIds,
+    ) -> Result<Option<usize>, sqlx::Error> {
         let mut connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(driver)?;
+        let tx =
+            match connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+                Ok(tx) => tx,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(driver(e)),
+            };
         let mut refused = 0;
         {
             let mut insert = tx.prepare_cached(INSERT).map_err(driver)?;
             let mut id = String::with_capacity(29);
-            for row in rows {
+            for (n, row) in rows.iter().enumerate() {
+                if n % ROWS_BETWEEN_YIELDS == ROWS_BETWEEN_YIELDS - 1 {
+                    std::thread::yield_now();
+                }
                 ids.next_into(row.at_ms, &mut id);
                 let done = insert.execute(rusqlite::params![
                     id,
@@ -86,14 +134,14 @@ impl LogFile {
                         tracing::warn!(error = %e, "request-log entry refused by the database; dropped");
                         refused += 1;
                     }
-                    // Anything else (disk full, the lock not had in time)
-                    // fails the chunk: rolled back, it is kept to retry.
+                    // Anything else (disk full) fails the chunk: rolled
+                    // back, it is kept to retry.
                     Err(e) => return Err(driver(e)),
                 }
             }
         }
         tx.commit().map_err(driver)?;
-        Ok(refused)
+        Ok(Some(refused))
     }
 }
 

@@ -154,6 +154,12 @@ impl Verifier {
         }
     }
 
+    /// Whether the request log goes to a SQLite file through a connection
+    /// of its own (not through the pool given to the flushes).
+    pub fn writes_log_to_file(&self) -> bool {
+        self.log_file.is_some()
+    }
+
     /// Unix seconds now, as verification sees it.
     pub fn now(&self) -> i64 {
         app::backend::db::now() + self.clock_offset_secs.load(Ordering::Relaxed)

@@ -267,7 +267,7 @@ impl UsageBuffer {
             }
             let _turn = turn.lock().await;
             let done = match file {
-                Some(file) => file.write(chunk, &mut ids),
+                Some(file) => file.write(chunk, &mut ids).await,
                 None => usage_writes::write_log_chunk(db, chunk, &mut ids).await,
             };
             match done {
