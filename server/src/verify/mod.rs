@@ -301,8 +301,9 @@ impl Verifier {
         self.write_counts(db).await
     }
 
-    /// Writes the request-log entries recorded so far over `db`; returns
-    /// how many were written and how many the database refused. With
+    /// Writes the request-log entries recorded so far over `db` (on a
+    /// SQLite file, over the log's own connection instead); returns how
+    /// many were written and how many the database refused. With
     /// `yield_when_behind` (the low-priority writer) it stops between
     /// chunks once [`writer::LOG_BACKLOG`] entries wait or the
     /// normal-priority writer is catching up, and puts the rest back for
