@@ -95,6 +95,8 @@ pub struct LogPage {
     pub total: i64,
     /// More than `total` entries match (counting stopped).
     pub more: bool,
+    /// Entries come after this page.
+    pub next: bool,
     pub page: u32,
     pub per_page: u32,
     /// Keys to filter by: (id, name).
@@ -183,11 +185,12 @@ pub async fn request_log(slug: String, query: LogQuery) -> Result<LogPage, AppEr
             key_id: key.as_deref(),
             code: outcome.as_deref(),
         };
-        let (entries, total) = usage::log_page(&state.db, &filter, page, LOG_PER_PAGE).await?;
+        let (entries, total, next) =
+            usage::log_page(&state.db, &filter, page, LOG_PER_PAGE).await?;
         let keys = usage::key_names(&state.db, &m.org_id).await?;
         let more = total > usage::LOG_COUNT_LIMIT;
         let total = total.min(usage::LOG_COUNT_LIMIT);
-        Ok(LogPage { entries, total, more, page, per_page: LOG_PER_PAGE, keys })
+        Ok(LogPage { entries, total, more, next, page, per_page: LOG_PER_PAGE, keys })
     })
     .await
 }

@@ -78,11 +78,16 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(db).await
 }
 
-/// The file a SQLite URL (`sqlite://path`, `sqlite:path`, with any query)
-/// names; `None` for PostgreSQL and in-memory databases.
-pub fn sqlite_file(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite:")?;
-    (!is_in_memory(url)).then(|| file_of(rest))
+/// The file a SQLite URL (`sqlite://path`, `sqlite:path`, with any query,
+/// percent-encoded as sqlx reads it) names; `None` for PostgreSQL and
+/// in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+    if !url.starts_with("sqlite:") || is_in_memory(url) {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
 }
 
 /// The path in the part of a SQLite URL after `sqlite:`.
@@ -267,9 +272,11 @@ mod tests {
 
     #[test]
     fn sqlite_urls_name_their_file() {
-        assert_eq!(sqlite_file("sqlite:///var/lib/kw.db?mode=rwc"), Some("/var/lib/kw.db"));
-        assert_eq!(sqlite_file("sqlite://data/kw.db"), Some("data/kw.db"));
-        assert_eq!(sqlite_file("sqlite:kw.db"), Some("kw.db"));
+        let file = |url| sqlite_file(url).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(file("sqlite:///var/lib/kw.db?mode=rwc").as_deref(), Some("/var/lib/kw.db"));
+        assert_eq!(file("sqlite://data/kw.db").as_deref(), Some("data/kw.db"));
+        assert_eq!(file("sqlite:kw.db").as_deref(), Some("kw.db"));
+        assert_eq!(file("sqlite:///srv/a%20b/kw.db").as_deref(), Some("/srv/a b/kw.db"));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://u@localhost/kw"), None);
     }

@@ -69,8 +69,9 @@ impl LogFile {
     /// SQLite undoes a refused row's statement alone, so the rest stand.
     /// Ids follow the order of `rows`. While another connection writes, it
     /// waits without blocking the thread (up to [`LOCK_WAIT`]: a flush may
-    /// run on a runtime whose other tasks hold the lock); the writing itself
-    /// runs on the calling thread.
+    /// run on a runtime whose other tasks hold the lock). The writing itself
+    /// blocks the calling thread: the usage writers' own threads, or the
+    /// shutdown flush once the server has stopped serving.
     pub async fn write(&self, rows: &[LogRow<'_>], ids: &mut LogIds) -> Result<usize, sqlx::Error> {
         let started = std::time::Instant::now();
         loop {

@@ -53,15 +53,15 @@ pub struct LogFilter<'a> {
 /// than" (counting ten million entries took over half a second).
 pub const LOG_COUNT_LIMIT: i64 = 10_000;
 
-/// One page (from 1) of the org's request log, newest first, and how many
+/// One page (from 1) of the org's request log, newest first; how many
 /// entries match in all, up to [`LOG_COUNT_LIMIT`] + 1 (more than the
-/// limit).
+/// limit); and whether any come after this page.
 pub async fn log_page(
     db: &Db,
     filter: &LogFilter<'_>,
     page: u32,
     per_page: u32,
-) -> Result<(Vec<RequestView>, i64), AppError> {
+) -> Result<(Vec<RequestView>, i64, bool), AppError> {
     let mut where_ =
         Filter::default().text("r.org_id = ?", filter.org_id).int("r.at_ms >= ?", filter.from_ms);
     if let Some(key_id) = filter.key_id {
@@ -85,17 +85,22 @@ pub async fn log_page(
     let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
     let rows_sql = format!(
         "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
-         WHERE {} ORDER BY r.at_ms DESC, r.id DESC LIMIT {per_page} OFFSET {offset}",
-        where_.sql()
+         WHERE {} ORDER BY r.at_ms DESC, r.id DESC LIMIT {} OFFSET {offset}",
+        where_.sql(),
+        per_page + 1
     );
     let count_sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM request_log r WHERE {} LIMIT {}) AS counted",
         where_.sql(),
         LOG_COUNT_LIMIT + 1
     );
-    let entries = where_.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
+    let mut entries: Vec<RequestView> =
+        where_.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
+    // One more than a page was asked for: whether a next page exists.
+    let next = entries.len() > per_page as usize;
+    entries.truncate(per_page as usize);
     let (total,): (i64,) = where_.bind(sqlx::query_as(&count_sql)).fetch_one(db).await?;
-    Ok((entries, total))
+    Ok((entries, total, next))
 }
 
 /// (id, name) of the org's keys for the log's key filter, by name.

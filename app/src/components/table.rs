@@ -101,14 +101,16 @@ pub fn page_link(page: u32, filters: &[(&str, Option<&str>)]) -> String {
 }
 
 /// "Page 2 of 5" with links to the pages either side, after a summary of
-/// what the list holds. With `more`, `total` is where counting stopped:
-/// "Page 2 of 200+", and there is always a next page.
+/// what the list holds. With `more`, `total` is where counting stopped
+/// ("Page 2 of 200+"), and `next` says whether a next page exists (without
+/// it, the pages that `total` fills).
 #[component]
 pub fn Pager<F>(
     #[prop(into)] summary: String,
     page: u32,
     total: i64,
     #[prop(optional)] more: bool,
+    #[prop(optional)] next: Option<bool>,
     per_page: u32,
     link: F,
 ) -> impl IntoView
@@ -116,13 +118,18 @@ where
     F: Fn(u32) -> String + 'static,
 {
     let pages = page_count(total, per_page);
-    let of = if more { format!("{pages}+") } else { pages.to_string() };
+    let position = match (more, page > pages) {
+        (true, true) => format!("Page {page}"),
+        (true, false) => format!("Page {page} of {pages}+"),
+        (false, _) => format!("Page {page} of {pages}"),
+    };
+    let next = next.unwrap_or(page < pages);
     view! {
         <nav class="pager" aria-label="Pages">
             <span>{summary}</span>
             {(page > 1).then(|| view! { <a href=link(page - 1)>"Previous page"</a> })}
-            <span>{format!("Page {page} of {of}")}</span>
-            {(more || page < pages).then(|| view! { <a href=link(page + 1)>"Next page"</a> })}
+            <span>{position}</span>
+            {next.then(|| view! { <a href=link(page + 1)>"Next page"</a> })}
         </nav>
     }
     .into_any()

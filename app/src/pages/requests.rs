@@ -62,6 +62,7 @@ pub fn RequestLogPage() -> impl IntoView {
                     page=p.page
                     total=p.total
                     more=p.more
+                    next=p.next
                     per_page=p.per_page
                     link
                 />

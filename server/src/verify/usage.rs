@@ -11,6 +11,7 @@ use app::backend::usage_writes::{self, LogIds, LogRow};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Request-log entries held at most (about ten seconds of calls on a
 /// saturated core; the writers take over well before, see
@@ -37,6 +38,12 @@ pub struct Hit<'a> {
 }
 
 /// Longest logged path, address and user agent, in characters.
+/// The pause between two request-log transactions of one flush. Writers
+/// through the pool (key changes, the retention purge) wait for SQLite's
+/// write lock in its busy handler, which sleeps up to 100 ms between tries
+/// and would seldom find the lock free between back-to-back transactions.
+const BETWEEN_LOG_TRANSACTIONS: Duration = Duration::from_millis(20);
+
 const MAX_PATH: usize = 512;
 const MAX_IP: usize = 64;
 const MAX_USER_AGENT: usize = 256;
@@ -261,7 +268,10 @@ impl UsageBuffer {
             .collect();
         let mut ids = LogIds::new();
         let (mut written, mut rejected, mut failed) = (0, 0, None);
-        for chunk in rows.chunks(rows_per_transaction.max(1)) {
+        for (n, chunk) in rows.chunks(rows_per_transaction.max(1)).enumerate() {
+            if n > 0 {
+                tokio::time::sleep(BETWEEN_LOG_TRANSACTIONS).await;
+            }
             if !keep_going() {
                 break;
             }

@@ -1,6 +1,8 @@
 //! The usage writers: what verification recorded goes to the database from
 //! two threads of their own, each with its own runtime and its own database
-//! connection, so no flush runs on a thread that serves requests.
+//! connection (on a SQLite file the request log is written through the
+//! verifier's log connection, on the writing thread), so no flush runs on
+//! a thread that serves requests.
 //!
 //! - The **counts writer**, at normal priority, writes every period what
 //!   must not lag: request counts, last use and the hourly counts (a row per
@@ -62,8 +64,9 @@ pub fn spawn(verifier: Arc<Verifier>, database_url: String, period: Duration) {
         let (verifier, database_url) = (verifier.clone(), database_url.clone());
         let started = std::thread::Builder::new().name(name.into()).spawn(move || {
             if role == Role::Log {
-                // Before connecting: the database driver's own thread for
-                // this connection inherits the priority.
+                // Before connecting: the writing runs on this thread (on a
+                // SQLite file) or the database driver's thread, which
+                // inherits the priority.
                 lower_priority(LOG_WRITER_NICE);
             }
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {

@@ -100,6 +100,18 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
 
     let (_, by_key) = logs(&mut member, json!({ "page": 1, "key": quiet_id })).await;
     assert_eq!(by_key["total"], 1);
+    let (_, key_and_outcome) = logs(
+        &mut member,
+        json!({ "page": 1, "key": quiet_id, "outcome": "INSUFFICIENT_PERMISSIONS" }),
+    )
+    .await;
+    assert_eq!(key_and_outcome["total"], 1);
+    let (_, other_key) = logs(
+        &mut member,
+        json!({ "page": 1, "key": busy_id, "outcome": "INSUFFICIENT_PERMISSIONS" }),
+    )
+    .await;
+    assert_eq!(other_key["total"], 0);
     let (_, by_outcome) =
         logs(&mut member, json!({ "page": 1, "outcome": "INSUFFICIENT_PERMISSIONS" })).await;
     assert_eq!(by_outcome["total"], 1);
@@ -235,11 +247,20 @@ async fn a_log_past_the_count_limit_says_more(engine: Engine) {
     let (_, page) = logs(&mut admin, json!({ "page": 1, "since": "1h" })).await;
     assert_eq!((page["total"].as_i64(), page["more"].as_bool()), (Some(10_000), Some(true)));
     assert_eq!(page["entries"].as_array().unwrap().len(), 50);
-    // Pages past the count are still served, the oldest last.
+    assert_eq!(page["next"].as_bool(), Some(true));
+    // Pages past the count are still served, the oldest last, and the last
+    // one links to no next page.
     let (_, last) = logs(&mut admin, json!({ "page": 202, "since": "1h" })).await;
     let entries = last["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 10);
     assert_eq!(entries.last().unwrap()["at_ms"].as_i64(), Some(now_ms - 10060), "{last}");
+    assert_eq!(last["next"].as_bool(), Some(false));
+    let shown = admin.page("/orgs/acme/settings/logs?since=1h&page=202").await;
+    assert!(
+        shown.body.contains("Page 202<") && !shown.body.contains("Next page"),
+        "{}",
+        shown.body
+    );
     let shown = admin.page("/orgs/acme/settings/logs?since=1h").await;
     assert!(
         shown.body.contains("More than 10,000 requests") && shown.body.contains("Page 1 of 200+"),

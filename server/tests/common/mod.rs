@@ -129,6 +129,9 @@ impl TestApp {
         let state = AppState::new(options, pool, settings);
         let (state, built) = server::startup::with_verifier(state, gateway.clone());
         let verifier = built.verifier.clone();
+        // On a SQLite file the request log has its own connection, the path
+        // every test on SQLite means to cover.
+        assert_eq!(verifier.writes_log_to_file(), url.starts_with("sqlite:"), "{url}");
         if server::verify::propagate::needed(&url) {
             server::verify::propagate::spawn(
                 url.clone(),
