@@ -43,6 +43,9 @@ pub enum StartupError {
 pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
+    // Today's request-log segment, so the first writes make no table.
+    let today = app::backend::log_segments::Day::of_ms(db::now_ms());
+    app::backend::log_segments::ensure(&pool, today).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("keywarden")
         .site_root(config.site_root.as_str())
@@ -278,9 +281,12 @@ fn spawn_request_log_sweeper(db: app::backend::Db, days: u32) {
         loop {
             every.tick().await;
             match verify::usage::purge_older_than(&db, days).await {
-                Ok(n) if n > 0 => {
-                    tracing::info!(entries = n, days, "old request-log entries removed")
-                }
+                Ok(gone) if gone != Default::default() => tracing::info!(
+                    segments = gone.segments,
+                    legacy_entries = gone.legacy_rows,
+                    days,
+                    "old request-log entries removed"
+                ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "request-log sweep failed"),
             }

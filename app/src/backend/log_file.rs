@@ -12,6 +12,7 @@
 //! ([`super::usage_writes::write_log_chunk`]).
 
 use super::db::{self, Db};
+use super::log_segments::{self, Day, KnownDays};
 use super::usage_writes::{LogIds, LogRow};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -26,8 +27,14 @@ const ROWS_BETWEEN_YIELDS: usize = 64;
 /// pool's connections do, sqlx's default).
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
-const INSERT: &str = "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// The statement writing a row into `day`'s segment.
+fn insert_sql(day: Day) -> String {
+    format!(
+        "INSERT INTO {} (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        day.table()
+    )
+}
 
 /// A connection to the SQLite file behind a pool, for request-log rows.
 pub struct LogFile {
@@ -64,7 +71,8 @@ impl LogFile {
         Ok(Some(LogFile { connection: Mutex::new(connection) }))
     }
 
-    /// Writes `rows` in one transaction and returns how many the database
+    /// Writes `rows` in one transaction, each into its day's segment (made
+    /// when `days` does not know it yet), and returns how many the database
     /// refused for their content (a row of an org deleted meanwhile):
     /// SQLite undoes a refused row's statement alone, so the rest stand.
     /// Ids follow the order of `rows`. While another connection writes, it
@@ -72,10 +80,15 @@ impl LogFile {
     /// run on a runtime whose other tasks hold the lock). The writing itself
     /// blocks the calling thread: the usage writers' own threads, or the
     /// shutdown flush once the server has stopped serving.
-    pub async fn write(&self, rows: &[LogRow<'_>], ids: &mut LogIds) -> Result<usize, sqlx::Error> {
+    pub async fn write(
+        &self,
+        rows: &[LogRow<'_>],
+        ids: &mut LogIds,
+        days: &KnownDays,
+    ) -> Result<usize, sqlx::Error> {
         let started = std::time::Instant::now();
         loop {
-            match self.try_write(rows, ids)? {
+            match self.try_write(rows, ids, days)? {
                 Some(refused) => return Ok(refused),
                 None if started.elapsed() < LOCK_WAIT => {
                     tokio::time::sleep(Duration::from_millis(1)).await
@@ -96,6 +109,7 @@ impl LogFile {
         &self,
         rows: &[LogRow<'_>],
         ids: &mut LogIds,
+        days: &KnownDays,
     ) -> Result<Option<usize>, sqlx::Error> {
         let mut connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
         let tx =
@@ -109,15 +123,27 @@ impl LogFile {
                 Err(e) => return Err(driver(e)),
             };
         let mut refused = 0;
+        let mut made = Vec::new();
         {
-            let mut insert = tx.prepare_cached(INSERT).map_err(driver)?;
+            let mut insert: Option<(Day, rusqlite::CachedStatement)> = None;
             let mut id = String::with_capacity(29);
             for (n, row) in rows.iter().enumerate() {
                 if n % ROWS_BETWEEN_YIELDS == ROWS_BETWEEN_YIELDS - 1 {
                     std::thread::yield_now();
                 }
+                let day = Day::of_ms(row.at_ms);
+                let mut statement = match insert.take() {
+                    Some((d, statement)) if d == day => statement,
+                    _ => {
+                        if !days.knows(day) && !made.contains(&day) {
+                            ensure(&tx, day)?;
+                            made.push(day);
+                        }
+                        tx.prepare_cached(&insert_sql(day)).map_err(driver)?
+                    }
+                };
                 ids.next_into(row.at_ms, &mut id);
-                let done = insert.execute(rusqlite::params![
+                let done = statement.execute(rusqlite::params![
                     id,
                     row.org_id,
                     row.key_id,
@@ -139,11 +165,28 @@ impl LogFile {
                     // back, it is kept to retry.
                     Err(e) => return Err(driver(e)),
                 }
+                insert = Some((day, statement));
             }
         }
         tx.commit().map_err(driver)?;
+        for day in made {
+            days.learn(day);
+        }
         Ok(Some(refused))
     }
+}
+
+/// Makes `day`'s segment within `tx` when it is missing.
+fn ensure(tx: &rusqlite::Transaction, day: Day) -> Result<(), sqlx::Error> {
+    let list = log_segments::list_sql(db::Engine::Sqlite);
+    let names: Vec<String> = tx
+        .prepare(list)
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(driver)?;
+    for statement in log_segments::ensure_statements(day, &names) {
+        tx.execute_batch(&statement).map_err(driver)?;
+    }
+    Ok(())
 }
 
 fn driver(e: rusqlite::Error) -> sqlx::Error {

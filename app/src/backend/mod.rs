@@ -7,6 +7,7 @@ pub mod db;
 pub mod invites;
 pub mod keys;
 pub mod log_file;
+pub mod log_segments;
 pub mod orgs;
 pub mod password;
 pub mod platform;

@@ -3,6 +3,7 @@
 //! [`super::usage_writes`]).
 
 use super::db::{Db, Filter};
+use super::log_segments::{self, Segment};
 use crate::domain::RequestView;
 use crate::error::AppError;
 
@@ -32,11 +33,45 @@ pub async fn recent_requests(
     key_id: &str,
     limit: i64,
 ) -> Result<Vec<RequestView>, AppError> {
+    let filter = Filter::default().text("r.org_id = ?", org_id).text("r.key_id = ?", key_id);
+    let mut entries = Vec::new();
+    for segment in log_segments::segments_since(db, i64::MIN).await? {
+        let need = limit - entries.len() as i64;
+        if need <= 0 {
+            break;
+        }
+        entries.extend(rows_of(db, segment, &filter, need, 0).await?);
+    }
+    Ok(entries)
+}
+
+/// Up to `limit` entries of `segment` matching `filter`, newest first,
+/// after the first `offset`.
+async fn rows_of(
+    db: &Db,
+    segment: Segment,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<RequestView>, AppError> {
     let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
-         WHERE r.org_id = $1 AND r.key_id = $2 ORDER BY r.at_ms DESC, r.id DESC LIMIT {limit}"
+        "SELECT {REQUEST_COLUMNS} FROM {} r LEFT JOIN api_keys k ON k.id = r.key_id \
+         WHERE {} ORDER BY r.at_ms DESC, r.id DESC LIMIT {limit} OFFSET {offset}",
+        segment.table(),
+        filter.sql()
     );
-    Ok(sqlx::query_as(&sql).bind(org_id).bind(key_id).fetch_all(db).await?)
+    Ok(filter.bind(sqlx::query_as(&sql)).fetch_all(db).await?)
+}
+
+/// How many entries of `segment` match `filter`, counting up to `limit`.
+async fn count_of(db: &Db, segment: Segment, filter: &Filter, limit: i64) -> Result<i64, AppError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {} r WHERE {} LIMIT {limit}) AS counted",
+        segment.table(),
+        filter.sql()
+    );
+    let (n,): (i64,) = filter.bind(sqlx::query_as(&sql)).fetch_one(db).await?;
+    Ok(n)
 }
 
 /// Which request-log entries to list.
@@ -82,24 +117,39 @@ pub async fn log_page(
             None => where_ = where_.text("r.code = ?", code),
         }
     }
-    let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
-    let rows_sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM request_log r LEFT JOIN api_keys k ON k.id = r.key_id \
-         WHERE {} ORDER BY r.at_ms DESC, r.id DESC LIMIT {} OFFSET {offset}",
-        where_.sql(),
-        per_page + 1
-    );
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM request_log r WHERE {} LIMIT {}) AS counted",
-        where_.sql(),
-        LOG_COUNT_LIMIT + 1
-    );
-    let mut entries: Vec<RequestView> =
-        where_.bind(sqlx::query_as(&rows_sql)).fetch_all(db).await?;
-    // One more than a page was asked for: whether a next page exists.
+    // The segments hold disjoint days, newest first: a page is read from
+    // the first segments that reach it, skipping the entries of earlier
+    // pages segment by segment.
+    let segments = log_segments::segments_since(db, filter.from_ms).await?;
+    let mut skip = i64::from(page.max(1) - 1) * i64::from(per_page);
+    // One more than a page: whether a next page exists.
+    let mut need = i64::from(per_page) + 1;
+    let mut entries: Vec<RequestView> = Vec::new();
+    for &segment in &segments {
+        if need == 0 {
+            break;
+        }
+        if skip > 0 {
+            let here = count_of(db, segment, &where_, skip).await?;
+            if here < skip {
+                skip -= here;
+                continue;
+            }
+        }
+        let rows = rows_of(db, segment, &where_, need, skip).await?;
+        need -= rows.len() as i64;
+        skip = 0;
+        entries.extend(rows);
+    }
     let next = entries.len() > per_page as usize;
     entries.truncate(per_page as usize);
-    let (total,): (i64,) = where_.bind(sqlx::query_as(&count_sql)).fetch_one(db).await?;
+    let mut total = 0;
+    for &segment in &segments {
+        if total > LOG_COUNT_LIMIT {
+            break;
+        }
+        total += count_of(db, segment, &where_, LOG_COUNT_LIMIT + 1 - total).await?;
+    }
     Ok((entries, total, next))
 }
 

@@ -1,10 +1,11 @@
 //! Writing what verification recorded, in batches (DESIGN.md §5.3): per-key
 //! counts and last use, counts per hour and outcome, and request-log rows.
 //! Each table is written with one statement and one JSON parameter per
-//! batch (the log in transactions of a few thousand rows); retention
-//! deletes old rows.
+//! batch (the log in transactions of a few thousand rows, into day
+//! segments, see [`super::log_segments`]); retention drops old days.
 
 use super::db::{self, Db, Engine};
+use super::log_segments::{self, Day, KnownDays, Segment};
 
 /// Request-log rows per INSERT (one JSON parameter each; see
 /// [`json_rows`]).
@@ -125,17 +126,24 @@ pub async fn write_log_chunk(
     db: &Db,
     log: &[LogRow<'_>],
     ids: &mut LogIds,
+    days: &KnownDays,
 ) -> Result<usize, sqlx::Error> {
     let mut rows: Vec<(String, &LogRow)> =
         log.iter().map(|hit| (ids.next(hit.at_ms), hit)).collect();
-    rows.sort_unstable_by(|(_, a), (_, b)| (a.key_id, a.at_ms).cmp(&(b.key_id, b.at_ms)));
-    insert_log(db, &rows).await
+    rows.sort_unstable_by_key(|(_, r)| (Day::of_ms(r.at_ms), r.key_id, r.at_ms));
+    insert_log(db, &rows, days).await
 }
 
-/// Inserts `rows` in one transaction; returns how many the database
-/// refused for their content (dropped).
-async fn insert_log(db: &Db, rows: &[(String, &LogRow<'_>)]) -> Result<usize, sqlx::Error> {
-    let pg = Engine::of(db) == Engine::Postgres;
+/// Inserts `rows` (in day order) in one transaction, each into its day's
+/// segment (made when `days` does not know it yet); returns how many the
+/// database refused for their content (dropped).
+async fn insert_log(
+    db: &Db,
+    rows: &[(String, &LogRow<'_>)],
+    days: &KnownDays,
+) -> Result<usize, sqlx::Error> {
+    let engine = Engine::of(db);
+    let pg = engine == Engine::Postgres;
     let columns = json_rows(
         pg,
         &[
@@ -149,16 +157,27 @@ async fn insert_log(db: &Db, rows: &[(String, &LogRow<'_>)]) -> Result<usize, sq
             ("user_agent", "text"),
         ],
     );
-    let insert = format!(
-        "INSERT INTO request_log (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
-         SELECT id, org_id, key_id, at_ms, code, path, ip, user_agent FROM ({columns}) AS j"
-    );
     let mut tx = db::begin(db).await?;
+    let mut made = Vec::new();
     // Each statement under a savepoint: a part the database refuses is
     // rolled back alone and split until the refused rows stand alone.
     let mut rejected = 0;
-    let mut todo: Vec<_> = rows.chunks(ROWS_PER_INSERT).rev().collect();
+    let mut todo: Vec<_> = rows
+        .chunk_by(|(_, a), (_, b)| Day::of_ms(a.at_ms) == Day::of_ms(b.at_ms))
+        .flat_map(|day| day.chunks(ROWS_PER_INSERT))
+        .rev()
+        .collect();
     while let Some(part) = todo.pop() {
+        let day = Day::of_ms(part[0].1.at_ms);
+        if !days.knows(day) && !made.contains(&day) {
+            log_segments::ensure_in(&mut tx, engine, day).await?;
+            made.push(day);
+        }
+        let insert = format!(
+            "INSERT INTO {} (id, org_id, key_id, at_ms, code, path, ip, user_agent) \
+             SELECT id, org_id, key_id, at_ms, code, path, ip, user_agent FROM ({columns}) AS j",
+            day.table()
+        );
         let entries: Vec<_> = part
             .iter()
             .map(|(id, hit)| {
@@ -188,6 +207,9 @@ async fn insert_log(db: &Db, rows: &[(String, &LogRow<'_>)]) -> Result<usize, sq
         }
     }
     tx.commit().await?;
+    for day in made {
+        days.learn(day);
+    }
     Ok(rejected)
 }
 
@@ -198,23 +220,50 @@ fn refuses_content(e: &dyn sqlx::error::DatabaseError) -> bool {
         || e.code().is_some_and(|c| c.starts_with("22"))
 }
 
-/// Request-log rows deleted per statement: purging a busy instance's day
-/// is many short deletes, each through the (org, time) index, never one
-/// that holds the database for minutes.
+/// Rows of [`log_segments::LEGACY`] deleted per statement: purging a busy
+/// instance's day is many short deletes, each through the (org, time)
+/// index, never one that holds the database for minutes.
 pub const PURGE_CHUNK: u32 = 5000;
 
-/// Deletes request-log entries and hourly counts older than `days` days, a
-/// chunk at a time with a pause between chunks (so the usage writer gets
-/// its turn); returns how many log entries went.
-pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
-    let cutoff_ms = db::now_ms() - i64::from(days) * 86_400_000;
+/// Removes request-log entries and hourly counts from before `cutoff_ms`
+/// (Unix milliseconds): the day segments wholly before it go whole (so an
+/// entry stays up to a day past it); the rows written before segments are
+/// deleted a chunk at a time with a pause between chunks (so the usage
+/// writer gets its turn). Returns how many day segments and legacy rows
+/// went.
+pub async fn purge_before(db: &Db, cutoff_ms: i64) -> Result<Purged, sqlx::Error> {
+    let mut purged = Purged::default();
+    let legacy = log_segments::segments_since(db, cutoff_ms).await?.contains(&Segment::Legacy);
+    if legacy {
+        purged.legacy_rows = purge_legacy(db, cutoff_ms).await?;
+    }
+    purged.segments = log_segments::drop_before(db, cutoff_ms).await?;
+    sqlx::query("DELETE FROM key_usage WHERE hour < $1")
+        .bind(cutoff_ms / 1000 - 3600)
+        .execute(db)
+        .await?;
+    Ok(purged)
+}
+
+/// What a purge removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Segments dropped: days past retention, and the legacy table once
+    /// empty.
+    pub segments: usize,
+    /// Rows deleted from [`log_segments::LEGACY`].
+    pub legacy_rows: u64,
+}
+
+async fn purge_legacy(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
+    let table = log_segments::LEGACY;
     let chunk = match db::Engine::of(db) {
         db::Engine::Sqlite => format!(
-            "DELETE FROM request_log WHERE rowid IN (SELECT rowid FROM request_log \
+            "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} \
              WHERE org_id = $1 AND at_ms < $2 LIMIT {PURGE_CHUNK})"
         ),
         db::Engine::Postgres => format!(
-            "DELETE FROM request_log WHERE ctid = ANY(ARRAY(SELECT ctid FROM request_log \
+            "DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} \
              WHERE org_id = $1 AND at_ms < $2 LIMIT {PURGE_CHUNK}))"
         ),
     };
@@ -230,9 +279,5 @@ pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
-    sqlx::query("DELETE FROM key_usage WHERE hour < $1")
-        .bind(cutoff_ms / 1000 - 3600)
-        .execute(db)
-        .await?;
     Ok(deleted)
 }

@@ -211,16 +211,30 @@ pub async fn bench_echo(body: axum::body::Bytes) -> Response {
 
 /// `POST /bench/purge?days=N` (with `--bench-routes` only): runs the
 /// request-log retention purge now, as the hourly sweeper would, so a
-/// benchmark can show what it costs requests meanwhile.
+/// benchmark can show what it costs requests meanwhile. `days=0` purges
+/// every entry, today's segment too (which the sweeper never drops; the
+/// writers make it again).
 pub async fn bench_purge(
     State(verifier): State<Arc<Verifier>>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, u32>>,
 ) -> Response {
     let started = std::time::Instant::now();
-    match super::usage::purge_older_than(&verifier.db, q.get("days").copied().unwrap_or(30)).await {
-        Ok(n) => {
+    let days = q.get("days").copied().unwrap_or(30);
+    let done = if days == 0 {
+        let tomorrow = app::backend::log_segments::Day::of_ms(app::backend::db::now_ms()).end_ms();
+        app::backend::usage_writes::purge_before(&verifier.db, tomorrow).await
+    } else {
+        super::usage::purge_older_than(&verifier.db, days).await
+    };
+    match done {
+        Ok(gone) => {
             let took = started.elapsed().as_millis();
-            Json(serde_json::json!({ "deleted": n, "took_ms": took })).into_response()
+            Json(serde_json::json!({
+                "segments": gone.segments,
+                "legacy_entries": gone.legacy_rows,
+                "took_ms": took
+            }))
+            .into_response()
         }
         Err(e) => unavailable(&e),
     }

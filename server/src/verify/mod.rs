@@ -28,6 +28,7 @@ use app::backend::Db;
 use app::backend::db::Engine;
 use app::backend::keys::store;
 use app::backend::log_file::LogFile;
+use app::backend::log_segments::KnownDays;
 use app::domain::TokenHash;
 use app::domain::{ApiToken, Environment, KeyPrefix, RateLimit, Refill};
 use cache::{CachedKey, Entry, KeyCache};
@@ -62,6 +63,8 @@ pub struct Verifier {
     /// The request log's own connection when the database is a SQLite
     /// file (see [`app::backend::log_file`]).
     log_file: Option<LogFile>,
+    /// The request log's day segments known to exist.
+    log_days: KnownDays,
     /// Set while a normal-priority flush writes the request log.
     log_catching_up: AtomicBool,
     pub metrics: Metrics,
@@ -134,6 +137,7 @@ impl Verifier {
         });
         Verifier {
             log_file,
+            log_days: KnownDays::default(),
             db,
             token_start: format!("{}_", prefix.as_str()),
             service_tokens,
@@ -358,7 +362,14 @@ impl Verifier {
         };
         let done = self
             .usage
-            .flush_log(db, self.log_file.as_ref(), &self.write_turn, &keep_going, rows)
+            .flush_log(
+                db,
+                self.log_file.as_ref(),
+                &self.log_days,
+                &self.write_turn,
+                &keep_going,
+                rows,
+            )
             .await;
         if !yield_when_behind {
             self.log_catching_up.store(false, Ordering::Relaxed);

@@ -7,7 +7,8 @@
 use super::code::Code;
 use app::backend::Db;
 use app::backend::log_file::LogFile;
-use app::backend::usage_writes::{self, LogIds, LogRow};
+use app::backend::log_segments::KnownDays;
+use app::backend::usage_writes::{self, LogIds, LogRow, Purged};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -233,6 +234,7 @@ impl UsageBuffer {
         &self,
         db: &Db,
         file: Option<&LogFile>,
+        days: &KnownDays,
         turn: &tokio::sync::Mutex<()>,
         keep_going: &(dyn Fn() -> bool + Sync),
         rows_per_transaction: usize,
@@ -277,8 +279,8 @@ impl UsageBuffer {
             }
             let _turn = turn.lock().await;
             let done = match file {
-                Some(file) => file.write(chunk, &mut ids).await,
-                None => usage_writes::write_log_chunk(db, chunk, &mut ids).await,
+                Some(file) => file.write(chunk, &mut ids, days).await,
+                None => usage_writes::write_log_chunk(db, chunk, &mut ids, days).await,
             };
             match done {
                 Ok(refused) => {
@@ -286,6 +288,9 @@ impl UsageBuffer {
                     rejected += refused;
                 }
                 Err(e) => {
+                    // A day's segment may have gone (dropped by another
+                    // instance's purge): the next write looks again.
+                    days.forget();
                     failed = Some(e);
                     break;
                 }
@@ -337,10 +342,10 @@ impl Pending {
     }
 }
 
-/// Deletes request-log entries and hourly counts older than `days` days;
-/// returns how many log entries went.
-pub async fn purge_older_than(db: &Db, days: u32) -> Result<u64, sqlx::Error> {
-    usage_writes::purge_older_than(db, days).await
+/// Removes request-log entries and hourly counts older than `days` days
+/// (the request log a day at a time, see [`usage_writes::purge_before`]).
+pub async fn purge_older_than(db: &Db, days: u32) -> Result<Purged, sqlx::Error> {
+    usage_writes::purge_before(db, app::backend::db::now_ms() - i64::from(days) * 86_400_000).await
 }
 
 #[cfg(test)]

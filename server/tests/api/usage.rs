@@ -4,6 +4,8 @@
 
 use crate::common::{Client, Engine, PRODUCTION_VERIFIER, TestApp};
 use app::api::keys::DeleteKey;
+use app::backend::log_segments::{self, Day, LEGACY, Segment};
+use app::backend::usage_writes::{PURGE_CHUNK, Purged};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -128,28 +130,6 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
         StatusCode::BAD_REQUEST
     );
 
-    // Entries older than the period are not listed; past retention they go,
-    // in chunks (two full ones and one more here).
-    let old_ms = (app::backend::db::now() - 40 * 86_400) * 1000;
-    let (org_id,): (String,) = app.row("SELECT id FROM orgs WHERE slug = 'acme'", &[]).await;
-    sqlx::query(
-        "INSERT INTO request_log (id, org_id, key_id, at_ms, code) \
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10001) \
-         SELECT 'old' || i, $1, $2, $3, 'VALID' FROM n",
-    )
-    .bind(&org_id)
-    .bind(&busy_id)
-    .bind(old_ms)
-    .execute(&app.state.db)
-    .await
-    .unwrap();
-    let (_, month) = logs(&mut member, json!({ "page": 1, "since": "30d" })).await;
-    assert_eq!(month["total"], 56);
-    let purged = server::verify::usage::purge_older_than(&app.state.db, 30).await.unwrap();
-    assert_eq!(purged, 2 * u64::from(app::backend::usage_writes::PURGE_CHUNK) + 1);
-    let (left,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
-    assert_eq!(left, 56);
-
     // A deleted key's requests stay, marked as such; the page renders them.
     admin.call_fn(DeleteKey { slug: "acme".into(), id: quiet_id.to_string() }).await;
     let (_, after) = logs(&mut member, json!({ "page": 1 })).await;
@@ -161,6 +141,88 @@ async fn the_request_log_filters_and_pages(engine: Engine) {
         "{}",
         page.body
     );
+}
+
+/// Writes `n` entries of key `key_id` into the log's table `table` by hand
+/// (made first when it is a day's), 1 ms apart from `newest_ms` back, with
+/// paths `{label}1`, `{label}2`, … (newest first).
+async fn seed(app: &TestApp, table: &str, key_id: &str, label: &str, newest_ms: i64, n: u32) {
+    if let Some(day) = Day::of_table(table) {
+        log_segments::ensure(&app.state.db, day).await.unwrap();
+    }
+    let (org_id,): (String,) =
+        app.row("SELECT org_id FROM api_keys WHERE id = $1", &[key_id]).await;
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, org_id, key_id, at_ms, code, path) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+         SELECT '{label}' || i, $1, $2, {newest_ms} + 1 - i, 'VALID', '/{label}' || i FROM n"
+    ))
+    .bind(&org_id)
+    .bind(key_id)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+}
+
+/// The log is kept in a table per day (the rows of before in a legacy
+/// table, read as the oldest): a page runs across them newest first, the
+/// count adds them up, and retention drops whole days.
+async fn the_log_reads_day_segments_in_order_and_drops_them_whole(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("owner@acme.test").await;
+    let (id, _) = create(&mut admin, "Spread").await;
+    let today = Day::of_ms(app::backend::db::now_ms());
+    let yesterday = Day::of_ms(today.start_ms() - 1);
+    let long_ago = Day::of_ms(today.start_ms() - 40 * 86_400_000);
+    seed(&app, &today.table(), &id, "t", today.start_ms() + 29, 30).await;
+    seed(&app, &yesterday.table(), &id, "y", yesterday.end_ms() - 1, 30).await;
+    seed(&app, LEGACY, &id, "l", yesterday.start_ms() - 1, 30).await;
+    // Past retention: a day, and rows of the legacy table (two chunks and
+    // one more of its row-by-row purge).
+    seed(&app, &long_ago.table(), &id, "o", long_ago.end_ms() - 1, 3).await;
+    seed(&app, LEGACY, &id, "p", long_ago.end_ms() - 1, 2 * PURGE_CHUNK + 1).await;
+
+    let paths = |page: &Value| -> Vec<String> {
+        let entries = page["entries"].as_array().unwrap();
+        entries.iter().map(|e| e["path"].as_str().unwrap().to_string()).collect()
+    };
+    let (_, first) = logs(&mut admin, json!({ "page": 1, "since": "7d" })).await;
+    assert_eq!((first["total"].as_i64(), first["next"].as_bool()), (Some(90), Some(true)));
+    let first = paths(&first);
+    assert_eq!(first.len(), 50);
+    assert_eq!((first[0].as_str(), first[29].as_str()), ("/t1", "/t30"));
+    assert_eq!((first[30].as_str(), first[49].as_str()), ("/y1", "/y20"));
+    let (_, second) = logs(&mut admin, json!({ "page": 2, "since": "7d", "key": id })).await;
+    assert_eq!((second["total"].as_i64(), second["next"].as_bool()), (Some(90), Some(false)));
+    let second = paths(&second);
+    assert_eq!(second.len(), 40);
+    assert_eq!((second[0].as_str(), second[9].as_str()), ("/y21", "/y30"));
+    assert_eq!((second[10].as_str(), second[39].as_str()), ("/l1", "/l30"));
+    let (_, month) = logs(&mut admin, json!({ "page": 1, "since": "30d" })).await;
+    assert_eq!(month["total"], 90, "entries before the period are not listed");
+
+    let db = &app.state.db;
+    let purged = server::verify::usage::purge_older_than(db, 30).await.unwrap();
+    let expected = Purged { segments: 1, legacy_rows: 2 * u64::from(PURGE_CHUNK) + 1 };
+    assert_eq!(purged, expected);
+    let left: Vec<String> = log_segments::segments_since(db, i64::MIN)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Segment::table)
+        .collect();
+    assert_eq!(left, [today.table(), yesterday.table(), LEGACY.to_string()]);
+    let (viewed,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
+    assert_eq!(viewed, 90, "the view reads the segments left");
+
+    // The legacy table goes once it is empty; the view follows.
+    sqlx::query(&format!("DELETE FROM {LEGACY}")).execute(db).await.unwrap();
+    let purged = server::verify::usage::purge_older_than(db, 30).await.unwrap();
+    assert_eq!(purged, Purged { segments: 1, legacy_rows: 0 });
+    let (viewed,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
+    assert_eq!(viewed, 60);
+    let (_, week) = logs(&mut admin, json!({ "page": 2, "since": "7d" })).await;
+    assert_eq!((week["total"].as_i64(), paths(&week).len()), (Some(60), 10));
 }
 
 /// Calls of the same millisecond list newest first, whichever keys they
@@ -200,17 +262,21 @@ async fn a_failed_log_write_keeps_its_entries(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("owner@acme.test").await;
     let (id, token) = create(&mut admin, "Kept").await;
+    // A first entry makes the day's table, which the writer then knows.
+    assert_eq!(verify(&app, &token, &[], "/first").await, "VALID");
+    assert_eq!(app.verifier.flush_log_to(&app.state.db, false).await.unwrap(), (1, 0));
+    let table = Day::of_ms(app::backend::db::now_ms()).table();
     for n in 0..3 {
         assert_eq!(verify(&app, &token, &[], &format!("/before/{n}")).await, "VALID");
     }
-    // The log's table gone for a moment: the write fails (on SQLite, on the
-    // log's own connection; on PostgreSQL, through the pool).
-    sqlx::query("ALTER TABLE request_log RENAME TO request_log_away")
+    // The day's table gone for a moment: the write fails (on SQLite, on
+    // the log's own connection; on PostgreSQL, through the pool).
+    sqlx::query(&format!("ALTER TABLE {table} RENAME TO request_log_away"))
         .execute(&app.state.db)
         .await
         .unwrap();
     assert!(app.verifier.flush_log_to(&app.state.db, false).await.is_err());
-    sqlx::query("ALTER TABLE request_log_away RENAME TO request_log")
+    sqlx::query(&format!("ALTER TABLE request_log_away RENAME TO {table}"))
         .execute(&app.state.db)
         .await
         .unwrap();
@@ -219,31 +285,23 @@ async fn a_failed_log_write_keeps_its_entries(engine: Engine) {
     assert_eq!(app.verifier.flush_counts_to(&app.state.db).await.unwrap(), 1);
     let (counted,): (i64,) =
         app.row("SELECT request_count FROM api_keys WHERE id = $1", &[&id]).await;
-    assert_eq!(counted, 4, "counts are written apart from the log");
+    assert_eq!(counted, 5, "counts are written apart from the log");
     assert_eq!(app.verifier.flush_log_to(&app.state.db, false).await.unwrap(), (4, 0));
     let (_, page) = logs(&mut admin, json!({ "page": 1 })).await;
     let paths: Vec<&str> =
         page["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["/after", "/before/2", "/before/1", "/before/0"], "{page}");
+    assert_eq!(paths, ["/after", "/before/2", "/before/1", "/before/0", "/first"], "{page}");
 }
 
 async fn a_log_past_the_count_limit_says_more(engine: Engine) {
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("owner@acme.test").await;
     let (id, _) = create(&mut admin, "Busy").await;
-    let (org_id,): (String,) = app.row("SELECT org_id FROM api_keys WHERE id = $1", &[&id]).await;
-    // 10,060 entries in the last hour (counting stops at 10,000).
-    let now_ms = app::backend::db::now_ms();
-    sqlx::query(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10060) \
-         INSERT INTO request_log (id, org_id, key_id, at_ms, code, path) \
-         SELECT 'bulk' || i, $1, $2, {now_ms} - i, 'VALID', '/bulk' FROM n"
-    ))
-    .bind(&org_id)
-    .bind(&id)
-    .execute(&app.state.db)
-    .await
-    .unwrap();
+    // 10,060 entries in the last hour (counting stops at 10,000), all of
+    // today (a few seconds ahead just after midnight).
+    let today = Day::of_ms(app::backend::db::now_ms());
+    let newest_ms = app::backend::db::now_ms().max(today.start_ms() + 10_060);
+    seed(&app, &today.table(), &id, "bulk", newest_ms, 10_060).await;
     let (_, page) = logs(&mut admin, json!({ "page": 1, "since": "1h" })).await;
     assert_eq!((page["total"].as_i64(), page["more"].as_bool()), (Some(10_000), Some(true)));
     assert_eq!(page["entries"].as_array().unwrap().len(), 50);
@@ -253,7 +311,7 @@ async fn a_log_past_the_count_limit_says_more(engine: Engine) {
     let (_, last) = logs(&mut admin, json!({ "page": 202, "since": "1h" })).await;
     let entries = last["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 10);
-    assert_eq!(entries.last().unwrap()["at_ms"].as_i64(), Some(now_ms - 10060), "{last}");
+    assert_eq!(entries.last().unwrap()["at_ms"].as_i64(), Some(newest_ms - 10_059), "{last}");
     assert_eq!(last["next"].as_bool(), Some(false));
     let shown = admin.page("/orgs/acme/settings/logs?since=1h&page=202").await;
     assert!(
@@ -276,6 +334,7 @@ on_both_engines!(
     a_log_past_the_count_limit_says_more,
     usage_by_outcome_and_recent_requests,
     the_request_log_filters_and_pages,
+    the_log_reads_day_segments_in_order_and_drops_them_whole,
     calls_in_one_millisecond_keep_their_order,
     a_failed_log_write_keeps_its_entries
 );
