@@ -88,3 +88,56 @@ test('a verifier without a valid service token is refused', async ({ request }) 
   expect(res.status()).toBe(401);
   expect((await res.json()).error.code).toBe('UNAUTHORIZED');
 });
+
+test('a busy key\'s request log says "more than 10,000" and still pages back to its first call', async ({ page, request }) => {
+  test.setTimeout(180_000);
+  await signIn(page, 'admin@acme.test');
+  await hydrated(page);
+  const name = `Busy ${Date.now() % 100000}`;
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create API key' });
+  await dialog.getByLabel('Name', { exact: true }).fill(name);
+  await dialog.getByLabel('Rate limit', { exact: true }).fill('100000');
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  const token = await dialog.getByRole('textbox', { name: 'API key' }).inputValue();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.getByRole('button', { name: 'Close', exact: true }).click();
+
+  // 10,060 calls: the first alone, the rest 50 at a time.
+  const call = async (path: string) => {
+    const res = await request.post('/v1/keys/verify', {
+      headers: { Authorization: `Bearer ${VERIFIER}` },
+      data: { key: token, path },
+    });
+    expect((await res.json()).code).toBe('VALID');
+  };
+  await call('/v1/first');
+  for (let i = 1; i < 10_060; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, 10_060 - i) }, (_, j) => call(`/v1/bulk/${i + j}`)));
+  }
+
+  // The log counts up to 10,000 and says there are more.
+  await page.goto('/orgs/acme/settings/logs');
+  await page.getByLabel('Key').selectOption({ label: name });
+  await page.getByRole('button', { name: 'Apply' }).click();
+  const pages = page.getByRole('navigation', { name: 'Pages' });
+  await expect(async () => {
+    await page.reload();
+    await expect(pages).toContainText('More than 10,000 requests', { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(pages).toContainText('Page 1 of 200+');
+  await pages.getByRole('link', { name: 'Next page' }).click();
+  await expect(pages).toContainText('Page 2 of 200+');
+  await expect(page.getByRole('table', { name: 'Requests' }).getByRole('row')).toHaveCount(51);
+
+  // Past the count, pages are still served; the last holds the first call
+  // and links to no next page.
+  await page.goto(`${page.url().replace(/page=\d+/, 'page=202')}`);
+  await expect(pages).toContainText('Page 202');
+  await expect(pages.getByRole('link', { name: 'Next page' })).toHaveCount(0);
+  const rows = page.getByRole('table', { name: 'Requests' }).getByRole('row');
+  await expect(rows).toHaveCount(11);
+  await expect(rows.last()).toContainText('/v1/first');
+  await pages.getByRole('link', { name: 'Previous page' }).click();
+  await expect(pages).toContainText('Page 201');
+});

@@ -33,8 +33,14 @@ pub fn is_in_memory(url: &str) -> bool {
 
 /// Set on every SQLite connection: a 64 MiB page cache keeps the request
 /// log's indexes in memory while it grows; in WAL mode NORMAL syncs at
-/// checkpoints, not on every commit (SQLite's advice).
-pub const SQLITE_PRAGMAS: [&str; 2] = ["PRAGMA cache_size = -65536", "PRAGMA synchronous = NORMAL"];
+/// checkpoints, not on every commit (SQLite's advice); and the WAL file,
+/// which a catch-up transaction can grow to hundreds of megabytes, is cut
+/// back to 64 MiB after a checkpoint instead of keeping its largest size.
+pub const SQLITE_PRAGMAS: [&str; 3] = [
+    "PRAGMA cache_size = -65536",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA journal_size_limit = 67108864",
+];
 
 fn pool_options() -> AnyPoolOptions {
     sqlx::any::install_default_drivers();

@@ -6,6 +6,7 @@ pub mod csp;
 pub mod db;
 pub mod invites;
 pub mod keys;
+pub mod log_copy;
 pub mod log_file;
 pub mod log_segments;
 pub mod orgs;

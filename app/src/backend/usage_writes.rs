@@ -33,7 +33,7 @@ impl LogIds {
         LogIds { tag: rand::random(), counter: 0 }
     }
 
-    fn next(&mut self, at_ms: i64) -> String {
+    pub(super) fn next(&mut self, at_ms: i64) -> String {
         let mut id = String::with_capacity(29);
         self.next_into(at_ms, &mut id);
         id
@@ -215,7 +215,7 @@ async fn insert_log(
 
 /// Whether the database refused a row for what it holds: invalid data
 /// (SQLSTATE class 22, e.g. a NUL in text on PostgreSQL) or a constraint.
-fn refuses_content(e: &dyn sqlx::error::DatabaseError) -> bool {
+pub(super) fn refuses_content(e: &dyn sqlx::error::DatabaseError) -> bool {
     !matches!(e.kind(), sqlx::error::ErrorKind::Other)
         || e.code().is_some_and(|c| c.starts_with("22"))
 }

@@ -27,6 +27,7 @@ pub mod writer;
 use app::backend::Db;
 use app::backend::db::Engine;
 use app::backend::keys::store;
+use app::backend::log_copy::LogCopy;
 use app::backend::log_file::LogFile;
 use app::backend::log_segments::KnownDays;
 use app::domain::TokenHash;
@@ -40,7 +41,7 @@ use service::ServiceTokens;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use usage::{Hit, UsageBuffer};
+use usage::{Hit, LogWay, UsageBuffer};
 
 /// Everything verification keeps in memory.
 pub struct Verifier {
@@ -293,7 +294,8 @@ impl Verifier {
         let _alone = self.flushing.write().await;
         self.give_back_leases(&self.db).await;
         let keys = self.write_counts(&self.db).await?;
-        let (log_entries, rejected) = self.write_log(&self.db, false).await?;
+        let way = self.log_file.as_ref().map_or(LogWay::Pool, LogWay::File);
+        let (log_entries, rejected) = self.write_log(&self.db, way, false).await?;
         Ok(usage::Flushed { keys, log_entries, rejected })
     }
 
@@ -317,8 +319,24 @@ impl Verifier {
         db: &Db,
         yield_when_behind: bool,
     ) -> Result<(usize, usize), sqlx::Error> {
+        self.flush_log_via(db, None, yield_when_behind).await
+    }
+
+    /// As [`Verifier::flush_log_to`], on PostgreSQL with `COPY` over `copy`
+    /// (a connection of the calling runtime) when given.
+    pub async fn flush_log_via(
+        &self,
+        db: &Db,
+        copy: Option<&LogCopy>,
+        yield_when_behind: bool,
+    ) -> Result<(usize, usize), sqlx::Error> {
+        let way = match (&self.log_file, copy) {
+            (Some(file), _) => LogWay::File(file),
+            (None, Some(copy)) => LogWay::Copy(copy),
+            (None, None) => LogWay::Pool,
+        };
         let _shared = self.flushing.read().await;
-        self.write_log(db, yield_when_behind).await
+        self.write_log(db, way, yield_when_behind).await
     }
 
     async fn give_back_leases(&self, db: &Db) {
@@ -344,6 +362,7 @@ impl Verifier {
     async fn write_log(
         &self,
         db: &Db,
+        way: LogWay<'_>,
         yield_when_behind: bool,
     ) -> Result<(usize, usize), sqlx::Error> {
         let keep_going = || {
@@ -362,14 +381,7 @@ impl Verifier {
         };
         let done = self
             .usage
-            .flush_log(
-                db,
-                self.log_file.as_ref(),
-                &self.log_days,
-                &self.write_turn,
-                &keep_going,
-                rows,
-            )
+            .flush_log(db, way, &self.log_days, &self.write_turn, &keep_going, rows)
             .await;
         if !yield_when_behind {
             self.log_catching_up.store(false, Ordering::Relaxed);

@@ -6,6 +6,7 @@
 
 use super::code::Code;
 use app::backend::Db;
+use app::backend::log_copy::{Copied, LogCopy};
 use app::backend::log_file::LogFile;
 use app::backend::log_segments::KnownDays;
 use app::backend::usage_writes::{self, LogIds, LogRow, Purged};
@@ -131,6 +132,17 @@ pub struct UsageBuffer {
     pub dropped: AtomicU64,
 }
 
+/// How a flush writes request-log rows.
+#[derive(Clone, Copy, Debug)]
+pub enum LogWay<'a> {
+    /// Through the pool the flush is given.
+    Pool,
+    /// Over a SQLite file's own connection.
+    File(&'a LogFile),
+    /// With PostgreSQL's `COPY`, over a connection of the caller's runtime.
+    Copy(&'a LogCopy),
+}
+
 /// What one flush wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flushed {
@@ -233,7 +245,7 @@ impl UsageBuffer {
     pub async fn flush_log(
         &self,
         db: &Db,
-        file: Option<&LogFile>,
+        way: LogWay<'_>,
         days: &KnownDays,
         turn: &tokio::sync::Mutex<()>,
         keep_going: &(dyn Fn() -> bool + Sync),
@@ -278,9 +290,17 @@ impl UsageBuffer {
                 break;
             }
             let _turn = turn.lock().await;
-            let done = match file {
-                Some(file) => file.write(chunk, &mut ids, days).await,
-                None => usage_writes::write_log_chunk(db, chunk, &mut ids, days).await,
+            let done = match way {
+                LogWay::File(file) => file.write(chunk, &mut ids, days).await,
+                LogWay::Copy(copy) => match copy.write(chunk, &mut ids, days).await {
+                    Ok(Copied::All) => Ok(0),
+                    // A row refused: the pool's statement writes the rest.
+                    Ok(Copied::Refused) => {
+                        usage_writes::write_log_chunk(db, chunk, &mut ids, days).await
+                    }
+                    Err(e) => Err(e),
+                },
+                LogWay::Pool => usage_writes::write_log_chunk(db, chunk, &mut ids, days).await,
             };
             match done {
                 Ok(refused) => {

@@ -112,6 +112,12 @@ async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: 
             }
         }
     };
+    // On PostgreSQL the log goes by COPY over a connection of this thread's
+    // runtime (the pool's statement when it cannot be had).
+    let copy = app::backend::log_copy::LogCopy::for_pool(&db).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the request log is written through the pool");
+        None
+    });
     // The first write one interval after start, as every later one.
     let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -129,8 +135,8 @@ async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: 
         }
         let behind = verifier.usage.pending_entries() >= LOG_BACKLOG;
         let done = match role {
-            Role::Log if !behind => Some(verifier.flush_log_to(&db, true).await),
-            Role::Counts if behind => Some(verifier.flush_log_to(&db, false).await),
+            Role::Log if !behind => Some(verifier.flush_log_via(&db, copy.as_ref(), true).await),
+            Role::Counts if behind => Some(verifier.flush_log_via(&db, copy.as_ref(), false).await),
             _ => None,
         };
         if let Some(Err(e)) = done {

@@ -6,6 +6,9 @@ use crate::common::calls::NewOrg;
 use crate::common::keys::{create, verify_as};
 use crate::common::{Engine, PRODUCTION_VERIFIER, TestApp, concurrently};
 use app::api::keys::{GetKeyDetail, ListKeys, UpdateKey};
+use app::backend::log_copy::{Copied, LogCopy};
+use app::backend::log_segments::KnownDays;
+use app::backend::usage_writes::{LogIds, LogRow};
 use app::domain::ApiToken;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -130,16 +133,19 @@ async fn control_characters_never_stop_usage_writing(engine: Engine) {
     let r = verify_as(
         &app,
         PRODUCTION_VERIFIER,
-        json!({ "key": key, "path": "/v1/\u{0}ev\u{1b}[31ments", "ip": "203.0.113.7\u{0}",
+        json!({ "key": key, "path": "/v1/\u{0}ev\u{1b}[31ments\\n", "ip": "203.0.113.7\u{0}",
                 "user_agent": "bot\r\n\u{0}/1" }),
     )
     .await;
     assert_eq!(r.json()["code"], "VALID");
-    let done = app.verifier.flush().await.unwrap();
-    assert_eq!((done.log_entries, done.rejected), (1, 0));
+    // On PostgreSQL the log writers use COPY (the flush for shutdown, the
+    // pool's statement): both are tried here.
+    let copy = LogCopy::for_pool(&app.state.db).unwrap();
+    let db = &app.state.db;
+    assert_eq!(app.verifier.flush_log_via(db, copy.as_ref(), false).await.unwrap(), (1, 0));
     let row: (String, String, String) =
         app.row("SELECT path, ip, user_agent FROM request_log WHERE key_id = $1", &[&id]).await;
-    assert_eq!(row, ("/v1/ev[31ments".into(), "203.0.113.7".into(), "bot/1".into()));
+    assert_eq!(row, ("/v1/ev[31ments\\n".into(), "203.0.113.7".into(), "bot/1".into()));
 
     // A row the database refuses (a NUL that got past the cleaning, on
     // PostgreSQL; an org deleted meanwhile, on both) is dropped and counted;
@@ -154,12 +160,39 @@ async fn control_characters_never_stop_usage_writing(engine: Engine) {
     let refused = if matches!(engine, Engine::Postgres(_)) { 2 } else { 1 };
     let done = app.verifier.flush().await.unwrap();
     assert_eq!((done.log_entries, done.rejected), (5 - refused, refused));
+    if let Some(copy) = &copy {
+        // COPY itself: all or nothing.
+        let row = |org_id| LogRow {
+            org_id,
+            key_id: &id,
+            at_ms: app::backend::db::now_ms(),
+            code: "VALID",
+            path: Some("/by\\copy"),
+            ip: None,
+            user_agent: None,
+        };
+        let (mut ids, days) = (LogIds::new(), KnownDays::default());
+        let fine = [row(&org_id), row(&org_id)];
+        assert_eq!(copy.write(&fine, &mut ids, &days).await.unwrap(), Copied::All);
+        let one_refused = [row(&org_id), row("an-org-deleted-meanwhile")];
+        assert_eq!(copy.write(&one_refused, &mut ids, &days).await.unwrap(), Copied::Refused);
+        let (copied,): (i64,) =
+            app.row("SELECT COUNT(*) FROM request_log WHERE path = '/by\\copy'", &[]).await;
+        assert_eq!(copied, 2);
+    }
+    for n in 0..5 {
+        let org = if n == 1 { "an-org-deleted-meanwhile" } else { org_id.as_str() };
+        app.verifier.usage.record_uncleaned(hit(&id, org, "/copied"));
+    }
+    let copied = app.verifier.flush_log_via(db, copy.as_ref(), false).await.unwrap();
+    assert_eq!(copied, (4, 1), "a refused row leaves the rest to the pool's statement");
+    let refused = refused + 1;
     app.verifier.usage.record(hit(&id, &org_id, "/after"));
     let done = app.verifier.flush().await.unwrap();
     assert_eq!(done.log_entries, 1);
     let (count,): (i64,) =
         app.row("SELECT request_count FROM api_keys WHERE id = $1", &[&id]).await;
-    assert_eq!(count, 7, "every call counted, refused log rows included");
+    assert_eq!(count, 12, "every call counted, refused log rows included");
     let metrics =
         app.send(Request::get("/metrics").body(Body::empty()).unwrap(), [127, 0, 0, 1]).await;
     assert!(
