@@ -43,9 +43,7 @@ pub enum StartupError {
 pub async fn build_state(config: &Config) -> Result<AppState, StartupError> {
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
-    // Today's request-log segment, so the first writes make no table.
-    let today = app::backend::log_segments::Day::of_ms(db::now_ms());
-    app::backend::log_segments::ensure(&pool, today).await?;
+    app::backend::log_segments::ensure_ahead(&pool).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("keywarden")
         .site_root(config.site_root.as_str())
@@ -274,12 +272,16 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Deletes request-log entries past the retention period, hourly.
+/// Hourly: makes tomorrow's request-log table and deletes entries past the
+/// retention period.
 fn spawn_request_log_sweeper(db: app::backend::Db, days: u32) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
+            if let Err(e) = app::backend::log_segments::ensure_ahead(&db).await {
+                tracing::warn!(error = %e, "making tomorrow's request-log table failed");
+            }
             match verify::usage::purge_older_than(&db, days).await {
                 Ok(gone) if gone != Default::default() => tracing::info!(
                     segments = gone.segments,

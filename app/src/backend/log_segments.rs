@@ -178,14 +178,32 @@ fn view_statements(tables: &[String]) -> Vec<String> {
          CAST(NULL AS TEXT) AS ip, CAST(NULL AS TEXT) AS user_agent WHERE 1 = 0"
             .to_string()
     } else {
-        segments
-            .iter()
-            .map(|s| format!("SELECT {COLUMNS} FROM {}", s.table()))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ")
+        // SQLite takes at most 500 terms in one compound SELECT: past
+        // [`VIEW_GROUP`] tables (more than a year of days), the view joins
+        // groups of them, each a subquery.
+        let union = |tables: &[Segment]| {
+            tables
+                .iter()
+                .map(|s| format!("SELECT {COLUMNS} FROM {}", s.table()))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        };
+        if segments.len() <= VIEW_GROUP {
+            union(&segments)
+        } else {
+            segments
+                .chunks(VIEW_GROUP)
+                .enumerate()
+                .map(|(n, group)| format!("SELECT {COLUMNS} FROM ({}) AS g{n}", union(group)))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        }
     };
     vec!["DROP VIEW IF EXISTS request_log".into(), format!("CREATE VIEW request_log AS {body}")]
 }
+
+/// Tables per compound SELECT in the view (SQLite allows 500 terms).
+const VIEW_GROUP: usize = 400;
 
 /// The days whose segments this process knows to exist, so a write runs
 /// no DDL (and no listing) but on a new day. A day is forgotten when a
@@ -235,9 +253,21 @@ pub async fn ensure(db: &Db, day: Day) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
+/// Makes today's and tomorrow's segments when missing, each in a
+/// transaction of its own: on start and hourly, so the writers seldom make
+/// one inside a transaction that has already written rows (on PostgreSQL a
+/// new table's foreign key locks `orgs`, which could deadlock with an org
+/// being deleted).
+pub async fn ensure_ahead(db: &Db) -> Result<(), sqlx::Error> {
+    let today = Day::of_ms(db::now_ms());
+    ensure(db, today).await?;
+    ensure(db, Day(today.0 + 1)).await
+}
+
 /// Drops the day segments wholly before `cutoff_ms` (Unix milliseconds),
-/// the view first (PostgreSQL refuses to drop a table a view reads), each
-/// table in a transaction of its own; returns how many were dropped.
+/// each in a transaction of its own with the view rebuilt without it first
+/// (PostgreSQL refuses to drop a table a view reads); returns how many
+/// were dropped.
 /// [`LEGACY`] is dropped with them when it is empty.
 pub async fn drop_before(db: &Db, cutoff_ms: i64) -> Result<usize, sqlx::Error> {
     let engine = Engine::of(db);
@@ -247,7 +277,6 @@ pub async fn drop_before(db: &Db, cutoff_ms: i64) -> Result<usize, sqlx::Error> 
     }
     let names: Vec<(String,)> = sqlx::query_as(list_sql(engine)).fetch_all(&mut *tx).await?;
     let mut gone = Vec::new();
-    let mut kept = Vec::new();
     for segment in segments_of(names.into_iter().map(|(n,)| n)) {
         let past = match segment {
             Segment::Day(day) => day.end_ms() <= cutoff_ms,
@@ -259,19 +288,22 @@ pub async fn drop_before(db: &Db, cutoff_ms: i64) -> Result<usize, sqlx::Error> 
                 any.is_none()
             }
         };
-        if past { gone.push(segment.table()) } else { kept.push(segment.table()) }
-    }
-    if gone.is_empty() {
-        return Ok(0);
-    }
-    for statement in view_statements(&kept) {
-        sqlx::query(&statement).execute(&mut *tx).await?;
+        if past {
+            gone.push(segment.table());
+        }
     }
     tx.commit().await?;
+    // Each table in a transaction of its own, the view rebuilt without it
+    // from the tables there are then (a writer may have made a day since).
     for table in &gone {
         let mut tx = db::begin(db).await?;
         if engine == Engine::Postgres {
             sqlx::query(POSTGRES_LOCK).execute(&mut *tx).await?;
+        }
+        let names: Vec<(String,)> = sqlx::query_as(list_sql(engine)).fetch_all(&mut *tx).await?;
+        let kept: Vec<String> = names.into_iter().map(|(n,)| n).filter(|n| n != table).collect();
+        for statement in view_statements(&kept) {
+            sqlx::query(&statement).execute(&mut *tx).await?;
         }
         sqlx::query(&format!("DROP TABLE IF EXISTS {table}")).execute(&mut *tx).await?;
         tx.commit().await?;
@@ -304,6 +336,29 @@ mod tests {
         let tables: Vec<String> =
             segments_of(names.map(String::from)).into_iter().map(Segment::table).collect();
         assert_eq!(tables, ["request_log_20261206", "request_log_20261204", LEGACY]);
+    }
+
+    #[test]
+    fn the_view_reads_more_tables_than_sqlite_takes_in_one_compound_select() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE orgs (id TEXT PRIMARY KEY)").unwrap();
+        let mut names = Vec::new();
+        for n in 0..1001 {
+            let day = Day(20_000 + n);
+            for statement in ensure_statements(day, &names) {
+                if statement.starts_with("CREATE TABLE") || n == 1000 {
+                    db.execute_batch(&statement).unwrap();
+                }
+            }
+            names.push(day.table());
+        }
+        db.execute_batch(
+            "INSERT INTO orgs VALUES ('o'); INSERT INTO request_log_20241005 \
+             (id, org_id, key_id, at_ms, code) VALUES ('i', 'o', 'k', 1728100000000, 'VALID')",
+        )
+        .unwrap();
+        let n: i64 = db.query_row("SELECT COUNT(*) FROM request_log", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

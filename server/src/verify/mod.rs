@@ -159,6 +159,12 @@ impl Verifier {
         }
     }
 
+    /// Forgets which request-log day tables exist (after dropping some), so
+    /// the next write looks and makes its day's table when it is gone.
+    pub fn forget_log_days(&self) {
+        self.log_days.forget();
+    }
+
     /// Whether the request log goes to a SQLite file through a connection
     /// of its own (not through the pool given to the flushes).
     pub fn writes_log_to_file(&self) -> bool {

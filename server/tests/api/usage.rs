@@ -224,6 +224,15 @@ async fn the_log_reads_day_segments_in_order_and_drops_them_whole(engine: Engine
     assert_eq!(viewed, 60);
     let (_, week) = logs(&mut admin, json!({ "page": 2, "since": "7d" })).await;
     assert_eq!((week["total"].as_i64(), paths(&week).len()), (Some(60), 10));
+
+    // Tomorrow's table is made ahead (on start and hourly), so a writer
+    // seldom makes one mid-transaction.
+    log_segments::ensure_ahead(db).await.unwrap();
+    let ahead = log_segments::segments_since(db, today.end_ms()).await.unwrap();
+    assert_eq!(
+        ahead.iter().map(|s| s.table()).collect::<Vec<_>>(),
+        [Day::of_ms(today.end_ms()).table()]
+    );
 }
 
 /// Calls of the same millisecond list newest first, whichever keys they
@@ -274,7 +283,7 @@ async fn a_failed_log_write_keeps_its_entries(engine: Engine) {
         assert_eq!(verify(&app, &token, &[], &format!("/before/{n}")).await, "VALID");
     }
     // The day's table gone for a moment: the write fails (on SQLite, on
-    // the log's own connection; on PostgreSQL, through the pool).
+    // the log's own connection; on PostgreSQL, by COPY).
     sqlx::query(&format!("ALTER TABLE {table} RENAME TO request_log_away"))
         .execute(&app.state.db)
         .await
