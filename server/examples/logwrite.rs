@@ -67,7 +67,7 @@ async fn main() {
             let refused = usage_writes::write_log_chunk(&db, &batch, &mut ids, &days).await;
             assert_eq!(refused.expect("JSON write"), 0);
         } else {
-            assert_eq!(copy.write(&batch, &mut ids, &days).await.expect("COPY"), Copied::All);
+            assert_eq!(copy.write(&db, &batch, &mut ids, &days).await.expect("COPY"), Copied::All);
         }
         spent[way] += started.elapsed();
         written[way] += batch.len();

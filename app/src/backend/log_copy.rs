@@ -11,8 +11,8 @@
 
 use super::db::{Db, Engine};
 use super::log_segments::{self, Day, KnownDays};
-use super::usage_writes::{LogIds, LogRow};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use super::usage_writes::{LogIds, LogRow, in_index_order};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 /// A connection to the PostgreSQL database behind a pool, for request-log
 /// rows. Its connection belongs to the runtime that first uses it: each
@@ -47,30 +47,32 @@ impl LogCopy {
         Ok(Some(LogCopy { pool }))
     }
 
-    /// Writes `rows` in one transaction, one `COPY` per day (its segment
-    /// made when `days` does not know it yet). Ids follow the order of
-    /// `rows`.
+    /// Writes `rows` in one transaction, one `COPY` per day. A day `days`
+    /// does not know yet gets its segment first, over `db` in a transaction
+    /// of its own (a new table's foreign key locks `orgs`; made inside this
+    /// one, after rows, it could deadlock with an org being deleted). Ids
+    /// follow the order of `rows`.
     pub async fn write(
         &self,
+        db: &Db,
         rows: &[LogRow<'_>],
         ids: &mut LogIds,
         days: &KnownDays,
     ) -> Result<Copied, sqlx::Error> {
-        let mut with_ids: Vec<(String, &LogRow)> =
-            rows.iter().map(|row| (ids.next(row.at_ms), row)).collect();
-        // In index order, as the pool's statement (see there).
-        with_ids.sort_unstable_by_key(|(_, r)| (Day::of_ms(r.at_ms), r.key_id, r.at_ms));
-        let mut tx = self.pool.begin().await?;
-        let mut made = Vec::new();
-        let mut text = String::new();
-        for day_rows in
-            with_ids.chunk_by(|(_, a), (_, b)| Day::of_ms(a.at_ms) == Day::of_ms(b.at_ms))
-        {
+        let with_ids = in_index_order(rows, ids);
+        let by_day =
+            || with_ids.chunk_by(|(_, a), (_, b)| Day::of_ms(a.at_ms) == Day::of_ms(b.at_ms));
+        for day_rows in by_day() {
             let day = Day::of_ms(day_rows[0].1.at_ms);
-            if !days.knows(day) && !made.contains(&day) {
-                ensure(&mut tx, day).await?;
-                made.push(day);
+            if !days.knows(day) {
+                log_segments::ensure(db, day).await?;
+                days.learn(day);
             }
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut text = String::new();
+        for day_rows in by_day() {
+            let day = Day::of_ms(day_rows[0].1.at_ms);
             text.clear();
             for (id, row) in day_rows {
                 copy_line(&mut text, id, row);
@@ -90,29 +92,17 @@ impl LogCopy {
                 Err(sqlx::Error::Database(e))
                     if super::usage_writes::refuses_content(e.as_ref()) =>
                 {
+                    // Let go of the locks at once: the pool's statement
+                    // writes the chunk next.
+                    tx.rollback().await?;
                     return Ok(Copied::Refused);
                 }
                 Err(e) => return Err(e),
             }
         }
         tx.commit().await?;
-        for day in made {
-            days.learn(day);
-        }
         Ok(Copied::All)
     }
-}
-
-/// Makes `day`'s segment within `tx` when it is missing (as
-/// [`log_segments::ensure_in`], on a PostgreSQL connection).
-async fn ensure(tx: &mut PgConnection, day: Day) -> Result<(), sqlx::Error> {
-    sqlx::query(log_segments::POSTGRES_LOCK).execute(&mut *tx).await?;
-    let names: Vec<String> =
-        sqlx::query_scalar(log_segments::list_sql(Engine::Postgres)).fetch_all(&mut *tx).await?;
-    for statement in log_segments::ensure_statements(day, &names) {
-        sqlx::query(&statement).execute(&mut *tx).await?;
-    }
-    Ok(())
 }
 
 /// Appends `row` as a line of `COPY`'s text format.

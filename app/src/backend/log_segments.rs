@@ -33,7 +33,7 @@ const LIST_POSTGRES: &str = "SELECT CAST(tablename AS TEXT) FROM pg_tables \
 /// Serialises segment changes between instances on PostgreSQL (two
 /// instances creating one day's table at once would clash); SQLite's write
 /// lock does the same there.
-pub(super) const POSTGRES_LOCK: &str = "SELECT pg_advisory_xact_lock(7231040501)";
+const POSTGRES_LOCK: &str = "SELECT pg_advisory_xact_lock(7231040501)";
 
 /// A UTC day, as days since 1970-01-01: the span of one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -33,7 +33,7 @@ impl LogIds {
         LogIds { tag: rand::random(), counter: 0 }
     }
 
-    pub(super) fn next(&mut self, at_ms: i64) -> String {
+    fn next(&mut self, at_ms: i64) -> String {
         let mut id = String::with_capacity(29);
         self.next_into(at_ms, &mut id);
         id
@@ -128,10 +128,19 @@ pub async fn write_log_chunk(
     ids: &mut LogIds,
     days: &KnownDays,
 ) -> Result<usize, sqlx::Error> {
+    insert_log(db, &in_index_order(log, ids), days).await
+}
+
+/// `log` with its ids (in the order of `log`), sorted by day, then in the
+/// per-key index's order.
+pub(super) fn in_index_order<'r, 'a>(
+    log: &'r [LogRow<'a>],
+    ids: &mut LogIds,
+) -> Vec<(String, &'r LogRow<'a>)> {
     let mut rows: Vec<(String, &LogRow)> =
         log.iter().map(|hit| (ids.next(hit.at_ms), hit)).collect();
     rows.sort_unstable_by_key(|(_, r)| (Day::of_ms(r.at_ms), r.key_id, r.at_ms));
-    insert_log(db, &rows, days).await
+    rows
 }
 
 /// Inserts `rows` (in day order) in one transaction, each into its day's

@@ -292,7 +292,7 @@ impl UsageBuffer {
             let _turn = turn.lock().await;
             let done = match way {
                 LogWay::File(file) => file.write(chunk, &mut ids, days).await,
-                LogWay::Copy(copy) => match copy.write(chunk, &mut ids, days).await {
+                LogWay::Copy(copy) => match copy.write(db, chunk, &mut ids, days).await {
                     Ok(Copied::All) => Ok(0),
                     // A row refused: the pool's statement writes the rest.
                     Ok(Copied::Refused) => {
