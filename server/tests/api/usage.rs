@@ -10,6 +10,7 @@ use app::backend::usage_writes::{PURGE_CHUNK, Purged};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 async fn create(admin: &mut Client, name: &str) -> (String, String) {
     crate::common::keys::create(admin, name, "production", "Write", "1000").await
@@ -265,11 +266,115 @@ async fn calls_in_one_millisecond_keep_their_order(engine: Engine) {
     assert_eq!(listed, [late.as_str(), early.as_str()], "{page}");
 }
 
+/// Waits, when the next UTC midnight is less than `margin` away, until it
+/// has passed: for tests whose calls must all fall on one day.
+async fn clear_of_midnight(margin: Duration) {
+    let now = app::backend::db::now_ms();
+    let left = Day::of_ms(now).end_ms() - now;
+    if left < margin.as_millis() as i64 {
+        tokio::time::sleep(Duration::from_millis(left as u64 + 10)).await;
+    }
+}
+
+/// A flush whose calls straddle midnight writes each to its own day's
+/// table, making the day it does not know (here yesterday's: the server
+/// makes only today's and tomorrow's ahead), by the log writers' way (the
+/// log's own connection on SQLite, COPY on PostgreSQL) and by the pool's
+/// statement alike.
+async fn one_flush_writes_each_call_to_its_days_table(engine: Engine) {
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("owner@acme.test").await;
+    let (id, _) = create(&mut admin, "Late").await;
+    let (org_id,): (String,) = app.row("SELECT id FROM orgs WHERE slug = 'acme'", &[]).await;
+    let db = &app.state.db;
+    let today = Day::of_ms(app::backend::db::now_ms());
+    let yesterday = Day::of_ms(today.start_ms() - 1);
+    let before = log_segments::segments_since(db, yesterday.start_ms()).await.unwrap();
+    assert!(!before.contains(&Segment::Day(yesterday)), "{before:?}");
+    let record = |at_ms: i64, path: &str| {
+        app.verifier.usage.record(server::verify::usage::Hit {
+            key_id: id.as_str().into(),
+            org_id: org_id.as_str().into(),
+            code: server::verify::Code::Valid,
+            at_ms,
+            path: Some(path),
+            ip: None,
+            user_agent: None,
+        })
+    };
+    let copy = LogCopy::for_pool(db).unwrap();
+    record(yesterday.end_ms() - 2, "/writer/last");
+    record(today.start_ms() + 1, "/writer/first");
+    assert_eq!(app.verifier.flush_log_via(db, copy.as_ref(), false).await.unwrap(), (2, 0));
+    // The pool's statement (on SQLite the log's own connection again).
+    record(yesterday.end_ms() - 1, "/pool/last");
+    record(today.start_ms(), "/pool/first");
+    assert_eq!(app.verifier.flush_log_to(db, false).await.unwrap(), (2, 0));
+
+    for (day, paths) in
+        [(yesterday, ["/pool/last", "/writer/last"]), (today, ["/writer/first", "/pool/first"])]
+    {
+        let rows: Vec<(String,)> =
+            sqlx::query_as(&format!("SELECT path FROM {} ORDER BY at_ms DESC", day.table()))
+                .fetch_all(db)
+                .await
+                .unwrap();
+        assert_eq!(rows.into_iter().map(|(p,)| p).collect::<Vec<_>>(), paths, "{day:?}");
+    }
+    let (_, page) = logs(&mut admin, json!({ "page": 1, "since": "7d", "key": id })).await;
+    let paths: Vec<&str> =
+        page["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/writer/first", "/pool/first", "/pool/last", "/writer/last"], "{page}");
+}
+
+/// Two instances making the same days and dropping them at the same time
+/// (each on start, hourly, and on a day's first call) neither fail nor
+/// leave a day twice or a view over a table that is gone.
+async fn two_instances_make_and_drop_the_same_days_at_once(engine: Engine) {
+    let a = TestApp::empty(&engine).await;
+    let b = a.another_instance().await;
+    let (da, db) = (&a.state.db, &b.state.db);
+    let today = Day::of_ms(app::backend::db::now_ms());
+    let old: Vec<Day> = (40..46).map(|n| Day::of_ms(today.start_ms() - n * 86_400_000)).collect();
+    for &day in &old {
+        let (x, y) = tokio::join!(log_segments::ensure(da, day), log_segments::ensure(db, day));
+        x.unwrap();
+        y.unwrap();
+    }
+    let made = log_segments::segments_since(da, i64::MIN).await.unwrap();
+    for day in &old {
+        assert_eq!(made.iter().filter(|s| **s == Segment::Day(*day)).count(), 1, "{made:?}");
+    }
+    let cutoff = today.start_ms() - 30 * 86_400_000;
+    let (x, y, z) = tokio::join!(
+        log_segments::drop_before(da, cutoff),
+        log_segments::drop_before(db, cutoff),
+        log_segments::ensure_ahead(db),
+    );
+    // Each counts what it listed, and both may have listed a day.
+    assert!(x.unwrap() + y.unwrap() >= old.len());
+    z.unwrap();
+    let left: Vec<String> = log_segments::segments_since(db, i64::MIN)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Segment::table)
+        .collect();
+    assert_eq!(left, [Day::of_ms(today.end_ms()).table(), today.table()]);
+    for app in [&a, &b] {
+        let (viewed,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
+        assert_eq!(viewed, 0);
+    }
+}
+
 /// A request-log write that fails (the database unreachable) loses
 /// nothing: the entries are kept, ahead of calls made since, and the next
 /// write writes them all, each once; the counts are written apart. (On
 /// PostgreSQL, written with COPY as the log writers do.)
 async fn a_failed_log_write_keeps_its_entries(engine: Engine) {
+    // The test makes one day's table fail; calls after midnight would go to
+    // the next day's, which the writer would make.
+    clear_of_midnight(Duration::from_secs(30)).await;
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("owner@acme.test").await;
     let (id, token) = create(&mut admin, "Kept").await;
@@ -349,5 +454,7 @@ on_both_engines!(
     the_request_log_filters_and_pages,
     the_log_reads_day_segments_in_order_and_drops_them_whole,
     calls_in_one_millisecond_keep_their_order,
-    a_failed_log_write_keeps_its_entries
+    a_failed_log_write_keeps_its_entries,
+    one_flush_writes_each_call_to_its_days_table,
+    two_instances_make_and_drop_the_same_days_at_once
 );
