@@ -61,13 +61,13 @@ async fn main() {
             })
             .collect();
         let way = n % 2;
-        let mut ids = LogIds::new();
+        let ids = LogIds::new();
         let started = Instant::now();
         if way == 0 {
-            let refused = usage_writes::write_log_chunk(&db, &batch, &mut ids, &days).await;
+            let refused = usage_writes::write_log_chunk(&db, &batch, &ids, &days).await;
             assert_eq!(refused.expect("JSON write"), 0);
         } else {
-            assert_eq!(copy.write(&db, &batch, &mut ids, &days).await.expect("COPY"), Copied::All);
+            assert_eq!(copy.write(&db, &batch, &ids, &days).await.expect("COPY"), Copied::All);
         }
         spent[way] += started.elapsed();
         written[way] += batch.len();

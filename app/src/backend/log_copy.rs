@@ -56,7 +56,7 @@ impl LogCopy {
         &self,
         db: &Db,
         rows: &[LogRow<'_>],
-        ids: &mut LogIds,
+        ids: &LogIds,
         days: &KnownDays,
     ) -> Result<Copied, sqlx::Error> {
         let with_ids = in_index_order(rows, ids);

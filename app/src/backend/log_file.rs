@@ -83,7 +83,7 @@ impl LogFile {
     pub async fn write(
         &self,
         rows: &[LogRow<'_>],
-        ids: &mut LogIds,
+        ids: &LogIds,
         days: &KnownDays,
     ) -> Result<usize, sqlx::Error> {
         let started = std::time::Instant::now();
@@ -108,7 +108,7 @@ impl LogFile {
     fn try_write(
         &self,
         rows: &[LogRow<'_>],
-        ids: &mut LogIds,
+        ids: &LogIds,
         days: &KnownDays,
     ) -> Result<Option<usize>, sqlx::Error> {
         let mut connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());

@@ -6,6 +6,7 @@
 
 use super::db::{self, Db, Engine};
 use super::log_segments::{self, Day, KnownDays, Segment};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Request-log rows per INSERT (one JSON parameter each; see
 /// [`json_rows`]).
@@ -15,11 +16,13 @@ use super::log_segments::{self, Day, KnownDays, Segment};
 const ROWS_PER_INSERT: usize = 2000;
 
 /// Request-log ids that sort by time (they break ties between calls of one
-/// millisecond): the milliseconds, a random tag per flush (ids from several
-/// instances never clash), a counter. One per flush, across its chunks.
+/// millisecond): the milliseconds, a random tag (ids from several
+/// instances never clash), a counter. One per process, so calls of one
+/// millisecond written by different flushes (a batch held back, then the
+/// calls since) keep the order they were written in.
 pub struct LogIds {
     tag: u32,
-    counter: u32,
+    counter: AtomicU32,
 }
 
 impl Default for LogIds {
@@ -30,21 +33,21 @@ impl Default for LogIds {
 
 impl LogIds {
     pub fn new() -> Self {
-        LogIds { tag: rand::random(), counter: 0 }
+        LogIds { tag: rand::random(), counter: AtomicU32::new(0) }
     }
 
-    fn next(&mut self, at_ms: i64) -> String {
+    fn next(&self, at_ms: i64) -> String {
         let mut id = String::with_capacity(29);
         self.next_into(at_ms, &mut id);
         id
     }
 
     /// Writes the next id over `id` (a buffer kept between rows).
-    pub(super) fn next_into(&mut self, at_ms: i64, id: &mut String) {
+    pub(super) fn next_into(&self, at_ms: i64, id: &mut String) {
         use std::fmt::Write;
-        self.counter = self.counter.wrapping_add(1);
+        let counter = self.counter.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         id.clear();
-        let _ = write!(id, "{at_ms:013}{:08x}{:08x}", self.tag, self.counter);
+        let _ = write!(id, "{at_ms:013}{:08x}{counter:08x}", self.tag);
     }
 }
 
@@ -125,7 +128,7 @@ pub async fn write_counts(
 pub async fn write_log_chunk(
     db: &Db,
     log: &[LogRow<'_>],
-    ids: &mut LogIds,
+    ids: &LogIds,
     days: &KnownDays,
 ) -> Result<usize, sqlx::Error> {
     insert_log(db, &in_index_order(log, ids), days).await
@@ -135,7 +138,7 @@ pub async fn write_log_chunk(
 /// per-key index's order.
 pub(super) fn in_index_order<'r, 'a>(
     log: &'r [LogRow<'a>],
-    ids: &mut LogIds,
+    ids: &LogIds,
 ) -> Vec<(String, &'r LogRow<'a>)> {
     let mut rows: Vec<(String, &LogRow)> =
         log.iter().map(|hit| (ids.next(hit.at_ms), hit)).collect();

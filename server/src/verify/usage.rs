@@ -11,7 +11,7 @@ use app::backend::log_file::LogFile;
 use app::backend::log_segments::KnownDays;
 use app::backend::usage_writes::{self, LogIds, LogRow, Purged};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,8 +128,21 @@ pub struct UsageBuffer {
     /// The last written batch, emptied, handed back for reuse so a busy
     /// instance does not grow its buffers anew every second.
     spare: Mutex<Option<Pending>>,
+    /// Batches writers took and did not finish (one gave way to the other
+    /// writer, or the write failed), each with how many of its entries
+    /// were written: the next flush writes the rest first, oldest first.
+    /// Only writers touch them, so putting entries back never holds up a
+    /// call (copying them back into `pending` held its lock for
+    /// milliseconds).
+    held: Mutex<Vec<(Pending, usize)>>,
+    /// Entries in `held` not yet written, read by the calls for the bound.
+    held_entries: AtomicUsize,
+    /// Bytes of text in `held`, likewise.
+    held_text: AtomicUsize,
     /// Request-log entries dropped because the buffer was full.
     pub dropped: AtomicU64,
+    /// The request log's ids, in the order entries are written.
+    ids: LogIds,
 }
 
 /// How a flush writes request-log rows.
@@ -183,7 +196,11 @@ impl UsageBuffer {
         counts.requests += 1;
         counts.last_used = counts.last_used.max(now);
         counts.add(hour, hit.code, 1);
-        if pending.log.len() < MAX_PENDING_ENTRIES && pending.text.len() < MAX_PENDING_TEXT {
+        let held = self.held_entries.load(Ordering::Relaxed);
+        let held_text = self.held_text.load(Ordering::Relaxed);
+        if pending.log.len() + held < MAX_PENDING_ENTRIES
+            && pending.text.len() + held_text < MAX_PENDING_TEXT
+        {
             let path = pending.push_text(path, MAX_PATH, clean);
             let ip = pending.push_text(hit.ip, MAX_IP, clean);
             let user_agent = pending.push_text(hit.user_agent, MAX_USER_AGENT, clean);
@@ -196,7 +213,7 @@ impl UsageBuffer {
 
     /// Request-log entries waiting to be written.
     pub fn pending_entries(&self) -> usize {
-        self.lock().log.len()
+        self.lock().log.len() + self.held_entries.load(Ordering::Relaxed)
     }
 
     /// Writes the counts recorded so far (per key, and per hour and
@@ -236,11 +253,11 @@ impl UsageBuffer {
     /// `rows_per_transaction` to a transaction, each in its turn
     /// (`turn`: the writers of one process take turns without SQLite's
     /// sleeping busy handler between them) and only while `keep_going`
-    /// says so: the rest is put back, ahead of calls made since, for
-    /// another writer. Returns how many were written and how many the
-    /// database refused for their content (dropped and counted, so one bad
-    /// row cannot stop every later flush). Entries not written for any
-    /// other reason (the database unreachable) are kept too. On a SQLite
+    /// says so: the rest is held back, to be written first by the next
+    /// flush. Returns how many were written and how many the database
+    /// refused for their content (dropped and counted, so one bad row
+    /// cannot stop every later flush). Entries not written for any other
+    /// reason (the database unreachable) are held back too. On a SQLite
     /// file the rows go through `file`, otherwise through `db`.
     pub async fn flush_log(
         &self,
@@ -251,114 +268,133 @@ impl UsageBuffer {
         keep_going: &(dyn Fn() -> bool + Sync),
         rows_per_transaction: usize,
     ) -> Result<(usize, usize), sqlx::Error> {
-        let mut batch = {
-            let fresh = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let mut pending = self.lock();
-            let mut batch = fresh.unwrap_or_default();
-            std::mem::swap(&mut batch.log, &mut pending.log);
-            std::mem::swap(&mut batch.text, &mut pending.text);
-            // Room for as much again, so the calls until the next write
-            // never copy a growing buffer (untouched capacity costs no
-            // memory until used).
-            pending.log.reserve(batch.log.len());
-            pending.text.reserve(batch.text.len());
-            batch
-        };
-        if batch.log.is_empty() {
-            return Ok((0, 0));
-        }
-        let rows: Vec<LogRow> = batch
-            .log
-            .iter()
-            .map(|e| LogRow {
-                org_id: &e.org_id,
-                key_id: &e.key_id,
-                at_ms: e.at_ms,
-                code: e.code.as_str(),
-                path: batch.text_of(e.path),
-                ip: batch.text_of(e.ip),
-                user_agent: batch.text_of(e.user_agent),
-            })
-            .collect();
-        let mut ids = LogIds::new();
-        let (mut written, mut rejected, mut failed) = (0, 0, None);
-        for (n, chunk) in rows.chunks(rows_per_transaction.max(1)).enumerate() {
-            if n > 0 {
-                tokio::time::sleep(BETWEEN_LOG_TRANSACTIONS).await;
-            }
-            if !keep_going() {
-                break;
-            }
-            let _turn = turn.lock().await;
-            let done = match way {
-                LogWay::File(file) => file.write(chunk, &mut ids, days).await,
-                LogWay::Copy(copy) => match copy.write(db, chunk, &mut ids, days).await {
-                    Ok(Copied::All) => Ok(0),
-                    // A row refused: the pool's statement writes the rest.
-                    Ok(Copied::Refused) => {
-                        usage_writes::write_log_chunk(db, chunk, &mut ids, days).await
-                    }
-                    Err(e) => Err(e),
-                },
-                LogWay::Pool => usage_writes::write_log_chunk(db, chunk, &mut ids, days).await,
-            };
-            match done {
-                Ok(refused) => {
-                    written += chunk.len() - refused;
-                    rejected += refused;
+        let (mut written, mut rejected, mut chunks) = (0, 0, 0);
+        // What earlier flushes left goes first, then what came since.
+        let mut queue = self.take_held().into_iter();
+        let mut took_pending = false;
+        loop {
+            let (batch, from) = match queue.next() {
+                Some(held) => held,
+                None if !took_pending => {
+                    took_pending = true;
+                    (self.take_pending(), 0)
                 }
-                Err(e) => {
-                    // A day's segment may have gone (dropped by another
-                    // instance's purge): the next write looks again.
-                    days.forget();
-                    failed = Some(e);
+                None => break,
+            };
+            let rows: Vec<LogRow> = batch.log[from..]
+                .iter()
+                .map(|e| LogRow {
+                    org_id: &e.org_id,
+                    key_id: &e.key_id,
+                    at_ms: e.at_ms,
+                    code: e.code.as_str(),
+                    path: batch.text_of(e.path),
+                    ip: batch.text_of(e.ip),
+                    user_agent: batch.text_of(e.user_agent),
+                })
+                .collect();
+            let mut done = from;
+            let mut failed = None;
+            for chunk in rows.chunks(rows_per_transaction.max(1)) {
+                if chunks > 0 {
+                    tokio::time::sleep(BETWEEN_LOG_TRANSACTIONS).await;
+                }
+                if !keep_going() {
                     break;
                 }
+                chunks += 1;
+                match write_chunk(db, way, days, turn, chunk, &self.ids).await {
+                    Ok(refused) => {
+                        written += chunk.len() - refused;
+                        rejected += refused;
+                        done += chunk.len();
+                    }
+                    Err(e) => {
+                        // A day's segment may have gone (dropped by another
+                        // instance's purge): the next write looks again.
+                        days.forget();
+                        failed = Some(e);
+                        break;
+                    }
+                }
             }
+            drop(rows);
+            if done < batch.log.len() {
+                self.hold(batch, done);
+                queue.for_each(|(batch, from)| self.hold(batch, from));
+                return failed.map_or(Ok((written, rejected)), Err);
+            }
+            self.recycle(batch);
         }
-        drop(rows);
-        if written + rejected < batch.log.len() {
-            self.restore_log(&batch, written + rejected);
+        Ok((written, rejected))
+    }
+
+    /// Takes every entry recorded so far, leaving a reused batch in place.
+    fn take_pending(&self) -> Pending {
+        let fresh = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut pending = self.lock();
+        let mut batch = fresh.unwrap_or_default();
+        std::mem::swap(&mut batch.log, &mut pending.log);
+        std::mem::swap(&mut batch.text, &mut pending.text);
+        // Room for as much again, so the calls until the next write never
+        // copy a growing buffer (untouched capacity costs no memory until
+        // used).
+        pending.log.reserve(batch.log.len());
+        pending.text.reserve(batch.text.len());
+        batch
+    }
+
+    /// Takes the held batches, oldest first.
+    fn take_held(&self) -> Vec<(Pending, usize)> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batches = std::mem::take(&mut *held);
+        for (batch, from) in &batches {
+            self.held_entries.fetch_sub(batch.log.len() - from, Ordering::Relaxed);
+            self.held_text.fetch_sub(batch.text.len(), Ordering::Relaxed);
         }
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        batches.sort_by_key(|(batch, from)| batch.log[*from].at_ms);
+        batches
+    }
+
+    /// Holds back `batch`'s entries from `from` on for the next flush.
+    fn hold(&self, batch: Pending, from: usize) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        self.held_entries.fetch_add(batch.log.len() - from, Ordering::Relaxed);
+        self.held_text.fetch_add(batch.text.len(), Ordering::Relaxed);
+        held.push((batch, from));
+    }
+
+    /// Keeps a written batch, emptied, for reuse.
+    fn recycle(&self, mut batch: Pending) {
         batch.clear();
         *self.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(batch);
-        Ok((written, rejected))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// Puts back the entries of `batch` from `from` on, ahead of any
-    /// recorded since, as far as there is room.
-    fn restore_log(&self, batch: &Pending, from: usize) {
-        let mut pending = self.lock();
-        let newer = std::mem::take(&mut pending.log);
-        let newer_text = std::mem::take(&mut pending.text);
-        let unwritten = &batch.log[from.min(batch.log.len())..];
-        let room = MAX_PENDING_ENTRIES.saturating_sub(newer.len());
-        let lost = unwritten.len().saturating_sub(room);
-        for entry in unwritten.iter().take(room) {
-            pending.push_copy(entry, batch);
-        }
-        let newer_batch = Pending { log: newer, text: newer_text, ..Pending::default() };
-        for entry in &newer_batch.log {
-            pending.push_copy(entry, &newer_batch);
-        }
-        self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
-    }
 }
 
-impl Pending {
-    /// Appends `entry` of `from`, its text copied over.
-    fn push_copy(&mut self, entry: &Entry, from: &Pending) {
-        let path = self.push_text(from.text_of(entry.path), usize::MAX, false);
-        let ip = self.push_text(from.text_of(entry.ip), usize::MAX, false);
-        let user_agent = self.push_text(from.text_of(entry.user_agent), usize::MAX, false);
-        self.log.push(Entry { path, ip, user_agent, ..entry.clone() });
+/// Writes one transaction's rows the `way` asked; returns how many the
+/// database refused.
+async fn write_chunk(
+    db: &Db,
+    way: LogWay<'_>,
+    days: &KnownDays,
+    turn: &tokio::sync::Mutex<()>,
+    chunk: &[LogRow<'_>],
+    ids: &LogIds,
+) -> Result<usize, sqlx::Error> {
+    let _turn = turn.lock().await;
+    match way {
+        LogWay::File(file) => file.write(chunk, ids, days).await,
+        LogWay::Copy(copy) => match copy.write(db, chunk, ids, days).await {
+            Ok(Copied::All) => Ok(0),
+            // A row refused: the pool's statement writes the rest.
+            Ok(Copied::Refused) => usage_writes::write_log_chunk(db, chunk, ids, days).await,
+            Err(e) => Err(e),
+        },
+        LogWay::Pool => usage_writes::write_log_chunk(db, chunk, ids, days).await,
     }
 }
 
@@ -399,6 +435,41 @@ mod tests {
         assert_eq!(texts[1].0, "/v1/events");
         assert_eq!(texts[1].1.chars().count(), MAX_USER_AGENT);
         assert_eq!(pending.keys["k1"].requests, 2);
+    }
+
+    #[test]
+    fn held_back_entries_come_first_oldest_first_and_count_toward_the_bound() {
+        let buffer = UsageBuffer::default();
+        let at = |path, at_ms| Hit { at_ms, ..hit(path, "curl/8") };
+        buffer.record(at("/a", 1));
+        buffer.record(at("/b", 2));
+        let older = buffer.take_pending();
+        buffer.record(at("/c", 3));
+        let newer = buffer.take_pending();
+        // Two writers each give back what they did not write, the newer
+        // batch first; "/a" was written.
+        buffer.hold(newer, 0);
+        buffer.hold(older, 1);
+        assert_eq!(buffer.pending_entries(), 2);
+        let held = buffer.take_held();
+        let first: Vec<_> =
+            held.iter().map(|(b, from)| b.text_of(b.log[*from].path).unwrap()).collect();
+        assert_eq!(first, ["/b", "/c"]);
+        assert_eq!(buffer.pending_entries(), 0);
+
+        // Entries held back and entries recorded since share one bound.
+        for _ in 0..MAX_PENDING_ENTRIES - 10 {
+            buffer.record(hit("/p", "curl/8"));
+        }
+        let batch = buffer.take_pending();
+        buffer.hold(batch, 0);
+        for _ in 0..15 {
+            buffer.record(hit("/q", "curl/8"));
+        }
+        assert_eq!(buffer.pending_entries(), MAX_PENDING_ENTRIES);
+        assert_eq!(buffer.dropped.load(Ordering::Relaxed), 5);
+        let calls = 3 + MAX_PENDING_ENTRIES - 10 + 15;
+        assert_eq!(buffer.lock().keys["k1"].requests as usize, calls, "every call counted");
     }
 
     #[test]

@@ -171,11 +171,11 @@ async fn control_characters_never_stop_usage_writing(engine: Engine) {
             ip: None,
             user_agent: None,
         };
-        let (mut ids, days) = (LogIds::new(), KnownDays::default());
+        let (ids, days) = (LogIds::new(), KnownDays::default());
         let fine = [row(&org_id), row(&org_id)];
-        assert_eq!(copy.write(db, &fine, &mut ids, &days).await.unwrap(), Copied::All);
+        assert_eq!(copy.write(db, &fine, &ids, &days).await.unwrap(), Copied::All);
         let one_refused = [row(&org_id), row("an-org-deleted-meanwhile")];
-        assert_eq!(copy.write(db, &one_refused, &mut ids, &days).await.unwrap(), Copied::Refused);
+        assert_eq!(copy.write(db, &one_refused, &ids, &days).await.unwrap(), Copied::Refused);
         let (copied,): (i64,) =
             app.row("SELECT COUNT(*) FROM request_log WHERE path = '/by\\copy'", &[]).await;
         assert_eq!(copied, 2);

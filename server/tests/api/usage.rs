@@ -367,6 +367,44 @@ async fn two_instances_make_and_drop_the_same_days_at_once(engine: Engine) {
     }
 }
 
+/// A writer that gives way mid-batch (the low-priority one, when the other
+/// catches up) holds the rest back: the next flush writes it first, then
+/// the calls made since, each once.
+async fn a_writer_that_gives_way_holds_the_rest_back(engine: Engine) {
+    use server::verify::usage::LogWay;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = TestApp::demo(&engine).await;
+    let mut admin = app.signed_in("owner@acme.test").await;
+    let (_, token) = create(&mut admin, "Giving way").await;
+    for n in 0..7 {
+        assert_eq!(verify(&app, &token, &[], &format!("/first/{n}")).await, "VALID");
+    }
+    let (db, usage) = (&app.state.db, &app.verifier.usage);
+    let (days, turn) = (log_segments::KnownDays::default(), tokio::sync::Mutex::new(()));
+    // Two transactions of two rows, then it gives way.
+    let chunks = AtomicUsize::new(2);
+    let two_chunks =
+        || chunks.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
+    let first = usage.flush_log(db, LogWay::Pool, &days, &turn, &two_chunks, 2).await.unwrap();
+    assert_eq!(first, (4, 0));
+    assert_eq!(usage.pending_entries(), 3);
+    for n in 0..2 {
+        assert_eq!(verify(&app, &token, &[], &format!("/later/{n}")).await, "VALID");
+    }
+    assert_eq!(usage.pending_entries(), 5);
+    let rest = usage.flush_log(db, LogWay::Pool, &days, &turn, &|| true, 2).await.unwrap();
+    assert_eq!((rest, usage.pending_entries()), ((5, 0), 0));
+    let (_, page) = logs(&mut admin, json!({ "page": 1 })).await;
+    let paths: Vec<&str> =
+        page["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (0..2)
+        .rev()
+        .map(|n| format!("/later/{n}"))
+        .chain((0..7).rev().map(|n| format!("/first/{n}")))
+        .collect();
+    assert_eq!(paths, expected, "{page}");
+}
+
 /// A request-log write that fails (the database unreachable) loses
 /// nothing: the entries are kept, ahead of calls made since, and the next
 /// write writes them all, each once; the counts are written apart. (On
@@ -456,5 +494,6 @@ on_both_engines!(
     calls_in_one_millisecond_keep_their_order,
     a_failed_log_write_keeps_its_entries,
     one_flush_writes_each_call_to_its_days_table,
-    two_instances_make_and_drop_the_same_days_at_once
+    two_instances_make_and_drop_the_same_days_at_once,
+    a_writer_that_gives_way_holds_the_rest_back
 );
