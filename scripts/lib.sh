@@ -185,6 +185,15 @@ ensure_nginx() {
   fi
 }
 
+# perf from Debian's packages, for the benchmark's profile (BENCH_PROFILE).
+ensure_perf() {
+  if ! command -v perf >/dev/null; then
+    say "installing perf from Debian's packages"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
+  fi
+}
+
 # wrk from Debian's packages, the benchmark's load generator.
 ensure_wrk() {
   if ! command -v wrk >/dev/null; then
