@@ -37,8 +37,9 @@ REQUEST_PARTS = [
     ("bench: echo route", lambda sym, dso: "bench" in sym),
 ]
 THREADS = [
-    ("keywarden-usa", "counts writer (and the log when behind)"),
+    ("keywarden-usa", "counts writer"),
     ("keywarden-log", "log writer (nice 10)"),
+    ("keywarden-cat", "catch-up log writer (nice 5)"),
     ("sqlx-sqlite", "pool connections"),
 ]
 

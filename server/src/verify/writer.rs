@@ -1,5 +1,5 @@
 //! The usage writers: what verification recorded goes to the database from
-//! two threads of their own, each with its own runtime and its own database
+//! three threads of their own, each with its own runtime and its own database
 //! connection (on a SQLite file the request log is written through the
 //! verifier's log connection, on the writing thread), so no flush runs on
 //! a thread that serves requests.
@@ -14,11 +14,13 @@
 //!   the database's write lock for long.
 //! - Past [`LOG_BACKLOG`] unwritten entries (a core so busy that the log
 //!   writer falls behind), the log writer stops after its current chunk and
-//!   puts the rest back, and the counts writer writes the log, at normal
-//!   priority, so nothing is dropped: the log keeps up at the cost of
-//!   answers, as if there were one writer. The two take turns for each
-//!   transaction in the process, not in SQLite's busy handler, which
-//!   sleeps between tries.
+//!   holds the rest back, and the **catch-up writer** writes the log at nice
+//!   [`CATCH_UP_NICE`], so nothing is dropped: the log keeps up at the cost
+//!   of answers. Its nice value gives it about a quarter of a saturated
+//!   core, about what the log needs there, so its runs end sooner than a
+//!   normal-priority writer's (they held up answers for the scheduler's
+//!   whole 4 ms tick). The writers take turns for each transaction in the
+//!   process, not in SQLite's busy handler, which sleeps between tries.
 //!
 //! Any thread may lower its own priority, but raising it again needs
 //! `CAP_SYS_NICE`, which services seldom have: hence a second thread takes
@@ -34,8 +36,12 @@ use std::time::{Duration, Instant};
 /// The log writer's nice value (Linux; elsewhere it runs at normal priority).
 pub const LOG_WRITER_NICE: i32 = 10;
 
-/// Unwritten request-log entries past which the counts writer writes the
-/// log too (about two seconds of calls on a saturated core).
+/// The catch-up writer's nice value: weight 335 against a request
+/// thread's 1024, about a quarter of a saturated core.
+pub const CATCH_UP_NICE: i32 = 5;
+
+/// Unwritten request-log entries past which the catch-up writer writes the
+/// log (about two seconds of calls on a saturated core).
 pub const LOG_BACKLOG: usize = 100_000;
 
 /// Request-log rows per transaction at low priority: the write lock is
@@ -52,22 +58,27 @@ pub const CATCH_UP_ROWS: usize = 50_000;
 enum Role {
     Counts,
     Log,
+    CatchUp,
 }
 
-/// Starts both writers for `verifier`, each flushing every `period` on a
-/// connection of its own to `database_url`; the counts writer also sweeps
-/// the rate limiter about once a minute.
+/// Starts the three writers for `verifier`, each flushing every `period` on
+/// a connection of its own to `database_url`; the counts writer also
+/// sweeps the rate limiter about once a minute.
 pub fn spawn(verifier: Arc<Verifier>, database_url: String, period: Duration) {
-    for (role, name) in
-        [(Role::Counts, "keywarden-usage-writer"), (Role::Log, "keywarden-log-writer")]
-    {
+    for (role, name) in [
+        (Role::Counts, "keywarden-usage-writer"),
+        (Role::Log, "keywarden-log-writer"),
+        (Role::CatchUp, "keywarden-catch-up-writer"),
+    ] {
         let (verifier, database_url) = (verifier.clone(), database_url.clone());
         let started = std::thread::Builder::new().name(name.into()).spawn(move || {
-            if role == Role::Log {
-                // Before connecting: the writing runs on this thread (on a
-                // SQLite file) or the database driver's thread, which
-                // inherits the priority.
-                lower_priority(LOG_WRITER_NICE);
+            // Before connecting: the writing runs on this thread (on a
+            // SQLite file) or the database driver's thread, which inherits
+            // the priority.
+            match role {
+                Role::Log => lower_priority(LOG_WRITER_NICE),
+                Role::CatchUp => lower_priority(CATCH_UP_NICE),
+                Role::Counts => {}
             }
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime.block_on(run(role, verifier, database_url, period)),
@@ -98,7 +109,7 @@ fn lower_priority(nice: i32) {
 async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: Duration) {
     // The log writer on a SQLite file writes through the verifier's own
     // connection to it, on this thread; it needs no pool connection.
-    let own_log_file = role == Role::Log && verifier.writes_log_to_file();
+    let own_log_file = role != Role::Counts && verifier.writes_log_to_file();
     let db = if own_log_file || app::backend::db::is_in_memory(&database_url) {
         verifier.db.clone()
     } else {
@@ -136,7 +147,9 @@ async fn run(role: Role, verifier: Arc<Verifier>, database_url: String, period: 
         let behind = verifier.usage.pending_entries() >= LOG_BACKLOG;
         let done = match role {
             Role::Log if !behind => Some(verifier.flush_log_via(&db, copy.as_ref(), true).await),
-            Role::Counts if behind => Some(verifier.flush_log_via(&db, copy.as_ref(), false).await),
+            Role::CatchUp if behind => {
+                Some(verifier.flush_log_via(&db, copy.as_ref(), false).await)
+            }
             _ => None,
         };
         if let Some(Err(e)) = done {
