@@ -249,7 +249,7 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
         config.database_url.clone(),
         Duration::from_millis(config.usage_flush_ms),
     );
-    spawn_request_log_sweeper(verifier.db.clone(), config.request_log_days);
+    spawn_request_log_sweeper(verifier.clone(), config.request_log_days);
     println!("Keywarden is listening on {url}");
     tracing::info!(%url, "listening");
     axum::serve(
@@ -274,15 +274,15 @@ pub async fn run(mut config: Config) -> Result<(), StartupError> {
 
 /// Hourly: makes tomorrow's request-log table and deletes entries past the
 /// retention period.
-fn spawn_request_log_sweeper(db: app::backend::Db, days: u32) {
+fn spawn_request_log_sweeper(verifier: Arc<verify::Verifier>, days: u32) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            if let Err(e) = app::backend::log_segments::ensure_ahead(&db).await {
+            if let Err(e) = app::backend::log_segments::ensure_ahead(&verifier.db).await {
                 tracing::warn!(error = %e, "making tomorrow's request-log table failed");
             }
-            match verify::usage::purge_older_than(&db, days).await {
+            match verifier.purge_log_older_than(days).await {
                 Ok(gone) if gone != Default::default() => tracing::info!(
                     segments = gone.segments,
                     legacy_entries = gone.legacy_rows,

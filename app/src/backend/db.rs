@@ -68,6 +68,13 @@ pub async fn connect_writer(url: &str) -> Result<Db, sqlx::Error> {
         .await
 }
 
+/// Taken by one process's writers of the request log and its retention
+/// purge for each transaction: on SQLite they take turns here, not in
+/// SQLite's busy handler, which sleeps between tries and seldom finds the
+/// write lock free between another writer's back-to-back transactions (a
+/// purge under load waited out its busy timeout and failed).
+pub type WriteTurn = tokio::sync::Mutex<()>;
+
 /// Begins a transaction that writes. On SQLite it takes the write lock at
 /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads and then
 /// writes fails on the spot with "database is locked" when another

@@ -268,9 +268,15 @@ pub async fn ensure_ahead(db: &Db) -> Result<(), sqlx::Error> {
 /// each in a transaction of its own with the view rebuilt without it first
 /// (PostgreSQL refuses to drop a table a view reads); returns how many
 /// were dropped.
-/// [`LEGACY`] is dropped with them when it is empty.
-pub async fn drop_before(db: &Db, cutoff_ms: i64) -> Result<usize, sqlx::Error> {
+/// [`LEGACY`] is dropped with them when it is empty. Each transaction
+/// takes its `turn` among this process's writers.
+pub async fn drop_before(
+    db: &Db,
+    cutoff_ms: i64,
+    turn: &db::WriteTurn,
+) -> Result<usize, sqlx::Error> {
     let engine = Engine::of(db);
+    let listing = turn.lock().await;
     let mut tx = db::begin(db).await?;
     if engine == Engine::Postgres {
         sqlx::query(POSTGRES_LOCK).execute(&mut *tx).await?;
@@ -293,9 +299,11 @@ pub async fn drop_before(db: &Db, cutoff_ms: i64) -> Result<usize, sqlx::Error> 
         }
     }
     tx.commit().await?;
+    drop(listing);
     // Each table in a transaction of its own, the view rebuilt without it
     // from the tables there are then (a writer may have made a day since).
     for table in &gone {
+        let _turn = turn.lock().await;
         let mut tx = db::begin(db).await?;
         if engine == Engine::Postgres {
             sqlx::query(POSTGRES_LOCK).execute(&mut *tx).await?;

@@ -243,13 +243,18 @@ pub const PURGE_CHUNK: u32 = 5000;
 /// deleted a chunk at a time with a pause between chunks (so the usage
 /// writer gets its turn). Returns how many day segments and legacy rows
 /// went.
-pub async fn purge_before(db: &Db, cutoff_ms: i64) -> Result<Purged, sqlx::Error> {
+pub async fn purge_before(
+    db: &Db,
+    cutoff_ms: i64,
+    turn: &db::WriteTurn,
+) -> Result<Purged, sqlx::Error> {
     let mut purged = Purged::default();
     let legacy = log_segments::segments_since(db, cutoff_ms).await?.contains(&Segment::Legacy);
     if legacy {
-        purged.legacy_rows = purge_legacy(db, cutoff_ms).await?;
+        purged.legacy_rows = purge_legacy(db, cutoff_ms, turn).await?;
     }
-    purged.segments = log_segments::drop_before(db, cutoff_ms).await?;
+    purged.segments = log_segments::drop_before(db, cutoff_ms, turn).await?;
+    let _turn = turn.lock().await;
     sqlx::query("DELETE FROM key_usage WHERE hour < $1")
         .bind(cutoff_ms / 1000 - 3600)
         .execute(db)
@@ -267,7 +272,7 @@ pub struct Purged {
     pub legacy_rows: u64,
 }
 
-async fn purge_legacy(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
+async fn purge_legacy(db: &Db, cutoff_ms: i64, turn: &db::WriteTurn) -> Result<u64, sqlx::Error> {
     let table = log_segments::LEGACY;
     let chunk = match db::Engine::of(db) {
         db::Engine::Sqlite => format!(
@@ -283,7 +288,10 @@ async fn purge_legacy(db: &Db, cutoff_ms: i64) -> Result<u64, sqlx::Error> {
     let mut deleted = 0;
     for (org_id,) in orgs {
         loop {
-            let done = sqlx::query(&chunk).bind(&org_id).bind(cutoff_ms).execute(db).await?;
+            let done = {
+                let _turn = turn.lock().await;
+                sqlx::query(&chunk).bind(&org_id).bind(cutoff_ms).execute(db).await?
+            };
             deleted += done.rows_affected();
             if done.rows_affected() < u64::from(PURGE_CHUNK) {
                 break;

@@ -222,12 +222,12 @@ pub async fn bench_purge(
     let days = q.get("days").copied().unwrap_or(30);
     let done = if days == 0 {
         let tomorrow = app::backend::log_segments::Day::of_ms(app::backend::db::now_ms()).end_ms();
-        let done = app::backend::usage_writes::purge_before(&verifier.db, tomorrow).await;
+        let done = verifier.purge_log_before(tomorrow).await;
         // The writers make today's table again on their next write.
         verifier.forget_log_days();
         done
     } else {
-        super::usage::purge_older_than(&verifier.db, days).await
+        verifier.purge_log_older_than(days).await
     };
     match done {
         Ok(gone) => {

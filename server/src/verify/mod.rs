@@ -30,6 +30,7 @@ use app::backend::keys::store;
 use app::backend::log_copy::LogCopy;
 use app::backend::log_file::LogFile;
 use app::backend::log_segments::KnownDays;
+use app::backend::usage_writes::{self, Purged};
 use app::domain::TokenHash;
 use app::domain::{ApiToken, Environment, KeyPrefix, RateLimit, Refill};
 use cache::{CachedKey, Entry, KeyCache};
@@ -60,7 +61,7 @@ pub struct Verifier {
     flushing: tokio::sync::RwLock<()>,
     /// Taken for each write transaction: the writers take turns here, not
     /// in SQLite's busy handler (which sleeps between tries).
-    write_turn: tokio::sync::Mutex<()>,
+    write_turn: app::backend::db::WriteTurn,
     /// The request log's own connection when the database is a SQLite
     /// file (see [`app::backend::log_file`]).
     log_file: Option<LogFile>,
@@ -286,6 +287,19 @@ impl Verifier {
     /// Time on the limiter's clock.
     pub fn elapsed(&self) -> Duration {
         self.epoch.elapsed()
+    }
+
+    /// Removes request-log entries and hourly counts older than `days` days
+    /// (see [`usage_writes::purge_before`]), taking turns with the log's
+    /// writers.
+    pub async fn purge_log_older_than(&self, days: u32) -> Result<Purged, sqlx::Error> {
+        let cutoff = app::backend::db::now_ms() - i64::from(days) * 86_400_000;
+        self.purge_log_before(cutoff).await
+    }
+
+    /// As [`Verifier::purge_log_older_than`], from before `cutoff_ms`.
+    pub async fn purge_log_before(&self, cutoff_ms: i64) -> Result<Purged, sqlx::Error> {
+        usage_writes::purge_before(&self.db, cutoff_ms, &self.write_turn).await
     }
 
     /// Forgets rate-limit state that has fully refilled (bounds memory).

@@ -9,7 +9,7 @@ use app::backend::Db;
 use app::backend::log_copy::{Copied, LogCopy};
 use app::backend::log_file::LogFile;
 use app::backend::log_segments::KnownDays;
-use app::backend::usage_writes::{self, LogIds, LogRow, Purged};
+use app::backend::usage_writes::{self, LogIds, LogRow};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -396,12 +396,6 @@ async fn write_chunk(
         },
         LogWay::Pool => usage_writes::write_log_chunk(db, chunk, ids, days).await,
     }
-}
-
-/// Removes request-log entries and hourly counts older than `days` days
-/// (the request log a day at a time, see [`usage_writes::purge_before`]).
-pub async fn purge_older_than(db: &Db, days: u32) -> Result<Purged, sqlx::Error> {
-    usage_writes::purge_before(db, app::backend::db::now_ms() - i64::from(days) * 86_400_000).await
 }
 
 #[cfg(test)]

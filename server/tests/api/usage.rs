@@ -204,7 +204,7 @@ async fn the_log_reads_day_segments_in_order_and_drops_them_whole(engine: Engine
     assert_eq!(month["total"], 90, "entries before the period are not listed");
 
     let db = &app.state.db;
-    let purged = server::verify::usage::purge_older_than(db, 30).await.unwrap();
+    let purged = app.verifier.purge_log_older_than(30).await.unwrap();
     let expected = Purged { segments: 1, legacy_rows: 2 * u64::from(PURGE_CHUNK) + 1 };
     assert_eq!(purged, expected);
     let left: Vec<String> = log_segments::segments_since(db, i64::MIN)
@@ -219,7 +219,7 @@ async fn the_log_reads_day_segments_in_order_and_drops_them_whole(engine: Engine
 
     // The legacy table goes once it is empty; the view follows.
     sqlx::query(&format!("DELETE FROM {LEGACY}")).execute(db).await.unwrap();
-    let purged = server::verify::usage::purge_older_than(db, 30).await.unwrap();
+    let purged = app.verifier.purge_log_older_than(30).await.unwrap();
     assert_eq!(purged, Purged { segments: 1, legacy_rows: 0 });
     let (viewed,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
     assert_eq!(viewed, 60);
@@ -347,12 +347,12 @@ async fn two_instances_make_and_drop_the_same_days_at_once(engine: Engine) {
     }
     let cutoff = today.start_ms() - 30 * 86_400_000;
     let (x, y, z) = tokio::join!(
-        log_segments::drop_before(da, cutoff),
-        log_segments::drop_before(db, cutoff),
+        a.verifier.purge_log_before(cutoff),
+        b.verifier.purge_log_before(cutoff),
         log_segments::ensure_ahead(db),
     );
     // Each counts what it listed, and both may have listed a day.
-    assert!(x.unwrap() + y.unwrap() >= old.len());
+    assert!(x.unwrap().segments + y.unwrap().segments >= old.len());
     z.unwrap();
     let left: Vec<String> = log_segments::segments_since(db, i64::MIN)
         .await
