@@ -166,6 +166,12 @@ async fn seed(app: &TestApp, table: &str, key_id: &str, label: &str, newest_ms: 
     .unwrap();
 }
 
+/// The request log's tables, newest first.
+async fn log_tables(db: &app::backend::Db) -> Vec<String> {
+    let segments = log_segments::segments_since(db, i64::MIN).await.unwrap();
+    segments.into_iter().map(Segment::table).collect()
+}
+
 /// The log is kept in a table per day (the rows of before in a legacy
 /// table, read as the oldest): a page runs across them newest first, the
 /// count adds them up, and retention drops whole days.
@@ -207,12 +213,7 @@ async fn the_log_reads_day_segments_in_order_and_drops_them_whole(engine: Engine
     let purged = app.verifier.purge_log_older_than(30).await.unwrap();
     let expected = Purged { segments: 1, legacy_rows: 2 * u64::from(PURGE_CHUNK) + 1 };
     assert_eq!(purged, expected);
-    let left: Vec<String> = log_segments::segments_since(db, i64::MIN)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(Segment::table)
-        .collect();
+    let left = log_tables(db).await;
     assert_eq!(left, [today.table(), yesterday.table(), LEGACY.to_string()]);
     let (viewed,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
     assert_eq!(viewed, 90, "the view reads the segments left");
@@ -354,12 +355,7 @@ async fn two_instances_make_and_drop_the_same_days_at_once(engine: Engine) {
     // Each counts what it listed, and both may have listed a day.
     assert!(x.unwrap().segments + y.unwrap().segments >= old.len());
     z.unwrap();
-    let left: Vec<String> = log_segments::segments_since(db, i64::MIN)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(Segment::table)
-        .collect();
+    let left = log_tables(db).await;
     assert_eq!(left, [Day::of_ms(today.end_ms()).table(), today.table()]);
     for app in [&a, &b] {
         let (viewed,): (i64,) = app.row("SELECT COUNT(*) FROM request_log", &[]).await;
