@@ -11,8 +11,8 @@ component, in microseconds per call).
       share of the samples times the run's CPU per call (from /proc).
 
   profile-verify.py waits TIMEHIST SECONDS
-      TIMEHIST: `perf sched timehist` of the server's core during a run at
-      saturation. Prints how often the request thread waited longer than
+      TIMEHIST: `perf sched timehist --state` of the server's core during a
+      run at saturation. Prints how often the request thread waited longer than
       2 ms for the core (what a p99 under 2 ms cannot have), and which
       threads held the core meanwhile.
 """
@@ -34,7 +34,6 @@ REQUEST_PARTS = [
     ("verify: rate limiter", lambda sym, dso: "verify::ratelimit" in sym),
     ("verify: usage record", lambda sym, dso: "verify::usage" in sym),
     ("verify: handler, answer", lambda sym, dso: "server::" in sym or "app::" in sym),
-    ("bench: echo route", lambda sym, dso: "bench" in sym),
 ]
 THREADS = [
     ("keywarden-usa", "counts writer"),
@@ -79,6 +78,8 @@ def components(runs_path, workdir):
     totals = {}
     for name, per_call in runs:
         samples = read_samples(f"{workdir}/{name}.samples")
+        if not any(dso.startswith("[kernel") for _, _, dso in samples):
+            sys.exit(f"{name}: no kernel samples (perf needs root or kernel.perf_event_paranoid=-1)")
         counts = collections.Counter(component(*s) for s in samples)
         total = sum(counts.values()) or 1
         for comp, n in counts.items():
@@ -101,38 +102,46 @@ def is_request(task):
 
 
 def waits(timehist_path, seconds):
-    """Gaps in the request threads' running longer than 2 ms, and who ran."""
-    runs = []  # (start, end, task)
+    """The request thread's waits for the core longer than 2 ms, and who ran.
+
+    TIMEHIST is `perf sched timehist --state`: a line per switch, the task
+    switched out, its run time and the state it left in. After a run that
+    ended preempted (R) the whole gap until its next run is a wait for the
+    core; after a sleep only the scheduling delay of its wakeup is."""
+    runs = []  # (start, end, task, state, sch_delay)
     for line in open(timehist_path):
         parts = line.split()
-        if len(parts) < 6 or not re.match(r"^\d+\.\d+$", parts[0]):
+        if len(parts) < 7 or not re.match(r"^\d+\.\d+$", parts[0]):
             continue
         try:
-            end, run_ms = float(parts[0]), float(parts[5])
+            end, delay_ms, run_ms = float(parts[0]), float(parts[4]), float(parts[5])
         except ValueError:
             continue
-        runs.append((end - run_ms / 1000, end, re.sub(r"\[\d+(/\d+)?\]$", "", parts[2])))
+        task = re.sub(r"\[\d+(/\d+)?\]$", "", parts[2])
+        runs.append((end - run_ms / 1000, end, task, parts[6], delay_ms / 1000))
+    if not runs:
+        sys.exit(f"no scheduler events in {timehist_path}: perf sched needs root or kernel.perf_event_paranoid=-1")
     runs.sort()
     request = [r for r in runs if is_request(r[2])]
     gaps, holders = [], collections.Counter()
     longest = collections.defaultdict(float)
-    for (_, end, _), (start, _, _) in zip(request, request[1:]):
-        if start - end > 0.002:
-            gaps.append((start - end) * 1000)
-            for s, e, task in runs:
-                if e > end and s < start and not is_request(task):
-                    held = min(e, start) - max(s, end)
-                    holders[task] += held
+    for (_, end, _, state, _), (start, _, _, _, delay) in zip(request, request[1:]):
+        waited_from = end if state == "R" else start - delay
+        if start - waited_from > 0.002:
+            gaps.append((start - waited_from) * 1000)
+            for s, e, task, _, _ in runs:
+                if e > waited_from and s < start and not is_request(task):
+                    holders[task] += min(e, start) - max(s, waited_from)
                     longest[task] = max(longest[task], (e - s) * 1000)
     gaps.sort()
-    print(f"request thread's waits over 2 ms: {len(gaps)} in {seconds} s"
+    print(f"request thread's waits for the core over 2 ms: {len(gaps)} in {seconds} s"
           + (f" (median {gaps[len(gaps) // 2]:.1f} ms, longest {gaps[-1]:.1f} ms)" if gaps else ""))
     total = sum(holders.values()) or 1
     for task, held in holders.most_common(6):
         print(f"  core held by {task}: {held / total * 100:.0f} % of those waits, longest run {longest[task]:.1f} ms")
     others = collections.Counter()
-    for s, e, task in runs:
-        if not is_request(task) and e - s > 0.002:
+    for s, e, task, _, _ in runs:
+        if not is_request(task) and task != "<idle>" and e - s > 0.002:
             others[task] += 1
     print("runs over 2 ms of other threads on the core: "
           + (", ".join(f"{t} {n}" for t, n in others.most_common(6)) or "none"))

@@ -279,7 +279,7 @@ fn spawn_request_log_sweeper(verifier: Arc<verify::Verifier>, days: u32) {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            if let Err(e) = app::backend::log_segments::ensure_ahead(&verifier.db).await {
+            if let Err(e) = verifier.ensure_log_days_ahead().await {
                 tracing::warn!(error = %e, "making tomorrow's request-log table failed");
             }
             match verifier.purge_log_older_than(days).await {

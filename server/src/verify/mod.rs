@@ -67,7 +67,8 @@ pub struct Verifier {
     log_file: Option<LogFile>,
     /// The request log's day segments known to exist.
     log_days: KnownDays,
-    /// Set while a normal-priority flush writes the request log.
+    /// Set while a flush that does not give way (the catch-up writer's, or
+    /// [`Verifier::flush`]) writes the request log.
     log_catching_up: AtomicBool,
     pub metrics: Metrics,
     /// Database lookups made (for tests and metrics).
@@ -297,6 +298,13 @@ impl Verifier {
         self.purge_log_before(cutoff).await
     }
 
+    /// Makes today's and tomorrow's request-log tables when missing, taking
+    /// turns with the log's writers.
+    pub async fn ensure_log_days_ahead(&self) -> Result<(), sqlx::Error> {
+        let _turn = self.write_turn.lock().await;
+        app::backend::log_segments::ensure_ahead(&self.db).await
+    }
+
     /// As [`Verifier::purge_log_older_than`], from before `cutoff_ms`.
     pub async fn purge_log_before(&self, cutoff_ms: i64) -> Result<Purged, sqlx::Error> {
         usage_writes::purge_before(&self.db, cutoff_ms, &self.write_turn).await
@@ -332,7 +340,7 @@ impl Verifier {
     /// many were written and how many the database refused. With
     /// `yield_when_behind` (the low-priority writer) it stops between
     /// chunks once [`writer::LOG_BACKLOG`] entries wait or the
-    /// normal-priority writer is catching up, and puts the rest back for
+    /// catch-up writer is at work, and holds the rest back for
     /// it: a low-priority chunk must not hold up a catch-up.
     pub async fn flush_log_to(
         &self,

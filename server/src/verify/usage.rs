@@ -90,6 +90,9 @@ struct Pending {
     keys: HashMap<Arc<str>, KeyCounts, foldhash::fast::RandomState>,
     log: Vec<Entry>,
     text: String,
+    /// When a writer took this batch (a count): held batches go back in
+    /// this order.
+    taken: u64,
 }
 
 impl Pending {
@@ -139,6 +142,8 @@ pub struct UsageBuffer {
     held_entries: AtomicUsize,
     /// Bytes of text in `held`, likewise.
     held_text: AtomicUsize,
+    /// Batches taken so far (numbers them).
+    taken: AtomicU64,
     /// Request-log entries dropped because the buffer was full.
     pub dropped: AtomicU64,
     /// The request log's ids, in the order entries are written.
@@ -275,7 +280,8 @@ impl UsageBuffer {
         loop {
             let (batch, from) = match queue.next() {
                 Some(held) => held,
-                None if !took_pending => {
+                // A writer that is to give way leaves the calls' entries.
+                None if !took_pending && keep_going() => {
                     took_pending = true;
                     (self.take_pending(), 0)
                 }
@@ -334,6 +340,7 @@ impl UsageBuffer {
         let fresh = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut pending = self.lock();
         let mut batch = fresh.unwrap_or_default();
+        batch.taken = self.taken.fetch_add(1, Ordering::Relaxed);
         std::mem::swap(&mut batch.log, &mut pending.log);
         std::mem::swap(&mut batch.text, &mut pending.text);
         // Room for as much again, so the calls until the next write never
@@ -352,13 +359,26 @@ impl UsageBuffer {
             self.held_entries.fetch_sub(batch.log.len() - from, Ordering::Relaxed);
             self.held_text.fetch_sub(batch.text.len(), Ordering::Relaxed);
         }
-        batches.sort_by_key(|(batch, from)| batch.log[*from].at_ms);
+        batches.sort_by_key(|(batch, _)| batch.taken);
         batches
     }
 
-    /// Holds back `batch`'s entries from `from` on for the next flush.
-    fn hold(&self, batch: Pending, from: usize) {
+    /// Holds back `batch`'s entries from `from` on for the next flush, as
+    /// many as the bound leaves room for with those held already and those
+    /// recorded since (the newest beyond it are dropped and counted).
+    fn hold(&self, mut batch: Pending, from: usize) {
+        let recorded = self.lock().log.len();
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let room = MAX_PENDING_ENTRIES
+            .saturating_sub(recorded + self.held_entries.load(Ordering::Relaxed));
+        if batch.log.len() - from > room {
+            let lost = batch.log.len() - from - room;
+            batch.log.truncate(from + room);
+            self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+            if room == 0 {
+                return;
+            }
+        }
         self.held_entries.fetch_add(batch.log.len() - from, Ordering::Relaxed);
         self.held_text.fetch_add(batch.text.len(), Ordering::Relaxed);
         held.push((batch, from));

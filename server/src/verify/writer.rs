@@ -17,13 +17,14 @@
 //!   holds the rest back, and the **catch-up writer** writes the log at nice
 //!   [`CATCH_UP_NICE`], so nothing is dropped: the log keeps up at the cost
 //!   of answers. Its nice value gives it about a quarter of a saturated
-//!   core, about what the log needs there, so its runs end sooner than a
-//!   normal-priority writer's (they held up answers for the scheduler's
-//!   whole 4 ms tick). The writers take turns for each transaction in the
-//!   process, not in SQLite's busy handler, which sleeps between tries.
+//!   core, about what the log needs there, so the scheduler hands it the
+//!   core less often than a normal-priority writer (each turn holds up
+//!   answers for the scheduler's whole 4 ms tick). The writers take turns
+//!   for each transaction in the process, not in SQLite's busy handler,
+//!   which sleeps between tries.
 //!
 //! Any thread may lower its own priority, but raising it again needs
-//! `CAP_SYS_NICE`, which services seldom have: hence a second thread takes
+//! `CAP_SYS_NICE`, which services seldom have: hence another thread takes
 //! over rather than the log writer raising its own. `SCHED_IDLE` was tried
 //! first: a writer that is never scheduled while it holds SQLite's write
 //! lock made key changes wait; at nice 10 a transaction of 10,000 rows still
@@ -99,7 +100,10 @@ fn lower_priority(nice: i32) {
         // SAFETY: setpriority reads only its integer arguments.
         let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0;
         if failed {
-            tracing::warn!("the request-log writer runs at normal priority (setpriority failed)");
+            tracing::warn!(
+                nice,
+                "a request-log writer runs at normal priority (setpriority failed)"
+            );
         }
     }
     #[cfg(not(target_os = "linux"))]

@@ -332,6 +332,8 @@ async fn one_flush_writes_each_call_to_its_days_table(engine: Engine) {
 /// (each on start, hourly, and on a day's first call) neither fail nor
 /// leave a day twice or a view over a table that is gone.
 async fn two_instances_make_and_drop_the_same_days_at_once(engine: Engine) {
+    // `ensure_ahead` reads the clock again.
+    clear_of_midnight(Duration::from_secs(30)).await;
     let a = TestApp::empty(&engine).await;
     let b = a.another_instance().await;
     let (da, db) = (&a.state.db, &b.state.db);
@@ -365,28 +367,47 @@ async fn two_instances_make_and_drop_the_same_days_at_once(engine: Engine) {
 
 /// A writer that gives way mid-batch (the low-priority one, when the other
 /// catches up) holds the rest back: the next flush writes it first, then
-/// the calls made since, each once.
+/// the calls made since, each once and in order (every call here is of one
+/// millisecond, so only the order of writing orders them). Through the
+/// pool's statement: the log's own connection on a SQLite file takes the
+/// same path in `flush_log`.
 async fn a_writer_that_gives_way_holds_the_rest_back(engine: Engine) {
     use server::verify::usage::LogWay;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let app = TestApp::demo(&engine).await;
     let mut admin = app.signed_in("owner@acme.test").await;
-    let (_, token) = create(&mut admin, "Giving way").await;
-    for n in 0..7 {
-        assert_eq!(verify(&app, &token, &[], &format!("/first/{n}")).await, "VALID");
-    }
+    let (id, _) = create(&mut admin, "Giving way").await;
+    let (org_id,): (String,) = app.row("SELECT id FROM orgs WHERE slug = 'acme'", &[]).await;
     let (db, usage) = (&app.state.db, &app.verifier.usage);
+    let at_ms = app::backend::db::now_ms();
+    let call = |path: String| {
+        usage.record(server::verify::usage::Hit {
+            key_id: id.as_str().into(),
+            org_id: org_id.as_str().into(),
+            code: server::verify::Code::Valid,
+            at_ms,
+            path: Some(&path),
+            ip: None,
+            user_agent: None,
+        })
+    };
+    (0..7).for_each(|n| call(format!("/first/{n}")));
     let (days, turn) = (log_segments::KnownDays::default(), tokio::sync::Mutex::new(()));
-    // Two transactions of two rows, then it gives way.
-    let chunks = AtomicUsize::new(2);
+    // Asked before it takes the calls' entries and before each
+    // transaction: two transactions of two rows, then it gives way.
+    let chunks = AtomicUsize::new(3);
     let two_chunks =
         || chunks.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
     let first = usage.flush_log(db, LogWay::Pool, &days, &turn, &two_chunks, 2).await.unwrap();
     assert_eq!(first, (4, 0));
     assert_eq!(usage.pending_entries(), 3);
-    for n in 0..2 {
-        assert_eq!(verify(&app, &token, &[], &format!("/later/{n}")).await, "VALID");
-    }
+    (0..2).for_each(|n| call(format!("/later/{n}")));
+    assert_eq!(usage.pending_entries(), 5);
+    // A writer told to give way at once takes nothing more.
+    assert_eq!(
+        usage.flush_log(db, LogWay::Pool, &days, &turn, &|| false, 2).await.unwrap(),
+        (0, 0)
+    );
     assert_eq!(usage.pending_entries(), 5);
     let rest = usage.flush_log(db, LogWay::Pool, &days, &turn, &|| true, 2).await.unwrap();
     assert_eq!((rest, usage.pending_entries()), ((5, 0), 0));
