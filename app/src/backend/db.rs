@@ -68,8 +68,8 @@ pub async fn connect_writer(url: &str) -> Result<Db, sqlx::Error> {
         .await
 }
 
-/// Taken by one process's writers of the request log and its retention
-/// purge for each transaction: on SQLite they take turns here, not in
+/// Taken by one process's usage writers (counts and request log) and the
+/// log's retention purge for each transaction: on SQLite they take turns here, not in
 /// SQLite's busy handler, which sleeps between tries and seldom finds the
 /// write lock free between another writer's back-to-back transactions (a
 /// purge under load waited out its busy timeout and failed).

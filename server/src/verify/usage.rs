@@ -6,6 +6,7 @@
 
 use super::code::Code;
 use app::backend::Db;
+use app::backend::db::WriteTurn;
 use app::backend::log_copy::{Copied, LogCopy};
 use app::backend::log_file::LogFile;
 use app::backend::log_segments::KnownDays;
@@ -269,7 +270,7 @@ impl UsageBuffer {
         db: &Db,
         way: LogWay<'_>,
         days: &KnownDays,
-        turn: &tokio::sync::Mutex<()>,
+        turn: &WriteTurn,
         keep_going: &(dyn Fn() -> bool + Sync),
         rows_per_transaction: usize,
     ) -> Result<(usize, usize), sqlx::Error> {
@@ -401,7 +402,7 @@ async fn write_chunk(
     db: &Db,
     way: LogWay<'_>,
     days: &KnownDays,
-    turn: &tokio::sync::Mutex<()>,
+    turn: &WriteTurn,
     chunk: &[LogRow<'_>],
     ids: &LogIds,
 ) -> Result<usize, sqlx::Error> {
