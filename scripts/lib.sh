@@ -38,7 +38,7 @@ ensure_build_tools() {
 # Builds the browser bundle into $SITE_ROOT and the server binary.
 # $1: "debug" (default) or "release".
 # wasm-opt from npm's binaryen 132, never Debian's binaryen (its wasm-opt
-# makes a bundle that never hydrates: ../shared/TOOLCHAIN.md). Sets $WASM_OPT.
+# makes a bundle that never hydrates: docs/operations.md). Sets $WASM_OPT.
 ensure_wasm_opt() {
   local dir="$HOME/.cache/keywarden/binaryen-132.0.0"
   WASM_OPT="$dir/node_modules/.bin/wasm-opt"

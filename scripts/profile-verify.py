@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Where a verification's time goes, from the profiles scripts/bench-verify
-takes with BENCH_PROFILE=<dir> (DESIGN.md §10: a target missed is explained per
+takes with BENCH_PROFILE=<dir> (docs/design.md#quality-bars: a target missed is explained per
 component, in microseconds per call).
 
   profile-verify.py components RUNS WORKDIR

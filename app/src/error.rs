@@ -14,7 +14,7 @@ pub enum AppError {
     /// No valid session.
     #[error("Please sign in to continue.")]
     Unauthenticated,
-    /// The one answer for every sign-in failure (DESIGN.md §9).
+    /// The one answer for every sign-in failure (docs/design.md#security-requirements).
     #[error("Invalid email or password.")]
     InvalidCredentials,
     /// Too many failed sign-ins for this account or address.

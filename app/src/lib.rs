@@ -22,8 +22,6 @@ pub use error::AppError;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    backend::csp::send_policy();
     // Versioned asset URLs, cached for good; a new build changes them.
     #[cfg(feature = "ssr")]
     let root = use_context::<backend::AppState>()

@@ -166,7 +166,13 @@ async fn serve(state: AppState, req: Request<Body>) -> Response {
         return res;
     }
     let uri = req.uri().clone();
-    leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, State(state), req).await
+    let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        app::backend::csp::remember_nonce,
+        shell,
+    );
+    // Its scope must not be a page render's that runs on this thread
+    // (crate::owner).
+    crate::owner::Unowned::new(handler(uri, State(state), req)).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! `keywarden org …` and `keywarden admin …`: the platform's command line
-//! (DESIGN.md §11). Each prints its answer on stdout, or a message on
+//! (docs/design.md#platform-and-portal). Each prints its answer on stdout, or a message on
 //! stderr with a non-zero exit for bad input; never a panic.
 //!
 //! On PostgreSQL a suspension reaches running instances at once (the same
@@ -12,7 +12,7 @@ use crate::config::{AdminCommand, Config, OrgCommand};
 use app::AppError;
 use app::backend::platform::{self, PlatformActor};
 use app::backend::{Db, db};
-use app::components::format_date;
+use app::domain::time::format_date;
 use app::domain::{Email, OrgName, OrgOverview, Slug};
 use std::process::ExitCode;
 

@@ -191,3 +191,103 @@ fn switches_take_an_optional_value_and_leave_subcommands_alone() {
     assert_eq!(cli(&["--route-case-insensitive=yes"]).route_case_insensitive, Some(true));
     assert!(Cli::try_parse_from(["keywarden", "--demo=maybe"]).is_err());
 }
+
+/// docs/configuration.md's table, one row a setting: (setting, flag, env,
+/// file key, default), "—" cells as `None`, backticks dropped.
+fn documented_settings() -> Vec<[Option<String>; 5]> {
+    let doc = include_str!("../../docs/configuration.md");
+    let table = doc
+        .split("<!-- settings:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- settings:end -->").next())
+        .expect("docs/configuration.md has the settings table between its markers");
+    table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            std::array::from_fn(|i| {
+                let cell = cells.get(i).copied().unwrap_or("—");
+                (cell != "—").then(|| cell.trim_matches('`').to_string())
+            })
+        })
+        .collect()
+}
+
+/// The table in docs/configuration.md is the `Settings` struct: every
+/// setting once, with the flag and environment variable clap declares and
+/// the file key the TOML reader takes; a setting added, renamed or dropped
+/// in one and not the other fails here.
+#[test]
+fn the_configuration_table_is_the_settings_struct() {
+    use clap::CommandFactory;
+    let documented = documented_settings();
+    let names: Vec<&str> = documented.iter().map(|r| r[0].as_deref().unwrap()).collect();
+
+    // Flags and environment variables, as clap declares them.
+    let command = Cli::command();
+    let mut declared: Vec<(String, Option<String>, Option<String>)> = command
+        .get_arguments()
+        .filter(|a| a.get_id() != "help" && a.get_id() != "version")
+        .map(|a| {
+            let flag = a.get_long().map(|l| format!("--{l}"));
+            let env = a.get_env().map(|e| e.to_string_lossy().into_owned());
+            (a.get_id().to_string(), flag, env)
+        })
+        .collect();
+    declared.sort();
+    let mut in_table: Vec<(String, Option<String>, Option<String>)> = documented
+        .iter()
+        .filter(|r| r[1].is_some())
+        .map(|r| (r[0].clone().unwrap(), r[1].clone(), r[2].clone()))
+        .collect();
+    in_table.sort();
+    assert_eq!(in_table, declared, "flags and environment variables");
+
+    // File keys: every key the table names is read from a file, and every
+    // setting without one is refused there.
+    for row in &documented {
+        let name = row[0].as_deref().unwrap();
+        let file_only_probe = format!("{name} = 0\n");
+        let refused = toml::from_str::<Settings>(&file_only_probe)
+            .err()
+            .is_some_and(|e| e.to_string().contains("unknown field"));
+        match &row[3] {
+            Some(key) => {
+                assert_eq!(key, name, "the file key of {name}");
+                assert!(!refused, "{name} is documented as a file key but a file may not set it");
+            }
+            None => assert!(refused, "{name} is documented as no file key but a file may set it"),
+        }
+    }
+    // And no file key goes undocumented.
+    let error = toml::from_str::<Settings>("no_such_setting = 0").unwrap_err().to_string();
+    let expected = error.split("expected one of").nth(1).unwrap_or_default();
+    for key in expected.split(',').map(|k| k.trim().trim_matches(|c| c == '`' || c == '\n')) {
+        if !key.is_empty() {
+            assert!(names.contains(&key), "the file key {key} is not in docs/configuration.md");
+        }
+    }
+
+    // Defaults: the table says what merging nothing gives.
+    let c = Config::merge(&Settings::default(), Settings::default()).unwrap();
+    for (name, value) in [
+        ("addr", c.addr.to_string()),
+        ("database_url", c.database_url.clone()),
+        ("demo_password", c.demo_password.clone()),
+        ("site_root", c.site_root.clone()),
+        ("session_ttl_hours", c.session_ttl_hours.to_string()),
+        ("invitation_ttl_hours", c.invitation_ttl_hours.to_string()),
+        ("key_prefix", c.key_prefix.to_string()),
+        ("rotation_days", c.rotation_days.to_string()),
+        ("request_log_days", c.request_log_days.to_string()),
+        ("usage_flush_ms", c.usage_flush_ms.to_string()),
+        ("demo", c.demo.to_string()),
+        ("trust_proxy_headers", c.trust_proxy_headers.to_string()),
+        ("force_secure_cookies", c.force_secure_cookies.to_string()),
+        ("bench_routes", c.bench_routes.to_string()),
+    ] {
+        let row = documented.iter().find(|r| r[0].as_deref() == Some(name)).unwrap();
+        assert_eq!(row[4].as_deref(), Some(value.as_str()), "the default of {name}");
+    }
+}

@@ -6,6 +6,7 @@
 //! [`HEDGE_AFTER`] is rendered a second time, and whichever answers first
 //! is sent; the stalled one is dropped. Other methods are never repeated.
 
+use app::backend::csp::NonceSlot;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use axum::response::Response;
@@ -60,15 +61,28 @@ where
         };
         let second = self.inner.clone();
         Box::pin(async move {
+            let slot = req.extensions().get::<NonceSlot>().cloned();
             let first = first.call(req);
             tokio::pin!(first);
             tokio::select! {
                 answer = &mut first => answer,
                 () = tokio::time::sleep(HEDGE_AFTER) => {
-                    tracing::warn!(path = %again.uri().path(), "a page render stalled; rendering it again");
+                    tracing::warn!(
+                        path = %crate::security::loggable_path(again.uri().path()),
+                        "a page render stalled; rendering it again"
+                    );
+                    // The second render's scripts carry a nonce of their own.
+                    let again_slot = NonceSlot::default();
+                    let mut again = again;
+                    again.extensions_mut().insert(again_slot.clone());
                     tokio::select! {
                         answer = &mut first => answer,
-                        answer = second.oneshot(again) => answer,
+                        answer = second.oneshot(again) => {
+                            if let Some(slot) = slot {
+                                slot.set(again_slot.nonce());
+                            }
+                            answer
+                        }
                     }
                 }
             }
@@ -130,6 +144,31 @@ mod tests {
         let res = answered.expect("the second try answers").unwrap();
         assert_eq!(body(res).await, "try 1");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// The answer sent is the second render's, so the page policy must name
+    /// the second render's nonce, not the first's.
+    #[tokio::test(start_paused = true)]
+    async fn the_second_renders_nonce_goes_with_its_answer() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let renders = tower::service_fn(move |req: Request<Body>| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            if let Some(slot) = req.extensions().get::<NonceSlot>() {
+                slot.set(Some(format!("nonce of try {n}")));
+            }
+            Box::pin(async move {
+                if n == 0 {
+                    std::future::pending::<()>().await;
+                }
+                Ok::<_, Infallible>(Response::new(Body::from(format!("try {n}"))))
+            }) as Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>
+        });
+        let slot = NonceSlot::default();
+        let mut req = Request::get("/orgs/acme/settings/api-keys").body(Body::empty()).unwrap();
+        req.extensions_mut().insert(slot.clone());
+        let res = HedgeLayer.layer(renders).oneshot(req).await.unwrap();
+        assert_eq!(body(res).await, "try 1");
+        assert_eq!(slot.nonce().as_deref(), Some("nonce of try 1"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,6 +3,7 @@
 //! secret.
 
 use app::backend::AppState;
+use app::backend::csp::{self, NonceSlot};
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::{Method, StatusCode};
@@ -18,7 +19,7 @@ pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     tracing::warn!(method = %req.method(), "refused cross-site request");
-    crate::rest::error::json_error(
+    crate::error_body::json_error(
         StatusCode::FORBIDDEN,
         "CROSS_SITE_REQUEST",
         "Cross-site requests are refused.",
@@ -47,10 +48,16 @@ fn same_site(req: &Request) -> bool {
 }
 
 /// Adds `nosniff`, a referrer policy and frame denial to every response,
-/// `Cache-Control: no-store` to pages (`no-cache, no-store`) and API answers, and a locked-down
-/// CSP to those (non-page) responses that set none.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// `Cache-Control: no-store` to pages (`no-cache, no-store`) and API
+/// answers, and the Content-Security-Policy (`app::backend::csp`): every
+/// HTML answer a render made gets the page policy with the nonce that render
+/// used, whatever else set a header; an HTML answer no render made (the API
+/// docs) keeps its own or gets the page policy with a nonce nothing uses;
+/// every other answer gets the locked-down API policy unless it set one.
+pub async fn security_headers(mut req: Request, next: Next) -> Response {
     let private = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/v1/");
+    let slot = NonceSlot::default();
+    req.extensions_mut().insert(slot.clone());
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     // Pages and API answers may show what only this user may see: no
@@ -64,11 +71,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
+    let policy = match (page, slot.nonce()) {
+        (true, Some(nonce)) => Some(csp::page_policy(&nonce)),
+        _ if headers.contains_key(header::CONTENT_SECURITY_POLICY) => None,
+        (true, None) => Some(csp::page_policy(&app::backend::secret::random_token())),
+        (false, _) => Some(csp::API_POLICY.to_string()),
+    };
+    if let Some(value) = policy.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     res
 }
@@ -123,15 +133,20 @@ pub async fn server_fn_input_errors(req: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-/// The path as it may appear in logs: invitation and portal tokens are cut
-/// off.
-pub fn loggable_path(path: &str) -> &str {
-    if path.starts_with("/invite/") {
-        "/invite/…"
-    } else if path.starts_with("/portal/") {
-        "/portal/…"
-    } else {
-        path
+/// Paths whose rest may hold a secret: invitation, portal, password-reset
+/// and email-verification tokens, and the forwarded original path of
+/// `/v1/authorize/…` (the platform's own URLs, which may carry its tokens).
+const SECRET_TAILS: [&str; 5] =
+    ["/invite/", "/portal/", "/reset/", "/verify-email/", "/v1/authorize/"];
+
+/// The path as it may appear in logs: everything after a prefix of
+/// [`SECRET_TAILS`] is cut. Every log line that names a request's path goes
+/// through here (the request span, the hedge); queries and headers are
+/// never logged.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_TAILS.iter().find(|p| path.starts_with(*p)) {
+        Some(prefix) => format!("{prefix}…").into(),
+        None => path.into(),
     }
 }
 
@@ -140,15 +155,13 @@ mod tests {
     use super::loggable_path;
 
     #[test]
-    fn invitation_tokens_never_reach_the_log() {
-        assert_eq!(
-            loggable_path("/invite/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
-            "/invite/…"
-        );
-        assert_eq!(
-            loggable_path("/portal/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
-            "/portal/…"
-        );
+    fn tokens_never_reach_the_log() {
+        let token = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        for prefix in ["/invite/", "/portal/", "/reset/", "/verify-email/"] {
+            assert_eq!(loggable_path(&format!("{prefix}{token}")), format!("{prefix}…"));
+        }
+        assert_eq!(loggable_path("/v1/authorize/files?sig=secret"), "/v1/authorize/…");
+        assert_eq!(loggable_path("/v1/authorize"), "/v1/authorize");
         assert_eq!(loggable_path("/orgs/acme/settings/members"), "/orgs/acme/settings/members");
     }
 }

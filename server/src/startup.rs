@@ -7,11 +7,12 @@ use crate::rest::{self, RestState};
 use crate::verify::authorize::{self, Authorizer, ForwardAuthProxy, Routes};
 use crate::verify::service::{MetricsToken, ServiceTokens};
 use crate::verify::{self, Verifier, handler};
-use crate::{demo, docs, health, security};
+use crate::{demo, docs, health, limits, security};
 use app::backend::{AppState, Settings, db, session};
 use app::domain::{Environment, KeyPrefix};
 use app::{App, shell};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, post};
 use leptos::config::LeptosOptions;
@@ -123,7 +124,12 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let mut verification = Router::new()
-        .route("/v1/keys/verify", post(handler::verify))
+        .route(
+            "/v1/keys/verify",
+            post(handler::verify)
+                .layer(DefaultBodyLimit::max(limits::API_BODY.0))
+                .layer(from_fn_with_state(limits::API_BODY, limits::refuse_declared_over)),
+        )
         .route("/metrics", get(handler::metrics))
         .with_state(gateway.verifier.clone())
         .merge(
@@ -143,7 +149,8 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .merge(operator::router(OperatorState {
             app: state.clone(),
             tokens: gateway.operator_tokens.clone(),
-        }));
+        }))
+        .layer(from_fn_with_state(limits::API_BODY, limits::limit_body));
     // The site (pages, server functions, the WASM bundle and other static
     // files, the docs) goes out compressed (brotli or gzip, as the browser
     // accepts); the verification and REST APIs do not, so the gateway's hot
@@ -151,9 +158,15 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
     let site = Router::new()
         .route("/docs", get(docs::page))
         .route("/docs/redoc.standalone.js", get(docs::redoc))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, app::backend::csp::remember_nonce, move || {
+            shell(options.clone())
+        })
         .route("/v/{version}/{*path}", get(crate::assets::versioned))
         .fallback(crate::assets::site_file)
+        // Server functions take small bodies (a key's fields at most) and
+        // run in a reactive scope of their own (crate::owner).
+        .layer(from_fn_with_state(limits::API_BODY, limits::limit_body))
+        .layer(from_fn(crate::owner::unowned_server_fns))
         // A page render that stalls is tried once more (crate::hedge).
         .layer(crate::hedge::HedgeLayer)
         .layer(CompressionLayer::new().br(true).gzip(true))
@@ -168,6 +181,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(verification)
+        .route("/v1/openapi.json", get(crate::openapi::document))
         .merge(rest)
         .merge(site)
         // Behind an Arc: the middleware's state is cloned for every request,
@@ -180,7 +194,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
             tracing::info_span!(
                 "request",
                 method = %req.method(),
-                path = security::loggable_path(req.uri().path()),
+                path = %security::loggable_path(req.uri().path()),
             )
         }))
         .with_state(state)

@@ -1,6 +1,8 @@
-//! No API key, service token, TOTP secret or code, or recovery code reaches
-//! a log line, whatever path it takes: verification, forward auth, the REST
-//! API, create and regenerate, two-factor set-up and sign-in. One test
+//! No API key, service token, TOTP secret or code, recovery code,
+//! invitation or portal token reaches a log line, whatever path it takes:
+//! verification, forward auth, the REST API, create and regenerate,
+//! two-factor set-up and sign-in, and a page render that stalls and is
+//! tried again (the hedge), which logs the page's path. One test
 //! in its own binary, both engines in turn: a thread-local log capture is
 //! only reliable when no other test runs beside it.
 
@@ -60,7 +62,48 @@ async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
     let later_code = secret.code_at(now + 30);
     admin.call_fn(DisableTwoFactor { code: later_code.clone() }).await;
 
+    // An invitation and a portal link opened while every database
+    // connection is taken: both renders stall past the hedge's delay, and
+    // the hedge logs the paths it tries again.
+    let invite = admin.invite("acme", "stalled@example.test", "viewer").await;
+    let invitation =
+        invite.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let portal = app::backend::portal::create(
+        &app.state.db,
+        &app.row::<(String,)>("SELECT id FROM orgs WHERE slug = $1", &["acme"]).await.0,
+        &app::domain::Email::parse("jo@customer.test").unwrap(),
+        app::domain::Role::Viewer,
+        None,
+    )
+    .await
+    .unwrap()
+    .0;
+    // A page first, so the first-run check has its answer and the renders
+    // below stall inside the hedge, not before it.
+    assert_eq!(app.client().page("/login").await.status, StatusCode::OK);
+    let mut held = Vec::new();
+    while let Ok(Ok(conn)) =
+        tokio::time::timeout(std::time::Duration::from_millis(200), app.state.db.acquire()).await
+    {
+        held.push(conn);
+    }
+    let pages = [format!("/invite/{invitation}"), format!("/portal/{portal}")].map(|path| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.send(Request::get(path).body(Body::empty()).unwrap(), [10, 0, 0, 2]).await
+        })
+    });
+    tokio::time::sleep(server::hedge::HEDGE_AFTER + std::time::Duration::from_millis(500)).await;
+    drop(held);
+    for page in pages {
+        assert_eq!(page.await.unwrap().status, StatusCode::OK);
+    }
+
     let log = sink.text();
+    assert!(log.contains("a page render stalled"), "the hedge logged:\n{log}");
+    for path in ["/invite/…", "/portal/…"] {
+        assert!(log.contains(path), "{path} was logged, cut:\n{log}");
+    }
     for path in ["/v1/keys/verify", "/v1/authorize", "/v1/keys\""] {
         assert!(log.contains(path), "requests to {path} were logged:\n{log}");
     }
@@ -73,6 +116,8 @@ async fn no_key_or_service_token_reaches_the_log_on(engine: Engine) {
         totp.as_str(),
         &recovery[0],
         &recovery[1],
+        &invitation,
+        &portal,
     ] {
         assert!(!log.contains(secret), "{secret:?} appears in the log");
     }

@@ -1,4 +1,4 @@
-//! The Account page (DESIGN.md §7): the signed-in user's password,
+//! The Account page (docs/design.md#user-interface): the signed-in user's password,
 //! two-factor sign-in and sessions. Every function acts on the caller's own
 //! account only.
 
@@ -148,8 +148,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
         state.throttle.succeeded(&user.email, ip.as_deref());
         let new = Password::parse(&new).map_err(AppError::Invalid)?;
         let hash = password::hash(&state.hashing, new).await?;
-        let mut conn = state.db.acquire().await?;
-        users::set_password(&mut conn, &user.id, &hash).await?;
+        users::set_password(&mut *state.db.acquire().await?, &user.id, &hash).await?;
         session::destroy_others(&state.db, &user.id, &user.session_id).await?;
         crate::backend::sign_in::forget_user(&state.db, &user.id).await?;
         tracing::info!(user = %user.id, "password changed; other sessions ended");
@@ -164,7 +163,7 @@ pub async fn start_two_factor() -> Result<TwoFactorSetup, AppError> {
     request::serve(async {
         let (state, user) = me().await?;
         let secret = two_factor::begin_setup(&state.db, &user.id).await?;
-        crate::api::keys::no_store_answer();
+        crate::backend::request::no_store();
         Ok(TwoFactorSetup { secret: secret.base32(), qr_svg: secret.qr_svg(&user.email)? })
     })
     .await
@@ -181,7 +180,7 @@ pub async fn enable_two_factor(code: String) -> Result<RecoveryCodes, AppError> 
         // Sessions opened with the password alone must not count as
         // two-factor ones: they end.
         session::destroy_others(&state.db, &user.id, &user.session_id).await?;
-        crate::api::keys::no_store_answer();
+        crate::backend::request::no_store();
         Ok(RecoveryCodes(codes))
     })
     .await
@@ -204,7 +203,7 @@ pub async fn regenerate_recovery_codes(code: String) -> Result<RecoveryCodes, Ap
         let (state, user) = me().await?;
         let step = two_factor::regenerate_recovery_codes(&state.db, &user.id, &code, now());
         let codes = throttled(&state, &user, step).await?;
-        crate::api::keys::no_store_answer();
+        crate::backend::request::no_store();
         Ok(RecoveryCodes(codes))
     })
     .await

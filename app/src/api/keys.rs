@@ -20,8 +20,6 @@ mod ssr {
     pub use crate::domain::{
         ApiToken, CUSTOM_TYPE, Capability, Catalog, Expiry, KeyName, RateLimit,
     };
-    pub use http::header::{CACHE_CONTROL, HeaderValue};
-    pub use leptos_axum::ResponseOptions;
 
     pub use crate::backend::request::{Caller, caller};
 
@@ -49,24 +47,7 @@ mod ssr {
         Ok((key_type, permissions, rate_limit))
     }
 
-    /// The rows as the page shows them, under their org's policies.
-    pub async fn views(state: &AppState, rows: &[KeyRow]) -> Result<Vec<KeyView>, crate::AppError> {
-        let Some(first) = rows.first() else { return Ok(Vec::new()) };
-        let policies = crate::backend::policies::of_org_in(&state.db, &first.org_id).await?;
-        let now = db::now();
-        rows.iter().map(|r| r.view(now, state.settings.rotation_days, &policies)).collect()
-    }
-
-    pub async fn view(state: &AppState, row: &KeyRow) -> Result<KeyView, crate::AppError> {
-        Ok(views(state, std::slice::from_ref(row)).await?.remove(0))
-    }
-
-    /// The secret travels in this response only: keep it out of caches.
-    pub fn no_store() {
-        if let Some(res) = leptos::prelude::use_context::<ResponseOptions>() {
-            res.insert_header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
-    }
+    pub use crate::backend::keys::{view, views};
 
     /// The answer that carries a new secret, kept out of caches: the one
     /// response that ever holds it.
@@ -74,7 +55,7 @@ mod ssr {
         state: &AppState,
         (row, token): (KeyRow, ApiToken),
     ) -> Result<super::RevealedKey, crate::AppError> {
-        no_store();
+        request::no_store();
         let key = view(state, &row).await?;
         Ok(super::RevealedKey { key, token: token.expose().to_string() })
     }
@@ -94,19 +75,19 @@ mod ssr {
     }
 }
 
-/// Keeps this answer (a secret shown once) out of every cache.
-#[cfg(feature = "ssr")]
-pub fn no_store_answer() {
-    ssr::no_store();
-}
-
 /// One page of the org's keys.
 #[server(endpoint = "keys/list", input = Json)]
 pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppError> {
     request::serve(async {
         let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewKeys).await?;
+        let full = m.can(Capability::ViewKeyDetail);
+        // A viewer neither sees customers nor finds keys by one.
+        let query = if full { query } else { KeyQuery { customer: String::new(), ..query } };
         let (rows, total) = keys::list(&state.db, &m.org_id, &query, db::now()).await?;
-        let keys = views(&state, &rows).await?;
+        let mut keys = views(&state, &rows).await?;
+        if !full {
+            keys = keys.into_iter().map(KeyView::listed_for_viewer).collect();
+        }
         let org_has_keys = total > 0 || keys::org_has_keys(&state.db, &m.org_id).await?;
         Ok(KeyPage {
             keys,
@@ -116,7 +97,7 @@ pub async fn list_keys(slug: String, query: KeyQuery) -> Result<KeyPage, AppErro
             org_has_keys,
             can_manage: m.can(Capability::ManageKeys),
             can_delete: m.can(Capability::DeleteKey),
-            can_view_detail: m.can(Capability::ViewKeyDetail),
+            can_view_detail: full,
             now: db::now(),
         })
     })
@@ -260,8 +241,11 @@ pub async fn delete_key(slug: String, id: String) -> Result<(), AppError> {
 pub async fn get_key_detail(slug: String, id: String) -> Result<KeyDetail, AppError> {
     request::serve(async {
         let Caller { state, membership: m, .. } = caller(&slug, Capability::ViewKeyDetail).await?;
-        let mut conn = state.db.acquire().await?;
-        let row = keys::find(&mut conn, &m.org_id, &id).await?.ok_or(AppError::NotFound)?;
+        // One connection at a time: a render holding one while it waits for
+        // another starves the pool when many render at once.
+        let row = keys::find(&mut *state.db.acquire().await?, &m.org_id, &id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         // The history is audit data: owners and admins only (§2).
         let audit = if m.can(Capability::ViewAuditLog) {
             Some(audit::key_history(&state.db, &m.org_id, &id).await?)

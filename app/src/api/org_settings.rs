@@ -1,4 +1,4 @@
-//! The Organisation page (DESIGN.md §2, §4): the org's name and policies.
+//! The Organisation page (docs/design.md#roles, #lifecycle-and-status): the org's name and policies.
 //! Owners change them; admins read them; members and viewers do neither.
 
 use crate::domain::Policies;

@@ -107,6 +107,9 @@ pub async fn admin_suspend_org(slug: String, suspended: bool) -> Result<(), AppE
 pub struct PortalWelcome {
     pub org_name: String,
     pub email: String,
+    /// Who is signed in in this browser already, if anyone: the link then
+    /// asks before it ends that session.
+    pub signed_in_as: Option<String>,
 }
 
 /// Describes the portal link behind `token` without using it.
@@ -116,7 +119,8 @@ pub async fn portal_peek(token: String) -> Result<PortalWelcome, AppError> {
     request::serve(async {
         let state = request::app_state()?;
         let (org_name, email) = portal::peek(&state.db, &token).await?.ok_or(AppError::NotFound)?;
-        Ok(PortalWelcome { org_name, email })
+        let signed_in_as = request::signed_in(&state).await.ok().map(|u| u.email);
+        Ok(PortalWelcome { org_name, email, signed_in_as })
     })
     .await
 }

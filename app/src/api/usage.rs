@@ -1,6 +1,6 @@
 //! What verification recorded, for the key detail page (usage by outcome
 //! over time, recent requests) and the org's request log. Owners, admins and
-//! members only (DESIGN.md §2).
+//! members only (docs/design.md#roles).
 
 pub use crate::domain::RequestView;
 use crate::error::AppError;
@@ -128,8 +128,10 @@ pub async fn get_key_usage(
     request::serve(async {
         let request::Caller { state, membership: m, .. } =
             request::caller(&slug, Capability::ViewKeyDetail).await?;
-        let mut conn = state.db.acquire().await?;
-        keys::find(&mut conn, &m.org_id, &id).await?.ok_or(AppError::NotFound)?;
+        // The connection goes back before the next query takes one.
+        keys::find(&mut *state.db.acquire().await?, &m.org_id, &id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let (width, count) = range.buckets();
         let now = db::now();
         let first = now - now.rem_euclid(width) - width * (count as i64 - 1);

@@ -1,11 +1,17 @@
 //! The Content-Security-Policy of rendered pages, bound to the nonce Leptos
 //! puts on its hydration scripts.
+//!
+//! The server's security layer gives every request a [`NonceSlot`] (in its
+//! extensions) and, once the answer is made, sets the policy from it: the
+//! page policy with the render's nonce on every HTML answer, whatever the
+//! render's timing, and the locked-down API policy on everything else. A
+//! render writes its nonce into the slot as soon as Leptos has made it,
+//! before anything is rendered ([`remember_nonce`]).
 
-use http::HeaderValue;
-use http::header::CONTENT_SECURITY_POLICY;
+use http::request::Parts;
 use leptos::nonce::use_nonce;
 use leptos::prelude::use_context;
-use leptos_axum::ResponseOptions;
+use std::sync::{Arc, Mutex};
 
 /// The page policy for a given script nonce: scripts only with the nonce
 /// (and what they load), WASM compilation, styles and fetches from here.
@@ -17,12 +23,35 @@ pub fn page_policy(nonce: &str) -> String {
     )
 }
 
-/// Sends the page policy for this response's nonce. Called while the shell
-/// renders, before the first byte of the page goes out.
-pub fn send_policy() {
-    if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<ResponseOptions>())
-        && let Ok(value) = HeaderValue::from_str(&page_policy(&nonce))
-    {
-        res.insert_header(CONTENT_SECURITY_POLICY, value);
+/// The policy of every answer that is not a page.
+pub const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Where a request's render leaves the nonce of its scripts. A request
+/// rendered twice (`server::hedge`) gives its second render a slot of its
+/// own and keeps the nonce of the render whose answer it sends.
+#[derive(Clone, Debug, Default)]
+pub struct NonceSlot(Arc<Mutex<Option<String>>>);
+
+impl NonceSlot {
+    /// The nonce the render used, if a render ran.
+    pub fn nonce(&self) -> Option<String> {
+        self.0.lock().ok()?.clone()
+    }
+
+    /// Records `nonce` as the one the answer's scripts carry.
+    pub fn set(&self, nonce: Option<String>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = nonce;
+        }
+    }
+}
+
+/// Writes this render's nonce into the request's [`NonceSlot`]. Given to
+/// Leptos as the routes' additional context, so it runs once per render,
+/// right after Leptos made the nonce and before the shell renders.
+pub fn remember_nonce() {
+    let slot = use_context::<Parts>().and_then(|p| p.extensions.get::<NonceSlot>().cloned());
+    if let (Some(slot), Some(nonce)) = (slot, use_nonce()) {
+        slot.set(Some(nonce.to_string()));
     }
 }

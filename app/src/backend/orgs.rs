@@ -159,6 +159,55 @@ pub async fn lock_org(conn: &mut AnyConnection, org_id: &str) -> Result<(), AppE
     Ok(())
 }
 
+/// What someone joining a suspended org is told.
+pub const SUSPENDED_JOINING: &str =
+    "This organisation is suspended: it takes no new members until the platform resumes it.";
+
+/// Locks the org `org_id` for a change of its members ([`lock_org`]) and
+/// refuses when it is suspended: a suspended org gains no member by any way
+/// in (invitation, portal link). Checked under the lock, so a suspension
+/// that commits first always wins.
+pub async fn lock_open_org(conn: &mut AnyConnection, org_id: &str) -> Result<(), AppError> {
+    lock_org(conn, org_id).await?;
+    let (suspended_at,): (Option<i64>,) =
+        sqlx::query_as("SELECT suspended_at FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    match suspended_at {
+        Some(_) => Err(AppError::NotAllowed(SUSPENDED_JOINING.into())),
+        None => Ok(()),
+    }
+}
+
+/// Audits a refused joining of the suspended org `org_id` by `email`
+/// (`via`: "invitation", "portal link"), outside the refused transaction.
+pub async fn audit_refused_joining(
+    db: &Db,
+    org_id: &str,
+    email: &str,
+    via: &str,
+    client_ip: Option<&str>,
+) -> Result<(), AppError> {
+    let mut conn = db.acquire().await?;
+    super::audit::record(
+        &mut conn,
+        super::audit::AuditEntry {
+            org_id,
+            actor_id: None,
+            actor_email: Some(email),
+            action: "member.join_refused",
+            target_type: "member",
+            target_id: None,
+            target_label: Some(email),
+            changes: Some(serde_json::json!({ "reason": "suspended", "via": via })),
+            client_ip,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// A member's role and email inside a locked transaction.
 pub async fn member_in_tx(
     conn: &mut AnyConnection,

@@ -56,7 +56,7 @@ impl Default for HashingSlots {
     }
 }
 
-/// argon2id with the parameters DESIGN.md §9 asks for (19 MiB, t=2, p=1).
+/// argon2id with the parameters docs/design.md#security-requirements asks for (19 MiB, t=2, p=1).
 fn hasher() -> Argon2<'static> {
     let params = Params::new(19_456, 2, 1, None).expect("static argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)

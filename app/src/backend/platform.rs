@@ -1,4 +1,4 @@
-//! The platform's side of organisations (DESIGN.md §2, §11): list, create
+//! The platform's side of organisations (docs/design.md#roles, #platform-and-portal): list, create
 //! (with the first owner's invitation), rename, suspend and resume. The
 //! admin console, the command line and the operator API all go through
 //! these, so each change is checked, audited and propagated the same way.

@@ -1,4 +1,4 @@
-//! Portal sessions (DESIGN.md §11): one-time, five-minute sign-in links the
+//! Portal sessions (docs/design.md#platform-and-portal): one-time, five-minute sign-in links the
 //! platform's backend asks for, so its own users reach their org's keys
 //! without a Keywarden password. Only the token's SHA-256 is stored.
 
@@ -22,7 +22,8 @@ pub fn portal_role(role: Role) -> Result<Role, String> {
 }
 
 /// A new link's token for `email` as `role` in the org `org_id`; expires
-/// `PORTAL_TTL_SECS` from now (returned).
+/// `PORTAL_TTL_SECS` from now (returned). A suspended org gets no link
+/// (`Suspended`, audited).
 pub async fn create(
     db: &Db,
     org_id: &str,
@@ -31,6 +32,15 @@ pub async fn create(
     return_url: Option<&ReturnUrl>,
 ) -> Result<(String, i64), AppError> {
     let role = portal_role(role).map_err(AppError::Invalid)?;
+    let (suspended_at,): (Option<i64>,) =
+        sqlx::query_as("SELECT suspended_at FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .fetch_one(db)
+            .await?;
+    if suspended_at.is_some() {
+        orgs::audit_refused_joining(db, org_id, email.as_str(), "operator API", None).await?;
+        return Err(AppError::Suspended);
+    }
     let token = secret::random_token();
     let now = db::now();
     let expires_at = now + PORTAL_TTL_SECS;
@@ -122,7 +132,12 @@ pub async fn redeem(db: &Db, token: &str, client_ip: Option<&str>) -> Result<Red
         // No password: one can be set later through an invitation.
         None => super::users::insert(&mut tx, &email, "").await?,
     };
-    orgs::lock_org(&mut tx, &org_id).await?;
+    if let Err(refused) = orgs::lock_open_org(&mut tx, &org_id).await {
+        // The link stays unused; the refusal is on record.
+        tx.rollback().await?;
+        orgs::audit_refused_joining(db, &org_id, email.as_str(), "portal link", client_ip).await?;
+        return Err(refused);
+    }
     let before = orgs::member_in_tx(&mut tx, &org_id, &user_id).await?;
     let (action, changes) = match before.map(|(r, _)| r) {
         // A portal session never makes or unmakes an owner.

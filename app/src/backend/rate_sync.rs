@@ -1,4 +1,4 @@
-//! Rate limits across instances (DESIGN.md §5.4, PostgreSQL): each
+//! Rate limits across instances (docs/design.md#limits-across-instances, PostgreSQL): each
 //! instance adds what it admitted per key to `rate_admitted` and reads back
 //! every key's total that changed lately, its own or not, so a key that is
 //! new to an instance is charged with what the others admitted.

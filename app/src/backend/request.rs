@@ -15,11 +15,19 @@ use std::net::SocketAddr;
 
 /// The app state provided to server functions through context.
 pub fn app_state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from context"))
+    use_context::<AppState>().ok_or_else(|| gone("AppState"))
 }
 
 fn parts() -> Result<Parts, AppError> {
-    use_context::<Parts>().ok_or_else(|| AppError::internal("request parts missing from context"))
+    use_context::<Parts>().ok_or_else(|| gone("request parts"))
+}
+
+/// A context that is missing: every request provides it, so the request
+/// whose scope this was has ended (a page the browser left mid-render,
+/// whose data loads still run). Nobody waits for the answer.
+fn gone(what: &str) -> AppError {
+    tracing::debug!(what, "context of an ended request");
+    AppError::Internal
 }
 
 /// The session token the request presents, if any.
@@ -170,6 +178,14 @@ pub async fn start_session_returning(
         res.append_header(SET_COOKIE, token.set_cookie(is_https(state), ttl));
     }
     Ok(())
+}
+
+/// Keeps this answer out of every cache: it carries a secret shown once
+/// (a new key, recovery codes).
+pub fn no_store() {
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.insert_header(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    }
 }
 
 /// Ends the request's session and clears its cookie.

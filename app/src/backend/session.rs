@@ -61,7 +61,7 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
 pub struct SessionUser {
     pub id: String,
     pub email: String,
-    /// An instance admin (DESIGN.md §2).
+    /// An instance admin (docs/design.md#roles).
     pub is_admin: bool,
     /// Where "Back to <platform>" leads, for a session opened from a
     /// portal link.

@@ -1,4 +1,4 @@
-//! Two-factor sign-in (DESIGN.md §7, §9): TOTP codes (RFC 6238: SHA-1, six
+//! Two-factor sign-in (docs/design.md#user-interface, #security-requirements): TOTP codes (RFC 6238: SHA-1, six
 //! digits, 30-second steps, one step either side) and ten one-time recovery
 //! codes stored as SHA-256 hashes. A code is accepted once: the step of the
 //! last accepted TOTP code is kept, and a recovery code is marked used.

@@ -1,4 +1,4 @@
-//! Usage-limit leases (DESIGN.md §5.4). A key's balance lives in
+//! Usage-limit leases (docs/design.md#limits-across-instances). A key's balance lives in
 //! `api_keys.usage_remaining`; an instance takes a few uses at a time with
 //! one atomic `UPDATE … RETURNING`, spends them in memory and gives back
 //! what it did not spend. However many instances serve a key, no more uses

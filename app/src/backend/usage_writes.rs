@@ -1,4 +1,4 @@
-//! Writing what verification recorded, in batches (DESIGN.md §5.3): per-key
+//! Writing what verification recorded, in batches (docs/design.md#hot-path): per-key
 //! counts and last use, counts per hour and outcome, and request-log rows.
 //! Each table is written with one statement and one JSON parameter per
 //! batch (the log in transactions of a few thousand rows, into day

@@ -1,3 +1,4 @@
+use super::{busy, use_hydrated};
 use leptos::prelude::*;
 
 /// A **Copy** button that writes `text` to the clipboard and reads
@@ -5,6 +6,7 @@ use leptos::prelude::*;
 #[component]
 pub fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
     let copied = RwSignal::new(false);
+    let ready = use_hydrated();
     let on_click = move |_| {
         #[cfg(feature = "hydrate")]
         {
@@ -25,7 +27,7 @@ pub fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
         let _ = (text, copied);
     };
     view! {
-        <button type="button" class="secondary" on:click=on_click>
+        <button type="button" class="secondary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=on_click>
             {move || if copied.get() { "Copied" } else { "Copy" }}
         </button>
     }

@@ -2,13 +2,17 @@
 
 mod copy;
 mod history;
+mod hydrated;
 mod modal;
 mod page;
 mod table;
-mod time;
 
+pub use crate::domain::time::{
+    format_date, format_datetime, format_day, format_timestamp, relative,
+};
 pub use copy::CopyButton;
 pub use history::describe as describe_changes;
+pub use hydrated::{busy, use_hydrated};
 pub use modal::Modal;
 pub use page::{
     AuthCard, AuthPage, DeadLink, Field, Gate, Loaded, Loading, PageHeading, SignOut, Submit,
@@ -16,9 +20,8 @@ pub use page::{
 };
 pub use table::{
     DataTable, FilterSelect, Pager, page_count, page_link, page_param, query_param, thousands,
-    url_filters,
+    url_filters, urlencode,
 };
-pub use time::{format_date, format_datetime, format_day, format_timestamp, relative};
 
 use crate::error::AppError;
 use leptos::prelude::*;

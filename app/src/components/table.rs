@@ -94,7 +94,7 @@ pub fn page_link(page: u32, filters: &[(&str, Option<&str>)]) -> String {
     let mut link = format!("?page={page}");
     for (name, value) in filters {
         if let Some(value) = value {
-            link.push_str(&format!("&{name}={}", crate::pages::urlencode(value)));
+            link.push_str(&format!("&{name}={}", urlencode(value)));
         }
     }
     link
@@ -149,6 +149,18 @@ pub fn thousands(n: i64) -> String {
         out.push(d);
     }
     out
+}
+
+/// Percent-encodes `s` for use as a query value (`/` kept).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The operator's catalog: which permissions exist and which key types
-//! (named presets of permissions) people pick from. DESIGN.md §1.
+//! (named presets of permissions) people pick from. docs/design.md#concepts
 
 use super::keys::RateLimit;
 use serde::{Deserialize, Serialize};

@@ -15,8 +15,12 @@ impl Email {
     /// Parses an email address; the check is deliberately loose (one `@`,
     /// a dotted domain, no spaces) since only a sent mail proves an address.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim().to_lowercase();
         let invalid = || Err("Enter a valid email address, like name@example.com.".to_string());
+        // Lower-casing can grow a string: the length is checked before it.
+        if raw.trim().len() > Self::MAX_LEN {
+            return invalid();
+        }
+        let email = raw.trim().to_lowercase();
         if email.is_empty() {
             return Err("Enter an email address.".into());
         }
@@ -49,6 +53,10 @@ impl Password {
 
     /// Parses a password chosen by a person (at sign-up or invitation).
     pub fn parse(raw: &str) -> Result<Self, String> {
+        // A character is at most 4 bytes: past that, nothing is counted.
+        if raw.len() > 4 * Self::MAX_CHARS {
+            return Err(format!("Choose a password of at most {} characters.", Self::MAX_CHARS));
+        }
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
             return Err(format!("Choose a password of at least {} characters.", Self::MIN_CHARS));
@@ -78,8 +86,11 @@ pub struct Slug(String);
 
 impl Slug {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let slug = raw.trim().to_lowercase();
         let rule = "Use 2–40 lowercase letters, digits or hyphens, starting and ending with a letter or digit.";
+        if raw.trim().len() > 4 * 40 {
+            return Err(rule.into());
+        }
+        let slug = raw.trim().to_lowercase();
         let len = slug.chars().count();
         let allowed =
             slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -108,7 +119,7 @@ pub(super) fn label(raw: &str, when_empty: &str) -> Result<String, String> {
     if name.is_empty() {
         return Err(when_empty.into());
     }
-    if name.chars().count() > 100 {
+    if name.len() > 4 * 100 || name.chars().count() > 100 {
         return Err("Use at most 100 characters for the name.".into());
     }
     if name.chars().any(char::is_control) {

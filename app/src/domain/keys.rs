@@ -83,7 +83,10 @@ impl Expiry {
                 Ok(Expiry::InDays(choice.trim().parse().expect("matched digits")))
             }
             "date" => Ok(Expiry::OnDate(date.trim().to_string())),
-            other => Err(format!("Unknown expiry choice \u{201c}{other}\u{201d}.")),
+            other => Err(format!(
+                "Unknown expiry choice \u{201c}{}\u{201d}.",
+                other.chars().take(40).collect::<String>()
+            )),
         }
     }
 

@@ -24,19 +24,24 @@ use text_type;
 pub mod calendar;
 mod catalog;
 mod inputs;
+mod ip_allowlist;
 mod key_options;
 mod keys;
 pub mod model;
 mod next;
 mod outcome;
+#[cfg(test)]
+mod parsers_are_linear;
 mod platform;
 mod policy;
 mod role;
+pub mod time;
 mod token;
 
 pub use catalog::{CUSTOM_TYPE, Catalog, KeyType};
 pub use inputs::{Email, OrgName, Password, Slug};
-pub use key_options::{CustomerId, IpAllowlist, KeyMeta, KeyOptions, Refill, UsageLimit};
+pub use ip_allowlist::IpAllowlist;
+pub use key_options::{CustomerId, KeyMeta, KeyOptions, Refill, UsageLimit};
 pub use keys::{Expiry, KeyName, KeyStatus, RateLimit};
 pub use model::{
     AuditView, Grace, InvitationView, KeyHints, KeyQuery, KeySort, KeyView, MemberView, OrgSummary,

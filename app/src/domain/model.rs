@@ -19,7 +19,8 @@ pub struct KeyView {
     pub key_type: String,
     pub permissions: Vec<String>,
     pub status: KeyStatus,
-    pub rate_limit: RateLimit,
+    /// `None` only in a viewer's list (see [`KeyView::listed_for_viewer`]).
+    pub rate_limit: Option<RateLimit>,
     pub created_at: UnixTime,
     pub created_by: Option<String>,
     pub expires_at: Option<UnixTime>,
@@ -35,6 +36,28 @@ pub struct KeyView {
     /// Metadata as indented JSON.
     pub meta: Option<String>,
     pub usage: Option<UsageView>,
+}
+
+impl KeyView {
+    /// The key as a viewer's list shows it (docs/design.md#roles): name,
+    /// prefix, type, environment, requests, last used, created, expires and
+    /// status, with the flags beside the status. What only members and up
+    /// may see (permissions, rate limit, creator, allowed IPs, customer,
+    /// metadata, usage limit, the old secret's grace) is left out, not just
+    /// unrendered: the page's data reaches the browser whole.
+    pub fn listed_for_viewer(self) -> KeyView {
+        KeyView {
+            permissions: Vec::new(),
+            rate_limit: None,
+            created_by: None,
+            previous_expires_at: None,
+            ip_allowlist: Vec::new(),
+            customer: None,
+            meta: None,
+            usage: None,
+            ..self
+        }
+    }
 }
 
 /// What the list flags beside a key's status.

@@ -1,4 +1,4 @@
-//! Verification outcome codes (DESIGN.md §5.1) as the UI shows them.
+//! Verification outcome codes (docs/design.md#verify-api) as the UI shows them.
 
 /// Every outcome code, in the order verification checks them.
 pub const OUTCOMES: [&str; 11] = [

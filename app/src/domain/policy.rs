@@ -1,4 +1,4 @@
-//! An organisation's policies (DESIGN.md §2, §4): the owner's rules for the
+//! An organisation's policies (docs/design.md#roles, #lifecycle-and-status): the owner's rules for the
 //! org's keys and members, and the arithmetic every layer applies the same
 //! way.
 

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// A member's role in one organisation (DESIGN.md §2).
+/// A member's role in one organisation (docs/design.md#roles).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -69,7 +69,7 @@ impl Role {
         }
     }
 
-    /// Whether this role has `capability` (the table in DESIGN.md §2).
+    /// Whether this role has `capability` (the table in docs/design.md#roles).
     pub fn can(self, capability: Capability) -> bool {
         use Capability::*;
         match capability {
@@ -108,10 +108,9 @@ impl FromStr for Role {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("Unknown role \u{201c}{s}\u{201d}."))
+        Role::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            format!("Unknown role \u{201c}{}\u{201d}.", s.chars().take(40).collect::<String>())
+        })
     }
 }
 

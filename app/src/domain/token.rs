@@ -1,4 +1,4 @@
-//! The API key format of DESIGN.md §3:
+//! The API key format of docs/design.md#key-format-and-storage:
 //! `<prefix>_<env>_<body><check>`, e.g. `kw_live_5Gf0…e0h2JkL`.
 //!
 //! - `prefix`: the operator's, 2–8 chars of `[a-z0-9]`;

@@ -6,7 +6,8 @@ use crate::api::account::{
     RegenerateRecoveryCodes, SessionView, StartTwoFactor, get_account,
 };
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, Loading, SignOut, action_error, format_datetime, relative,
+    DataTable, ErrorPanel, ErrorText, Loading, SignOut, action_error, busy, format_datetime,
+    relative, use_hydrated,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -110,6 +111,7 @@ fn PasswordPanel(action: ServerAction<ChangePassword>) -> impl IntoView {
 #[component]
 fn TwoFactorPanel(on: bool, left: i64, actions: Actions) -> impl IntoView {
     let code = RwSignal::new(String::new());
+    let ready = use_hydrated();
     let codes = Signal::derive(move || {
         let fresh = actions.enable.value().get().and_then(Result::ok);
         fresh.or_else(|| actions.regenerate.value().get().and_then(Result::ok)).map(|c| c.0)
@@ -133,10 +135,10 @@ fn TwoFactorPanel(on: bool, left: i64, actions: Actions) -> impl IntoView {
                         <input id="manage-code" autocomplete="one-time-code" prop:value=move || code.get()
                             on:input=move |ev| code.set(event_target_value(&ev)) />
                         <div class="inline-form">
-                            <button type="button" class="danger" on:click=move |_| {
+                            <button type="button" class="danger" disabled=move || !ready.get() aria-busy=busy(ready) on:click=move |_| {
                                 actions.disable.dispatch(DisableTwoFactor { code: code.get_untracked() });
                             }>"Turn off"</button>
-                            <button type="button" class="secondary" on:click=move |_| {
+                            <button type="button" class="secondary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=move |_| {
                                 actions.regenerate.dispatch(RegenerateRecoveryCodes { code: code.get_untracked() });
                                 code.set(String::new());
                             }>"Regenerate recovery codes"</button>
@@ -156,11 +158,12 @@ fn TwoFactorPanel(on: bool, left: i64, actions: Actions) -> impl IntoView {
 #[component]
 fn SetUp(actions: Actions, code: RwSignal<String>) -> impl IntoView {
     let setup = move || actions.start.value().get().and_then(Result::ok);
+    let ready = use_hydrated();
     view! {
         <p>"Sign in with a code from an authenticator app as well as your password."</p>
         {move || match setup() {
             None => view! {
-                <button type="button" class="primary" on:click=move |_| { actions.start.dispatch(StartTwoFactor {}); }>
+                <button type="button" class="primary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=move |_| { actions.start.dispatch(StartTwoFactor {}); }>
                     "Set up two-factor sign-in"
                 </button>
             }
@@ -203,6 +206,7 @@ fn RecoveryCodeList(codes: Vec<String>) -> impl IntoView {
 #[component]
 fn SessionsPanel(sessions: Vec<SessionView>, now: i64, actions: Actions) -> impl IntoView {
     let others = sessions.iter().filter(|s| !s.current).count();
+    let ready = use_hydrated();
     view! {
         <section class="panel" aria-labelledby="sessions-title">
             <h2 id="sessions-title">"Sessions"</h2>
@@ -223,7 +227,7 @@ fn SessionsPanel(sessions: Vec<SessionView>, now: i64, actions: Actions) -> impl
                                         view! { <span class="badge">"This session"</span> }.into_any()
                                     } else {
                                         view! {
-                                            <button type="button" class="secondary small" on:click=move |_| {
+                                            <button type="button" class="secondary small" disabled=move || !ready.get() aria-busy=busy(ready) on:click=move |_| {
                                                 actions.end.dispatch(EndSession { id: id.clone() });
                                             }>"Sign out"</button>
                                         }
@@ -236,7 +240,7 @@ fn SessionsPanel(sessions: Vec<SessionView>, now: i64, actions: Actions) -> impl
                     .collect_view()}
             </DataTable>
             {(others > 0).then(|| view! {
-                <button type="button" class="secondary" on:click=move |_| { actions.end_others.dispatch(EndOtherSessions {}); }>
+                <button type="button" class="secondary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=move |_| { actions.end_others.dispatch(EndOtherSessions {}); }>
                     "Sign out everywhere else"
                 </button>
             })}

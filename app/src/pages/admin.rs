@@ -5,7 +5,7 @@
 use crate::api::platform::{AdminCreateOrg, AdminRenameOrg, AdminSuspendOrg, admin_orgs};
 use crate::components::{
     CopyButton, DataTable, ErrorPanel, ErrorText, Field, Loading, Modal, Pager, Submit,
-    action_error, format_date, page_link, page_param, url_filters,
+    action_error, busy, format_date, page_link, page_param, url_filters, use_hydrated,
 };
 use crate::domain::OrgOverview;
 use crate::error::AppError;
@@ -176,6 +176,7 @@ fn OrgRow(
             }))
         }
     };
+    let ready = use_hydrated();
     let start_rename = {
         let slug = slug.clone();
         move |_| renaming.set(Some(slug.clone()))
@@ -212,8 +213,8 @@ fn OrgRow(
                 <span class=if suspended { "badge badge-danger" } else { "badge badge-ok" }>{status}</span>
             </td>
             <td class="row-actions" data-label="Actions">
-                <button type="button" class="secondary" on:click=start_rename>"Rename"</button>
-                <button type="button" class="secondary" on:click=ask>
+                <button type="button" class="secondary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=start_rename>"Rename"</button>
+                <button type="button" class="secondary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=ask>
                     {if suspended { "Resume" } else { "Suspend" }}
                 </button>
             </td>

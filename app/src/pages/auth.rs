@@ -2,7 +2,9 @@
 
 use crate::api::auth::{Login, setup_needed};
 use crate::api::platform::{FoundOrg, signup_open};
-use crate::components::{AuthCard, AuthPage, ErrorText, Gate, Submit, action_error};
+use crate::components::{
+    AuthCard, AuthPage, ErrorText, Gate, Submit, action_error, busy, use_hydrated,
+};
 use crate::domain::Founding;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -51,6 +53,7 @@ pub fn PasswordInput(
     optional: bool,
 ) -> impl IntoView {
     let visible = RwSignal::new(false);
+    let ready = use_hydrated();
     view! {
         <div class="password-field">
             <input
@@ -66,6 +69,8 @@ pub fn PasswordInput(
                 class="ghost"
                 aria-controls=id
                 aria-pressed=move || visible.get().to_string()
+                disabled=move || !ready.get()
+                aria-busy=busy(ready)
                 on:click=move |_| visible.update(|v| *v = !*v)
             >
                 {move || if visible.get() { "Hide password" } else { "Show password" }}

@@ -4,7 +4,7 @@ use crate::api::members::{ChangeRole, InviteMember, RemoveMember, RevokeInvitati
 use crate::api::types::{InvitationView, MemberView, MembersPage as Page};
 use crate::components::{
     CopyButton, DataTable, ErrorText, Field, Loaded, Modal, PageHeading, Submit, action_error,
-    format_date, path_param,
+    busy, format_date, path_param, use_hydrated,
 };
 use crate::domain::Role;
 use leptos::prelude::*;
@@ -64,6 +64,7 @@ fn MembersBody(page: Page, invite: ServerAction<InviteMember>, actions: Actions)
 #[component]
 fn MemberRow(member: MemberView, can_manage: bool, actions: Actions) -> impl IntoView {
     let confirming = RwSignal::new(false);
+    let ready = use_hydrated();
     let MemberView { user_id, email, role, joined_at, is_you } = member;
     let manage = can_manage.then(|| {
         let label = format!("Role for {email}");
@@ -83,7 +84,7 @@ fn MemberRow(member: MemberView, can_manage: bool, actions: Actions) -> impl Int
                     </select>
                     <button type="submit" class="secondary">"Change role"</button>
                 </ActionForm>
-                <button type="button" class="danger" aria-label=remove_label on:click=move |_| confirming.set(true)>
+                <button type="button" class="danger" aria-label=remove_label disabled=move || !ready.get() aria-busy=busy(ready) on:click=move |_| confirming.set(true)>
                     "Remove"
                 </button>
                 <Show when=move || confirming.get()>

@@ -73,18 +73,6 @@ fn NoOrganisation(email: String) -> impl IntoView {
     }
 }
 
-/// Percent-encodes `s` for use as a query value (`/` kept).
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Any path the router does not know.
 #[component]
 pub fn NotFound() -> impl IntoView {

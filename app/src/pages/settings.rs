@@ -25,11 +25,11 @@ pub fn SettingsLayout() -> impl IntoView {
                     Ok(ctx) => view! { <Shell ctx /> }.into_any(),
                     Err(AppError::Unauthenticated) => {
                         let here = location.pathname.get_untracked();
-                        let path = format!("/login?next={}", super::urlencode(&here));
+                        let path = format!("/login?next={}", crate::components::urlencode(&here));
                         view! { <Redirect path /> }.into_any()
                     }
                     Err(AppError::TwoFactorRequired) => {
-                        let path = format!("/account?required={}", super::urlencode(&slug()));
+                        let path = format!("/account?required={}", crate::components::urlencode(&slug()));
                         view! { <Redirect path /> }.into_any()
                     }
                     Err(error) => view! { <main class="auth-page"><ErrorPanel error /></main> }.into_any(),

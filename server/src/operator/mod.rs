@@ -1,4 +1,4 @@
-//! The operator API (DESIGN.md §11): the platform's backend provisions
+//! The operator API (docs/design.md#platform-and-portal): the platform's backend provisions
 //! organisations and opens portal sessions, authenticated by operator
 //! tokens (`KEYWARDEN_OPERATOR_TOKENS`). With none configured every call
 //! answers 401.

@@ -2,12 +2,11 @@
 //! `{"error": {"code": "…", "message": "…"}}`; internal details only reach
 //! the server log (through [`AppError::internal`]).
 
+pub use crate::error_body::{ErrorBody, ErrorDetail, json_error};
 use crate::verify::Code;
 use app::AppError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 /// Why a REST call was refused.
 #[derive(Debug)]
@@ -28,32 +27,11 @@ pub enum RestError {
     Unavailable,
 }
 
-/// The one JSON error body of every API answer:
-/// `{"error": {"code": "…", "message": "…"}}`.
-pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
-    (status, axum::Json(body)).into_response()
-}
-
 impl RestError {
     /// A 400 for input that does not parse, in the user's words.
     pub fn invalid(message: impl Into<String>) -> Self {
         RestError::App(AppError::Invalid(message.into()))
     }
-}
-
-/// An error answer.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"error": {"code": "NOT_FOUND", "message": "Not found."}}))]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// What went wrong, in a stable code and in words.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    pub code: String,
-    pub message: String,
 }
 
 /// The error answers of the OpenAPI document, each described once and

@@ -1,5 +1,5 @@
 //! Allowed IPs, customer id, metadata and usage limit as the REST API takes
-//! and shows them (DESIGN.md §6), parsed by the same domain types as the
+//! and shows them (docs/design.md#rest-api), parsed by the same domain types as the
 //! page's dialogs.
 
 use super::error::RestError;

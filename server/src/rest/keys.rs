@@ -6,7 +6,6 @@ use super::auth::{Caller, ReadKeys, WriteKeys};
 use super::error::answers::{Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized};
 use super::error::{JsonBody, RestError};
 use super::key_options::{self as opts, UsageLimitBody, UsageResource, present};
-use app::AppError;
 use app::api::key_types::{Grace, KeyQuery, KeyView};
 use app::backend::keys::{self, KeyEdit, KeyRow, NewKeySpec, service};
 use app::backend::{AppState, db};
@@ -69,10 +68,11 @@ impl From<KeyView> for KeyResource {
             environment: k.environment.as_str().into(),
             permissions: k.permissions,
             status: k.status.label().to_ascii_lowercase(),
-            rate_limit: RateLimitBody {
-                limit: k.rate_limit.limit,
-                window_secs: k.rate_limit.window_secs,
-            },
+            // The API answers with whole views (never a viewer's list), so
+            // a rate limit is always there.
+            rate_limit: k.rate_limit.map_or(RateLimitBody { limit: 0, window_secs: 0 }, |r| {
+                RateLimitBody { limit: r.limit, window_secs: r.window_secs }
+            }),
             created_at: k.created_at,
             expires_at: k.expires_at,
             last_used_at: k.last_used_at,
@@ -193,16 +193,13 @@ pub struct RegenerateKey {
     pub grace: Grace,
 }
 
-/// The rows as the API shows them, under their org's policies.
+/// The rows as the API shows them (the page's views, in the API's shape).
 async fn views(state: &AppState, rows: &[KeyRow]) -> Result<Vec<KeyResource>, RestError> {
-    let Some(first) = rows.first() else { return Ok(Vec::new()) };
-    let policies = app::backend::policies::of_org_in(&state.db, &first.org_id).await?;
-    let now = db::now();
-    rows.iter().map(|r| Ok(r.view(now, state.settings.rotation_days, &policies)?.into())).collect()
+    Ok(keys::views(state, rows).await?.into_iter().map(Into::into).collect())
 }
 
 async fn view(state: &AppState, row: &KeyRow) -> Result<KeyResource, RestError> {
-    Ok(views(state, std::slice::from_ref(row)).await?.remove(0))
+    Ok(keys::view(state, row).await?.into())
 }
 
 fn rate_limit(body: RateLimitBody) -> Result<RateLimit, RestError> {
@@ -213,17 +210,14 @@ fn rate_limit(body: RateLimitBody) -> Result<RateLimit, RestError> {
         .map_err(RestError::invalid)
 }
 
-/// The org's key `id` if the caller's environment reaches it.
+/// The org's key `id` if the caller's environment reaches it (the keys
+/// service's one rule of reach).
 async fn reachable(
     state: &AppState,
     caller: &Caller<impl Send>,
     id: &str,
 ) -> Result<KeyRow, RestError> {
-    let mut conn = state.db.acquire().await?;
-    keys::find(&mut conn, &caller.key.org_id, id)
-        .await?
-        .filter(|row| row.environment == caller.key.environment.as_str())
-        .ok_or(RestError::App(AppError::NotFound))
+    Ok(keys::reachable(&mut *state.db.acquire().await?, &caller.by().actor, id).await?)
 }
 
 fn future(expires_at: Option<i64>) -> Result<Option<i64>, RestError> {

@@ -1,4 +1,4 @@
-//! Keywarden's own REST API (DESIGN.md §6), for automation such as rotating
+//! Keywarden's own REST API (docs/design.md#rest-api), for automation such as rotating
 //! keys from CI. Callers authenticate with one of their org's API keys; that
 //! key's environment bounds what they see and change, `keys:read` and
 //! `keys:write` gate reading and writing, and a key never grants or reaches
@@ -8,7 +8,6 @@ pub mod auth;
 pub mod error;
 pub mod key_options;
 pub mod keys;
-pub mod openapi;
 
 use crate::verify::Verifier;
 use app::backend::AppState;
@@ -24,13 +23,12 @@ pub struct RestState {
     pub verifier: Arc<Verifier>,
 }
 
-/// `/v1/keys…` and `/v1/openapi.json`.
+/// `/v1/keys…`.
 pub fn router<S: Clone + Send + Sync + 'static>(state: RestState) -> Router<S> {
     Router::new()
         .route("/v1/keys", get(keys::list).post(keys::create))
         .route("/v1/keys/{id}", get(keys::get).patch(keys::update))
         .route("/v1/keys/{id}/regenerate", post(keys::regenerate))
         .route("/v1/keys/{id}/revoke", post(keys::revoke))
-        .route("/v1/openapi.json", get(openapi::document))
         .with_state(state)
 }

@@ -5,17 +5,9 @@
 //! documented shape stays [`super::handler::VerifyResponse`]; a test holds
 //! both to the same bytes.
 
-use super::cache::CachedKey;
+use super::cache::{CachedKey, FixedAnswer as Fixed};
 use super::{Decision, RateLimitInfo, UsageInfo};
 use serde::Serialize;
-
-/// A key's fixed answer fields as JSON members, without the braces:
-/// `head` goes before the rate limit, `tail` after it.
-#[derive(Clone, Debug)]
-pub struct Fixed {
-    head: Box<str>,
-    tail: Box<str>,
-}
 
 #[derive(Serialize)]
 struct Head<'a> {
@@ -41,27 +33,29 @@ fn members(value: &impl Serialize) -> Box<str> {
     json[1..json.len() - 1].into()
 }
 
-impl Fixed {
-    /// The fixed part of `key`'s answers.
-    pub fn of(key: &CachedKey) -> Self {
-        Fixed {
-            head: members(&Head {
-                key_id: &key.id,
-                org: &key.org,
-                name: &key.name,
-                key_type: &key.key_type,
-                permissions: &key.permissions,
-                environment: key.environment.as_str(),
-                expires_at: key.expires_at,
-            }),
-            tail: members(&Tail { customer: key.customer.as_deref(), meta: key.meta.as_deref() }),
-        }
+/// The fixed part of `key`'s answers, serialised on first use.
+pub fn fixed(key: &CachedKey) -> &Fixed {
+    key.fixed_answer.get_or_init(|| of(key))
+}
+
+fn of(key: &CachedKey) -> Fixed {
+    Fixed {
+        head: members(&Head {
+            key_id: &key.id,
+            org: &key.org,
+            name: &key.name,
+            key_type: &key.key_type,
+            permissions: &key.permissions,
+            environment: key.environment.as_str(),
+            expires_at: key.expires_at,
+        }),
+        tail: members(&Tail { customer: key.customer.as_deref(), meta: key.meta.as_deref() }),
     }
 }
 
 /// The answer describing `d`, as `POST /v1/keys/verify` sends it.
 pub fn to_json(d: &Decision) -> Vec<u8> {
-    let fixed = d.key.as_deref().map(CachedKey::answer);
+    let fixed = d.key.as_deref().map(self::fixed);
     let size = fixed.map_or(0, |f| f.head.len() + f.tail.len()) + 160;
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(if d.code == super::Code::Valid {

@@ -210,16 +210,16 @@ fn rate_limit_headers(res: &mut Response, info: RateLimitInfo, window_secs: u32)
             headers(("X-Keywarden-Key-Id" = String, description = "The key's id"),
                 ("X-Keywarden-Org" = String, description = "The key's organisation"),
                 ("RateLimit" = String, description = "limit, remaining and reset (seconds)"))),
-        (status = 400, description = "The proxy's headers are missing or mixed, or the path is refused", body = crate::rest::error::ErrorBody),
+        (status = 400, description = "The proxy's headers are missing or mixed, or the path is refused", body = crate::error_body::ErrorBody),
         (status = 401, description = "Missing, malformed, unknown, disabled, revoked or expired key, or another environment's",
             headers(("X-Keywarden-Code" = String, description = "The decision code"),
-                ("WWW-Authenticate" = String, description = "Bearer")), body = crate::rest::error::ErrorBody),
+                ("WWW-Authenticate" = String, description = "Bearer")), body = crate::error_body::ErrorBody),
         (status = 403, description = "A missing permission, a path no route rule covers, an address the key's allowed IPs leave out, or a usage limit spent for good",
-            headers(("X-Keywarden-Code" = String, description = "The decision code")), body = crate::rest::error::ErrorBody),
+            headers(("X-Keywarden-Code" = String, description = "The decision code")), body = crate::error_body::ErrorBody),
         (status = 429, description = "Rate limited, or the usage limit spent until its next refill",
             headers(("Retry-After" = u64, description = "Seconds to wait"),
-                ("RateLimit" = String, description = "limit, remaining=0 and reset")), body = crate::rest::error::ErrorBody),
-        (status = 503, description = "The database cannot be read for an uncached key", body = crate::rest::error::ErrorBody)))]
+                ("RateLimit" = String, description = "limit, remaining=0 and reset")), body = crate::error_body::ErrorBody),
+        (status = 503, description = "The database cannot be read for an uncached key", body = crate::error_body::ErrorBody)))]
 pub async fn authorize(
     State(auth): State<Arc<Authorizer>>,
     request_method: Method,

@@ -39,8 +39,9 @@ pub struct CachedKey {
     pub usage_limit: Option<UsageLimit>,
     /// The usage balance's edit count when this was read.
     pub usage_epoch: i64,
-    /// What every answer about this key says, serialised on first use.
-    pub fixed_answer: std::sync::OnceLock<super::answer::Fixed>,
+    /// What every answer about this key says, serialised on first use
+    /// (by `answer`, which reads the cache; the cache reads no answer).
+    pub fixed_answer: std::sync::OnceLock<FixedAnswer>,
 }
 
 impl CachedKey {
@@ -70,11 +71,14 @@ impl CachedKey {
             fixed_answer: Default::default(),
         })
     }
+}
 
-    /// The fixed part of this key's verify answers.
-    pub fn answer(&self) -> &super::answer::Fixed {
-        self.fixed_answer.get_or_init(|| super::answer::Fixed::of(self))
-    }
+/// A key's fixed answer fields as JSON members, without the braces:
+/// `head` goes before the rate limit, `tail` after it.
+#[derive(Clone, Debug)]
+pub struct FixedAnswer {
+    pub head: Box<str>,
+    pub tail: Box<str>,
 }
 
 /// A cached answer of the database.

@@ -135,7 +135,7 @@ impl<'a> VerifyResponse<'a> {
     }
 }
 
-pub use crate::rest::error::json_error as error;
+pub use crate::error_body::json_error as error;
 
 /// The answer when the database cannot be read (detail to the log only).
 pub fn unavailable(e: &sqlx::Error) -> Response {
@@ -151,9 +151,9 @@ pub fn unavailable(e: &sqlx::Error) -> Response {
     request_body = VerifyRequest, security(("service_token" = [])),
     responses(
         (status = 200, description = "The decision (also for refused keys: see `code`)", body = VerifyResponse),
-        (status = 400, description = "The body is not the JSON above", body = crate::rest::error::ErrorBody),
-        (status = 401, description = "Missing or invalid service token", body = crate::rest::error::ErrorBody),
-        (status = 503, description = "The database cannot be read for an uncached key", body = crate::rest::error::ErrorBody)))]
+        (status = 400, description = "The body is not the JSON above", body = crate::error_body::ErrorBody),
+        (status = 401, description = "Missing or invalid service token", body = crate::error_body::ErrorBody),
+        (status = 503, description = "The database cannot be read for an uncached key", body = crate::error_body::ErrorBody)))]
 pub async fn verify(
     State(verifier): State<Arc<Verifier>>,
     headers: HeaderMap,

@@ -1,4 +1,4 @@
-//! The original request's path as forward auth judges it (DESIGN.md §5.2):
+//! The original request's path as forward auth judges it (docs/design.md#forward-auth):
 //! the way the upstream will route it, or refused when upstreams disagree
 //! about what it means.
 //!

@@ -1,4 +1,4 @@
-//! Which headers of a forward-auth request are believed (DESIGN.md §5.2).
+//! Which headers of a forward-auth request are believed (docs/design.md#forward-auth).
 //!
 //! The proxy in front of Keywarden is the operator's choice, never the
 //! client's: Traefik and Caddy copy the client's own headers into the auth

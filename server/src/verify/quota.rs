@@ -1,4 +1,4 @@
-//! Usage limits on the request path (DESIGN.md §5.4): each key's uses are
+//! Usage limits on the request path (docs/design.md#limits-across-instances): each key's uses are
 //! spent from a lease held in memory; only when a lease runs out does a
 //! request wait for the database (one `UPDATE … RETURNING`, one request per
 //! key at a time). Leases grow while a key is busy and go back to the

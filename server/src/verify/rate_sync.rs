@@ -1,4 +1,4 @@
-//! Rate limits across instances sharing one PostgreSQL (DESIGN.md §5.4):
+//! Rate limits across instances sharing one PostgreSQL (docs/design.md#limits-across-instances):
 //! every [`INTERVAL`] this instance tells the others what it admitted per
 //! key and counts what they admitted against its own limiter, for every key
 //! that moved, whether or not it serves that key yet. Decisions stay local

@@ -4,6 +4,7 @@
 //! (written about once a second), and request-log entries (written by a
 //! low-priority writer, see [`super::writer`]).
 
+use super::batch::{Entry, Pending};
 use super::code::Code;
 use app::backend::Db;
 use app::backend::db::WriteTurn;
@@ -11,7 +12,6 @@ use app::backend::log_copy::{Copied, LogCopy};
 use app::backend::log_file::LogFile;
 use app::backend::log_segments::KnownDays;
 use app::backend::usage_writes::{self, LogIds, LogRow};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,80 +50,6 @@ const BETWEEN_LOG_TRANSACTIONS: Duration = Duration::from_millis(20);
 const MAX_PATH: usize = 512;
 const MAX_IP: usize = 64;
 const MAX_USER_AGENT: usize = 256;
-
-/// One key's counts in a batch.
-#[derive(Clone, Debug, Default)]
-struct KeyCounts {
-    requests: i64,
-    /// Unix seconds.
-    last_used: i64,
-    /// (hour, code, count): a handful per key and batch.
-    outcomes: Vec<(i64, Code, i64)>,
-}
-
-impl KeyCounts {
-    fn add(&mut self, hour: i64, code: Code, n: i64) {
-        match self.outcomes.iter_mut().find(|(h, c, _)| (*h, *c) == (hour, code)) {
-            Some((.., count)) => *count += n,
-            None => self.outcomes.push((hour, code, n)),
-        }
-    }
-}
-
-/// Where a log entry's text lies in its batch's [`Pending::text`].
-type Span = Option<(u32, u32)>;
-
-#[derive(Clone, Debug)]
-struct Entry {
-    key_id: Arc<str>,
-    org_id: Arc<str>,
-    code: Code,
-    at_ms: i64,
-    path: Span,
-    ip: Span,
-    user_agent: Span,
-}
-
-/// One batch: counts per key and the log entries, whose text fields sit
-/// end to end in one string (no allocation per call).
-#[derive(Default)]
-struct Pending {
-    keys: HashMap<Arc<str>, KeyCounts, foldhash::fast::RandomState>,
-    log: Vec<Entry>,
-    text: String,
-    /// When a writer took this batch (a count): held batches go back in
-    /// this order.
-    taken: u64,
-}
-
-impl Pending {
-    fn clear(&mut self) {
-        self.keys.clear();
-        self.log.clear();
-        self.text.clear();
-    }
-
-    /// Appends `s` to the text, control characters (NUL included, which
-    /// PostgreSQL refuses in text) stripped when `clean`, cut to `max`
-    /// characters.
-    fn push_text(&mut self, s: Option<&str>, max: usize, clean: bool) -> Span {
-        let s = s?;
-        let start = self.text.len();
-        if !clean {
-            self.text.push_str(s);
-        } else if s.len() <= max && !s.bytes().any(|b| b < 0x20 || b == 0x7f || b >= 0x80) {
-            // Plain printable ASCII (nearly every call): copied as it is.
-            self.text.push_str(s);
-        } else {
-            self.text.extend(s.chars().filter(|c| !c.is_control()).take(max));
-        }
-        Some((start as u32, self.text.len() as u32))
-    }
-
-    fn text_of(&self, span: Span) -> Option<&str> {
-        span.map(|(a, b)| &self.text[a as usize..b as usize])
-    }
-}
 
 /// Usage and request-log entries not yet written.
 #[derive(Default)]

@@ -1,4 +1,4 @@
-//! Keys for the platform's customers (DESIGN.md §5.1, §6): allowed IPs, a
+//! Keys for the platform's customers (docs/design.md#verify-api, #rest-api): allowed IPs, a
 //! customer id, metadata and usage limits with refills, through the page's
 //! server functions, the REST API, verify and forward auth, on SQLite and
 //! PostgreSQL.

@@ -1,4 +1,4 @@
-//! The Organisation page and its policies (DESIGN.md §2, §4) on SQLite and
+//! The Organisation page and its policies (docs/design.md#roles, #lifecycle-and-status) on SQLite and
 //! PostgreSQL: who may read and change them, the maximum key lifetime in
 //! the server functions and REST, the rotation period, and the unused-keys
 //! job under a fake clock.

@@ -1,4 +1,4 @@
-//! Limits across instances (DESIGN.md §5.4): two real `keywarden`
+//! Limits across instances (docs/design.md#limits-across-instances): two real `keywarden`
 //! processes on one PostgreSQL, hammered at once. Usage limits are exact
 //! (a SIGKILL may strand a lease, never over-grant); rate limits hold
 //! within one sync interval.

@@ -1,4 +1,4 @@
-//! Account security (DESIGN.md §7, §9) on SQLite and PostgreSQL: changing
+//! Account security (docs/design.md#user-interface, #security-requirements) on SQLite and PostgreSQL: changing
 //! the password ends other sessions, the session list and remote sign-out,
 //! two-factor sign-in from set-up to the second step (replay and recovery
 //! codes once only, throttling, expiry), and an org requiring it.

@@ -6,10 +6,12 @@
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod views;
 
 pub use rules::{edit_changes, grace_until, not_revoked, resets_usage};
-pub use service::{Actor, By, KeyEdit, NewKeySpec};
+pub use service::{Actor, By, KeyEdit, NewKeySpec, reachable};
 pub use store::{KeyRow, NewKey, PER_PAGE, find, insert, list, org_has_keys};
+pub use views::{view, views};
 
 use crate::backend::db::Engine;
 use crate::error::AppError;

@@ -161,8 +161,9 @@ impl KeyEdit {
 }
 
 /// The org's key `id` as the actor may see it: another org's key, or for
-/// an API key one of another environment, does not exist.
-async fn reachable(
+/// an API key one of another environment, does not exist. The one rule of
+/// reach, for reading and for changing.
+pub async fn reachable(
     conn: &mut AnyConnection,
     actor: &Actor<'_>,
     id: &str,

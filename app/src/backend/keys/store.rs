@@ -123,7 +123,7 @@ impl KeyRow {
             key_type: self.key_type.clone(),
             permissions: self.permission_list(),
             status,
-            rate_limit: self.rate(),
+            rate_limit: Some(self.rate()),
             created_at: self.created_at,
             created_by: self.created_by_email.clone(),
             expires_at: self.expires_at,

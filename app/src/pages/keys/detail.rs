@@ -52,7 +52,7 @@ pub fn KeyDetailPage() -> impl IntoView {
                             ("Usage limit", usage.unwrap_or_else(|| "None".into())),
                             ("Environment", k.environment.label().to_string()),
                             ("Type", k.key_type.clone()),
-                            ("Rate limit", k.rate_limit.label()),
+                            ("Rate limit", k.rate_limit.map(|r| r.label()).unwrap_or_default()),
                             ("Requests", k.request_count.to_string()),
                             ("Created", format!("{}{}", format_datetime(k.created_at), k.created_by.as_ref().map(|e| format!(" by {e}")).unwrap_or_default())),
                             ("Expires", k.expires_at.map_or("Never".into(), format_datetime)),

@@ -51,8 +51,10 @@ impl KeyForm {
         form.key_type.set(key.key_type.clone());
         form.permissions.set(key.permissions.clone());
         form.expiry.set("keep".into());
-        form.rate_limit.set(key.rate_limit.limit.to_string());
-        form.rate_window_secs.set(key.rate_limit.window_secs.to_string());
+        if let Some(rate) = key.rate_limit {
+            form.rate_limit.set(rate.limit.to_string());
+            form.rate_window_secs.set(rate.window_secs.to_string());
+        }
         form.ip_allowlist.set(key.ip_allowlist.join("\n"));
         form.customer.set(key.customer.clone().unwrap_or_default());
         form.meta.set(key.meta.clone().unwrap_or_default());

@@ -11,8 +11,8 @@ pub use detail::KeyDetailPage;
 use crate::api::key_types::{KeyPage, KeyQuery, KeySort, KeyView};
 use crate::api::keys::list_keys;
 use crate::components::{
-    DataTable, ErrorPanel, ErrorText, Field, FilterSelect, Loading, Pager, format_datetime,
-    format_day, page_link, page_param, path_param, relative, url_filters,
+    DataTable, ErrorPanel, ErrorText, Field, FilterSelect, Loading, Pager, busy, format_datetime,
+    format_day, page_link, page_param, path_param, relative, url_filters, use_hydrated,
 };
 use crate::domain::{Environment, KeyStatus, UnixTime};
 use dialogs::{KeyActions, KeyDialog, KeyDialogs};
@@ -76,6 +76,7 @@ pub fn ApiKeysPage() -> impl IntoView {
 fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView {
     let can_manage = page.can_manage;
     let create = move |_| actions.dialog.set(Some(KeyDialog::Create));
+    let ready = use_hydrated();
     let shown_from = (page.page - 1) * page.per_page + 1;
     let shown_to = shown_from - 1 + page.keys.len() as u32;
     let filtered =
@@ -86,7 +87,7 @@ fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView
                 <h1>"API Keys"</h1>
                 <p class="lede">"Keys let your integrations call the platform on behalf of this organisation."</p>
             </div>
-            {can_manage.then(|| view! { <button type="button" class="primary" on:click=create>"Create API key"</button> })}
+            {can_manage.then(|| view! { <button type="button" class="primary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=create>"Create API key"</button> })}
         </div>
         {if !page.org_has_keys {
             view! {
@@ -97,7 +98,7 @@ fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView
                         "Each key belongs to one environment and carries only the permissions it needs."
                     </p>
                     {if can_manage {
-                        view! { <button type="button" class="primary" on:click=create>"Create API key"</button> }.into_any()
+                        view! { <button type="button" class="primary" disabled=move || !ready.get() aria-busy=busy(ready) on:click=create>"Create API key"</button> }.into_any()
                     } else {
                         view! { <p>"Owners and admins of this organisation can create keys."</p> }.into_any()
                     }}
@@ -169,8 +170,24 @@ pub fn When(t: UnixTime, now: UnixTime) -> impl IntoView {
 fn KeyTable(page: KeyPage, actions: KeyActions) -> impl IntoView {
     let now = page.now;
     let show_actions = page.can_manage || page.can_delete;
+    // A viewer's list has no rate limits (docs/design.md#roles).
+    let mut names = vec![
+        "Name",
+        "Prefix",
+        "Type",
+        "Environment",
+        "Rate limit",
+        "Requests",
+        "Last used",
+        "Created",
+        "Expires",
+        "Status",
+    ];
+    if !page.can_view_detail {
+        names.retain(|n| *n != "Rate limit");
+    }
     view! {
-        <DataTable label="API keys" class="keys" names=vec!["Name", "Prefix", "Type", "Environment", "Rate limit", "Requests", "Last used", "Created", "Expires", "Status"]
+        <DataTable label="API keys" class="keys" names
                     actions=show_actions>
                     {page
                         .keys
@@ -203,12 +220,13 @@ fn KeyRowView(
         view! { <span>{key.name.clone()}</span> }.into_any()
     };
     // The permissions in a word or two; the whole list on hover and on
-    // the key's page.
+    // the key's page (not in a viewer's list, which has none).
     let all = key.permissions.join(", ");
     let summary = match key.permissions.len() {
-        0 => "no permissions".to_string(),
-        1 => all.clone(),
-        n => format!("{n} permissions"),
+        _ if !detail => None,
+        0 => Some("no permissions".to_string()),
+        1 => Some(all.clone()),
+        n => Some(format!("{n} permissions")),
     };
     let never = || view! { <span>"Never"</span> }.into_any();
     view! {
@@ -221,10 +239,10 @@ fn KeyRowView(
             <td data-label="Prefix" class="mono prefix">{format!("{}••••", key.start)}</td>
             <td data-label="Type">
                 {key.key_type.clone()}
-                <div class="hint mono" title=all>{summary}</div>
+                {summary.map(|s| view! { <div class="hint mono" title=all.clone()>{s}</div> })}
             </td>
             <td data-label="Environment">{key.environment.label()}</td>
-            <td data-label="Rate limit">{key.rate_limit.short_label()}</td>
+            {key.rate_limit.map(|r| view! { <td data-label="Rate limit">{r.short_label()}</td> })}
             <td data-label="Requests">
                 {key.request_count.to_string()}
                 {key.usage.map(|u| view! { <div class="hint usage-left">{format!("{} left", u.remaining)}</div> })}
@@ -262,6 +280,7 @@ fn KeyActionsMenu(
     actions: KeyActions,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
+    let ready = use_hydrated();
     let trigger = NodeRef::<leptos::html::Button>::new();
     // Focus goes back to the menu button before a dialog opens, so the
     // dialog returns focus there when it closes (its item is gone by then).
@@ -290,6 +309,8 @@ fn KeyActionsMenu(
                     aria-label=label
                     aria-haspopup="true"
                     aria-expanded=move || open.get().to_string()
+                    disabled=move || !ready.get()
+                    aria-busy=busy(ready)
                     on:click=move |_| open.update(|o| *o = !*o)
                 >
                     "⋯"
@@ -314,22 +335,23 @@ pub fn KeyActionButtons(
 ) -> impl IntoView {
     let open = move |d: KeyDialog| move |_| actions.dialog.set(Some(d.clone()));
     let live = key.status != KeyStatus::Revoked;
+    let ready = use_hydrated();
     let manage = (can_manage && live).then(|| {
         let toggle = if key.status == KeyStatus::Disabled {
             let k = key.clone();
-            view! { <button type="button" class="secondary small" on:click=move |_| actions.enable(&k)>"Enable"</button> }.into_any()
+            view! { <button type="button" class="secondary small" disabled=move || !ready.get() aria-busy=busy(ready) on:click=move |_| actions.enable(&k)>"Enable"</button> }.into_any()
         } else {
-            view! { <button type="button" class="secondary small" on:click=open(KeyDialog::Disable(key.clone()))>"Disable"</button> }.into_any()
+            view! { <button type="button" class="secondary small" disabled=move || !ready.get() aria-busy=busy(ready) on:click=open(KeyDialog::Disable(key.clone()))>"Disable"</button> }.into_any()
         };
         view! {
-            <button type="button" class="secondary small" on:click=open(KeyDialog::Edit(key.clone()))>"Edit"</button>
-            <button type="button" class="secondary small" on:click=open(KeyDialog::Regenerate(key.clone()))>"Regenerate"</button>
+            <button type="button" class="secondary small" disabled=move || !ready.get() aria-busy=busy(ready) on:click=open(KeyDialog::Edit(key.clone()))>"Edit"</button>
+            <button type="button" class="secondary small" disabled=move || !ready.get() aria-busy=busy(ready) on:click=open(KeyDialog::Regenerate(key.clone()))>"Regenerate"</button>
             {toggle}
-            <button type="button" class="danger small" on:click=open(KeyDialog::Revoke(key.clone()))>"Revoke"</button>
+            <button type="button" class="danger small" disabled=move || !ready.get() aria-busy=busy(ready) on:click=open(KeyDialog::Revoke(key.clone()))>"Revoke"</button>
         }
     });
     let delete = can_delete.then(|| {
-        view! { <button type="button" class="danger small" on:click=open(KeyDialog::Delete(key.clone()))>"Delete"</button> }
+        view! { <button type="button" class="danger small" disabled=move || !ready.get() aria-busy=busy(ready) on:click=open(KeyDialog::Delete(key.clone()))>"Delete"</button> }
     });
     view! { <div class="row-actions">{manage} {delete}</div> }
 }

@@ -1,5 +1,8 @@
-use crate::domain::UnixTime;
-use crate::domain::calendar::civil_from_days;
+//! Times as the pages and the command line show them (UTC), the same on
+//! the server and in the browser.
+
+use super::UnixTime;
+use super::calendar::civil_from_days;
 
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -1,8 +1,9 @@
-//! The OpenAPI document of the REST API and the verification endpoints,
-//! generated from the handlers' annotations and types.
+//! The OpenAPI document of the whole HTTP API (verification, REST,
+//! operator), generated from the handlers' annotations and types; above
+//! each of them, served at `/v1/openapi.json`.
 
-use super::{error, keys};
 use crate::operator::orgs;
+use crate::rest::{error, keys};
 use crate::verify::{authorize, handler};
 use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -91,8 +92,8 @@ impl Modify for BearerKey {
         keys::UpdateKey,
         keys::RegenerateKey,
         keys::RateLimitBody,
-        super::key_options::UsageLimitBody,
-        super::key_options::UsageResource,
+        crate::rest::key_options::UsageLimitBody,
+        crate::rest::key_options::UsageResource,
         crate::verify::UsageInfo,
         error::ErrorBody,
         error::ErrorDetail,
