@@ -170,9 +170,8 @@ async fn serve(state: AppState, req: Request<Body>) -> Response {
         app::backend::csp::remember_nonce,
         shell,
     );
-    // Its scope must not be a page render's that runs on this thread
-    // (crate::owner).
-    crate::owner::Unowned::new(handler(uri, State(state), req)).await
+    // In a scope of its own, never a page render's (crate::owner).
+    handler(uri, State(state), req).await
 }
 
 #[cfg(test)]

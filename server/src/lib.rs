@@ -15,5 +15,6 @@ pub mod operator;
 pub mod owner;
 pub mod rest;
 pub mod security;
+pub mod stall;
 pub mod startup;
 pub mod verify;

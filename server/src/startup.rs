@@ -163,10 +163,11 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         })
         .route("/v/{version}/{*path}", get(crate::assets::versioned))
         .fallback(crate::assets::site_file)
-        // Server functions take small bodies (a key's fields at most) and
-        // run in a reactive scope of their own (crate::owner).
+        // Server functions take small bodies (a key's fields at most); every
+        // request sees its own reactive scope and no other (crate::owner),
+        // each try of a stalled page too.
         .layer(from_fn_with_state(limits::API_BODY, limits::limit_body))
-        .layer(from_fn(crate::owner::unowned_server_fns))
+        .layer(from_fn(crate::owner::own_scope))
         // A page render that stalls is tried once more (crate::hedge).
         .layer(crate::hedge::HedgeLayer)
         .layer(CompressionLayer::new().br(true).gzip(true))
@@ -176,7 +177,9 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             PAGE_TIMEOUT,
-        ));
+        ))
+        // A page whose answer stops mid-way is ended (crate::stall).
+        .layer(from_fn(crate::stall::end_stalled_pages));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
