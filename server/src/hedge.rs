@@ -68,7 +68,7 @@ where
                 answer = &mut first => answer,
                 () = tokio::time::sleep(HEDGE_AFTER) => {
                     tracing::warn!(
-                        path = %crate::security::loggable_path(again.uri().path()),
+                        path = ?crate::security::loggable_path(again.uri().path()),
                         "a page render stalled; rendering it again"
                     );
                     // The second render's scripts carry a nonce of their own.

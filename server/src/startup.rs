@@ -197,7 +197,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
             tracing::info_span!(
                 "request",
                 method = %req.method(),
-                path = %security::loggable_path(req.uri().path()),
+                path = ?security::loggable_path(req.uri().path()),
             )
         }))
         .with_state(state)
