@@ -8,7 +8,7 @@ const OPERATOR_TOKEN = 'e2e-operator-token-0123456789abcdef';
 // for hydration or a settled network. (A page loaded again right after
 // another used to go out with the API's security policy: unstyled, and no
 // button did anything. Buttons that need the page's code are disabled and
-// busy until it has arrived, so an early click lands once they work.)
+// busy until it has arrived, never dead while looking ready.)
 
 /** The page's own security policy: with a nonce its scripts carry. */
 async function expectPagePolicy(response: Response | null, page: Page) {

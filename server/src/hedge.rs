@@ -171,6 +171,31 @@ mod tests {
         assert_eq!(slot.nonce().as_deref(), Some("nonce of try 1"));
     }
 
+    /// A first render that answers after the second has started keeps its
+    /// own nonce.
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_first_render_that_wins_keeps_its_nonce() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let renders = tower::service_fn(move |req: Request<Body>| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            if let Some(slot) = req.extensions().get::<NonceSlot>() {
+                slot.set(Some(format!("nonce of try {n}")));
+            }
+            Box::pin(async move {
+                let wait =
+                    if n == 0 { HEDGE_AFTER + Duration::from_secs(1) } else { HEDGE_AFTER * 10 };
+                tokio::time::sleep(wait).await;
+                Ok::<_, Infallible>(Response::new(Body::from(format!("try {n}"))))
+            }) as Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>
+        });
+        let slot = NonceSlot::default();
+        let mut req = Request::get("/orgs/acme/settings/api-keys").body(Body::empty()).unwrap();
+        req.extensions_mut().insert(slot.clone());
+        let res = HedgeLayer.layer(renders).oneshot(req).await.unwrap();
+        assert_eq!(body(res).await, "try 0");
+        assert_eq!(slot.nonce().as_deref(), Some("nonce of try 0"));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_post_is_never_sent_twice() {
         let calls = Arc::new(AtomicUsize::new(0));

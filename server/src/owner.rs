@@ -12,8 +12,8 @@
 //! browser), a server function lost its own context when the page finished
 //! ("request parts missing from context"), and under load a page could
 //! wait for good for data registered with another page's render.
-//! [`OwnScope`] polls each request with its own owner current (the one its
-//! first poll made, if any) and leaves none behind.
+//! [`OwnScope`] polls each request with its own owner current (the one it
+//! made, if any) and leaves none behind.
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -24,17 +24,16 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// A future polled with only its own Leptos owner current on its thread:
-/// none at first, then the one its first poll made current (a render's
+/// none at first, then the one a poll of its made current (a render's
 /// root), and none left behind for the next task.
 pub struct OwnScope<F> {
     inner: Pin<Box<F>>,
     own: Option<Owner>,
-    polled: bool,
 }
 
 impl<F: Future> OwnScope<F> {
     pub fn new(inner: F) -> Self {
-        OwnScope { inner: Box::pin(inner), own: None, polled: false }
+        OwnScope { inner: Box::pin(inner), own: None }
     }
 }
 
@@ -54,8 +53,10 @@ impl<F: Future> Future for OwnScope<F> {
             None => clear(),
         }
         let answer = this.inner.as_mut().poll(cx);
-        if !this.polled {
-            this.polled = true;
+        if this.own.is_none() {
+            // Entered with none current: whatever is current now, this
+            // request made (a render's root, on its first poll or later, as
+            // the not-found page's after its file lookup).
             this.own = Owner::current();
         }
         clear();

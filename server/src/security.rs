@@ -56,8 +56,12 @@ fn same_site(req: &Request) -> bool {
 /// every other answer gets the locked-down API policy unless it set one.
 pub async fn security_headers(mut req: Request, next: Next) -> Response {
     let private = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/v1/");
-    let slot = NonceSlot::default();
-    req.extensions_mut().insert(slot.clone());
+    // Only the site renders pages: the APIs (verification's hot path
+    // among them) pay for no slot.
+    let slot = (!private).then(NonceSlot::default);
+    if let Some(slot) = &slot {
+        req.extensions_mut().insert(slot.clone());
+    }
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     // Pages and API answers may show what only this user may see: no
@@ -71,7 +75,7 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    let policy = match (page, slot.nonce()) {
+    let policy = match (page, slot.and_then(|s| s.nonce())) {
         (true, Some(nonce)) => Some(csp::page_policy(&nonce)),
         _ if headers.contains_key(header::CONTENT_SECURITY_POLICY) => None,
         (true, None) => Some(csp::page_policy(&app::backend::secret::random_token())),

@@ -4,8 +4,9 @@
 //! load, lose the wake-up of such a loader (leptos-rs/leptos#4851, the
 //! stall `crate::hedge` retries before the first byte): the answer then
 //! never ended and the browser's spinner never stopped. An HTML body that
-//! sends nothing for [`IDLE`] is ended there, and logged; the page is
-//! complete, and its code loads what it misses.
+//! sends nothing for [`IDLE`] is ended there, and logged, rather than held
+//! open for good: what it sent already is the whole page's HTML. It sits
+//! below compression, so a compressed answer still ends whole.
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
@@ -105,6 +106,23 @@ mod tests {
             .expect("the answer ends")
             .unwrap();
         assert_eq!(body, "<html>whole</html>");
+    }
+
+    /// Below compression, as the site has it: the compressed stream of a
+    /// cut page still ends whole (gzip's trailer holds the length).
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_page_still_ends_its_compression() {
+        let site = stalling("text/html; charset=utf-8")
+            .layer(tower_http::compression::CompressionLayer::new().gzip(true));
+        let req = Request::get("/").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty());
+        let res = site.oneshot(req.unwrap()).await.unwrap();
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        let body = tokio::time::timeout(IDLE * 2, axum::body::to_bytes(res.into_body(), 1 << 20))
+            .await
+            .expect("the answer ends")
+            .unwrap();
+        let size = u32::from_le_bytes(body[body.len() - 4..].try_into().unwrap());
+        assert_eq!(size as usize, "<html>whole</html>".len(), "the gzip trailer is there");
     }
 
     #[tokio::test(start_paused = true)]

@@ -170,6 +170,9 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .layer(from_fn(crate::owner::own_scope))
         // A page render that stalls is tried once more (crate::hedge).
         .layer(crate::hedge::HedgeLayer)
+        // A page whose answer stops mid-way is ended (crate::stall), before
+        // compression, so the compressed stream ends whole.
+        .layer(from_fn(crate::stall::end_stalled_pages))
         .layer(CompressionLayer::new().br(true).gzip(true))
         // A page whose server-side render stalls (Leptos' SSR can lose a
         // Suspense wake-up under load, leptos-rs/leptos#4851) answers 503,
@@ -177,9 +180,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             PAGE_TIMEOUT,
-        ))
-        // A page whose answer stops mid-way is ended (crate::stall).
-        .layer(from_fn(crate::stall::end_stalled_pages));
+        ));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -253,7 +253,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         if let Err(refused) = orgs::lock_open_org(&mut tx, &inv.org_id).await {
             tx.rollback().await?;
             let (org, email) = (&inv.org_id, email.as_str());
-            orgs::audit_refused_joining(&state.db, org, email, "invitation", ip.as_deref()).await?;
+            orgs::audit_refused_joining(&state.db, org, email, "invitation", ip.as_deref()).await;
             return Err(refused);
         }
         if !invites::mark_accepted(&mut tx, &inv.id).await? {

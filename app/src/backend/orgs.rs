@@ -163,49 +163,59 @@ pub async fn lock_org(conn: &mut AnyConnection, org_id: &str) -> Result<(), AppE
 pub const SUSPENDED_JOINING: &str =
     "This organisation is suspended: it takes no new members until the platform resumes it.";
 
-/// Locks the org `org_id` for a change of its members ([`lock_org`]) and
-/// refuses when it is suspended: a suspended org gains no member by any way
-/// in (invitation, portal link). Checked under the lock, so a suspension
-/// that commits first always wins.
-pub async fn lock_open_org(conn: &mut AnyConnection, org_id: &str) -> Result<(), AppError> {
-    lock_org(conn, org_id).await?;
+/// The refusal of someone joining a suspended org.
+pub fn joining_refused() -> AppError {
+    AppError::NotAllowed(SUSPENDED_JOINING.into())
+}
+
+/// Whether org `org_id` is suspended, read in the caller's transaction:
+/// after [`lock_org`], a suspension that commits first always wins.
+pub async fn is_suspended(conn: &mut AnyConnection, org_id: &str) -> Result<bool, AppError> {
     let (suspended_at,): (Option<i64>,) =
         sqlx::query_as("SELECT suspended_at FROM orgs WHERE id = $1")
             .bind(org_id)
             .fetch_one(&mut *conn)
             .await?;
-    match suspended_at {
-        Some(_) => Err(AppError::NotAllowed(SUSPENDED_JOINING.into())),
-        None => Ok(()),
-    }
+    Ok(suspended_at.is_some())
+}
+
+/// Locks the org `org_id` for a change of its members ([`lock_org`]) and
+/// refuses when it is suspended: a suspended org gains no member by any way
+/// in (invitation, portal link).
+pub async fn lock_open_org(conn: &mut AnyConnection, org_id: &str) -> Result<(), AppError> {
+    lock_org(conn, org_id).await?;
+    if is_suspended(conn, org_id).await? { Err(joining_refused()) } else { Ok(()) }
 }
 
 /// Audits a refused joining of the suspended org `org_id` by `email`
-/// (`via`: "invitation", "portal link"), outside the refused transaction.
+/// (`via`: "invitation", "portal link", "operator API"), outside the
+/// refused transaction. A failure to write it is logged, never put in the
+/// way of the refusal itself.
 pub async fn audit_refused_joining(
     db: &Db,
     org_id: &str,
     email: &str,
     via: &str,
     client_ip: Option<&str>,
-) -> Result<(), AppError> {
-    let mut conn = db.acquire().await?;
-    super::audit::record(
-        &mut conn,
-        super::audit::AuditEntry {
-            org_id,
-            actor_id: None,
-            actor_email: Some(email),
-            action: "member.join_refused",
-            target_type: "member",
-            target_id: None,
-            target_label: Some(email),
-            changes: Some(serde_json::json!({ "reason": "suspended", "via": via })),
-            client_ip,
-        },
-    )
-    .await?;
-    Ok(())
+) {
+    let entry = super::audit::AuditEntry {
+        org_id,
+        actor_id: None,
+        actor_email: Some(email),
+        action: "member.join_refused",
+        target_type: "member",
+        target_id: None,
+        target_label: Some(email),
+        changes: Some(serde_json::json!({ "reason": "suspended", "via": via })),
+        client_ip,
+    };
+    let written = match db.acquire().await {
+        Ok(mut conn) => super::audit::record(&mut conn, entry).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        tracing::error!(error = %e, via, "auditing a refused joining of a suspended org");
+    }
 }
 
 /// A member's role and email inside a locked transaction.

@@ -37,8 +37,12 @@ pub async fn create(
             .bind(org_id)
             .fetch_one(db)
             .await?;
-    if suspended_at.is_some() {
-        orgs::audit_refused_joining(db, org_id, email.as_str(), "operator API", None).await?;
+    // A suspended org's members still sign in through the platform; nobody
+    // new joins it (the link's use checks again, under the org's lock).
+    if suspended_at.is_some()
+        && !orgs::has_member_email(&mut *db.acquire().await?, org_id, email.as_str()).await?
+    {
+        orgs::audit_refused_joining(db, org_id, email.as_str(), "operator API", None).await;
         return Err(AppError::Suspended);
     }
     let token = secret::random_token();
@@ -132,17 +136,21 @@ pub async fn redeem(db: &Db, token: &str, client_ip: Option<&str>) -> Result<Red
         // No password: one can be set later through an invitation.
         None => super::users::insert(&mut tx, &email, "").await?,
     };
-    if let Err(refused) = orgs::lock_open_org(&mut tx, &org_id).await {
+    orgs::lock_org(&mut tx, &org_id).await?;
+    let before = orgs::member_in_tx(&mut tx, &org_id, &user_id).await?;
+    // A suspended org gains no member and changes no role; its members
+    // still sign in and read.
+    let suspended = orgs::is_suspended(&mut tx, &org_id).await?;
+    if suspended && before.is_none() {
         // The link stays unused; the refusal is on record.
         tx.rollback().await?;
-        orgs::audit_refused_joining(db, &org_id, email.as_str(), "portal link", client_ip).await?;
-        return Err(refused);
+        orgs::audit_refused_joining(db, &org_id, email.as_str(), "portal link", client_ip).await;
+        return Err(orgs::joining_refused());
     }
-    let before = orgs::member_in_tx(&mut tx, &org_id, &user_id).await?;
     let (action, changes) = match before.map(|(r, _)| r) {
         // A portal session never makes or unmakes an owner.
         Some(Role::Owner) => ("member.portal_signed_in", None),
-        Some(current) if current == role => ("member.portal_signed_in", None),
+        Some(current) if current == role || suspended => ("member.portal_signed_in", None),
         Some(current) => {
             orgs::set_role(&mut tx, &org_id, &user_id, role).await?;
             let changes = serde_json::json!({ "role": { "before": current.as_str(), "after": role.as_str() } });

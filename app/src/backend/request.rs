@@ -22,11 +22,12 @@ fn parts() -> Result<Parts, AppError> {
     use_context::<Parts>().ok_or_else(|| gone("request parts"))
 }
 
-/// A context that is missing: every request provides it, so the request
-/// whose scope this was has ended (a page the browser left mid-render,
-/// whose data loads still run). Nobody waits for the answer.
+/// A context that is missing: every request provides it, so either the
+/// request whose scope this was has ended (a page the browser left
+/// mid-render, whose data loads still run) or a scope was crossed
+/// (`server::owner` exists to prevent that): worth a line in the log.
 fn gone(what: &str) -> AppError {
-    tracing::debug!(what, "context of an ended request");
+    tracing::warn!(what, "request context missing (an ended request's work, or a crossed scope)");
     AppError::Internal
 }
 

@@ -1,9 +1,9 @@
 //! Controls that need the page's code (a dialog to open, a menu, a copy to
 //! the clipboard) wait for it visibly: until hydration they are rendered
-//! disabled and `aria-busy`, so a person who clicks as soon as the page shows
-//! never presses a button that silently does nothing, and the click lands
-//! once the button works. Forms and links work without the code and are not
-//! held back.
+//! disabled and `aria-busy` (a busy cursor), so a person who clicks as soon
+//! as the page shows sees the button is not ready yet, never one that looks
+//! ready and silently does nothing. Forms and links work without the code
+//! and are not held back.
 
 use leptos::prelude::*;
 

@@ -5,7 +5,7 @@
 
 use super::OperatorState;
 use super::auth::Operator;
-use crate::rest::error::answers::{Conflict, Invalid, NotFound, Unauthorized};
+use crate::rest::error::answers::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::rest::error::{JsonBody, RestError};
 use app::AppError;
 use app::backend::platform::{self, PlatformActor};
@@ -219,7 +219,8 @@ pub async fn update(
 #[utoipa::path(post, path = "/v1/orgs/{slug}/portal-sessions", operation_id = "createPortalSession",
     tag = "orgs", params(("slug" = String, Path, description = "The org's slug")),
     request_body = CreatePortalSession, security(("operator_token" = [])),
-    responses((status = 201, description = "Created", body = PortalSession), Invalid, Unauthorized, NotFound))]
+    responses((status = 201, description = "Created", body = PortalSession), Invalid, Unauthorized,
+        Forbidden, NotFound))]
 pub async fn portal_session(
     State(state): State<OperatorState>,
     operator: Operator,

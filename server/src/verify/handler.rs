@@ -153,11 +153,12 @@ pub fn unavailable(e: &sqlx::Error) -> Response {
         (status = 200, description = "The decision (also for refused keys: see `code`)", body = VerifyResponse),
         (status = 400, description = "The body is not the JSON above", body = crate::error_body::ErrorBody),
         (status = 401, description = "Missing or invalid service token", body = crate::error_body::ErrorBody),
+        (status = 413, description = "The body is over 64 KB", body = crate::error_body::ErrorBody),
         (status = 503, description = "The database cannot be read for an uncached key", body = crate::error_body::ErrorBody)))]
 pub async fn verify(
     State(verifier): State<Arc<Verifier>>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let presented = super::service::bearer(&headers).unwrap_or("");
     let Some(env) = verifier.service_tokens.authenticate(presented) else {
@@ -166,6 +167,20 @@ pub async fn verify(
             "UNAUTHORIZED",
             "A valid service token is required.",
         );
+    };
+    // A body over its bound (64 KB) gets the one JSON error body too.
+    let body = match body {
+        Ok(body) => body,
+        Err(refused) if refused.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "The request body is larger than 64 KB.",
+            );
+        }
+        Err(_) => {
+            return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "The body could not be read.");
+        }
     };
     let req: VerifyRequest = match serde_json::from_slice(&body) {
         Ok(req) => req,

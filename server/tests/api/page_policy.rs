@@ -95,14 +95,13 @@ async fn every_page_carries_the_nonce_of_its_own_scripts(engine: Engine) {
     }
     let _ = std::fs::remove_file(std::path::Path::new(&site_root).join(&file));
 
-    // The other answers that are not pages.
-    for path in ["/healthz", "/v1/openapi.json", "/favicon-missing.png"] {
-        let reply = owner.page(path).await;
-        if reply.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html") {
-            assert_own_nonce(&reply, path);
-        } else {
-            assert_api_policy(&reply, path);
-        }
+    // The not-found page is a page; the other answers are not.
+    let missing = owner.page("/favicon-missing.png").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert_own_nonce(&missing, "the not-found page");
+    for path in ["/healthz", "/v1/openapi.json"] {
+        assert_api_policy(&owner.page(path).await, path);
     }
 }
 

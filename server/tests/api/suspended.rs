@@ -48,6 +48,10 @@ async fn a_suspended_org_gains_no_member(engine: Engine) {
     let invitation =
         invite.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let portal = portal_link(&app, "jo@customer.test").await;
+    // A portal user who is a member already (they have no password: the
+    // platform's link is their only way in).
+    let kim_first = portal_link(&app, "kim@customer.test").await;
+    assert_eq!(app.client().portal_enter(&kim_first).await.status, StatusCode::OK);
     let before = members(&app).await;
 
     assert_eq!(owner.admin_suspend_org("acme", true).await.status, StatusCode::OK);
@@ -75,6 +79,22 @@ async fn a_suspended_org_gains_no_member(engine: Engine) {
     assert_eq!(r.json()["error"]["code"], "ORG_SUSPENDED");
 
     assert_eq!(members(&app).await, before, "nobody joined");
+
+    // Kim, a member, still signs in while it is suspended, through a new
+    // link from the operator API too, keeping their role.
+    let r = app
+        .bearer(
+            "POST",
+            "/v1/orgs/acme/portal-sessions",
+            Some(OPERATOR),
+            Some(json!({ "email": "kim@customer.test", "role": "admin" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let link = r.json()["url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let mut kim = app.client();
+    assert_eq!(kim.portal_enter(&link).await.status, StatusCode::OK);
+    assert_eq!(kim.org_context("acme").await.json()["role"], "member", "no role changes");
     let (users,): (i64,) = app
         .row(
             "SELECT COUNT(*) FROM users WHERE email IN ('late@example.test', 'jo@customer.test')",
@@ -107,6 +127,14 @@ async fn a_suspended_org_gains_no_member(engine: Engine) {
     let r = jo.portal_enter(&portal).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(members(&app).await, before + 2);
+    let kim_joined: Vec<(String,)> = app
+        .rows(
+            "SELECT action FROM audit_log WHERE target_label = 'kim@customer.test' ORDER BY at_ms",
+            &[],
+        )
+        .await;
+    let actions: Vec<&str> = kim_joined.iter().map(|(a,)| a.as_str()).collect();
+    assert_eq!(actions, ["member.joined", "member.portal_signed_in"], "no refusal for a member");
 }
 
 async fn a_portal_link_asks_before_replacing_a_session(engine: Engine) {

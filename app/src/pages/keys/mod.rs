@@ -107,7 +107,7 @@ fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView
                 .into_any()
         } else {
             view! {
-                <Filters query=query.clone() />
+                <Filters query=query.clone() customers=page.can_view_detail />
                 <ErrorText error=actions.enable_error() />
                 {if page.keys.is_empty() {
                     view! { <p class="panel empty-state">"No keys match these filters."</p> }.into_any()
@@ -132,17 +132,23 @@ fn KeyList(page: KeyPage, query: KeyQuery, actions: KeyActions) -> impl IntoView
 }
 
 #[component]
-fn Filters(query: KeyQuery) -> impl IntoView {
+fn Filters(query: KeyQuery, customers: bool) -> impl IntoView {
     let env = query.environment;
     let status = query.status;
+    // A viewer sees no customers, so finds no keys by one.
+    let customer = customers.then(|| {
+        view! {
+            <Field id="filter-customer" label="Filter by customer">
+                <input id="filter-customer" type="search" name="customer" placeholder="cus_123" value=query.customer.clone() />
+            </Field>
+        }
+    });
     view! {
         <form method="get" class="filters" role="search">
             <Field id="filter-q" label="Search by name">
                 <input id="filter-q" type="search" name="q" value=query.search.clone() />
             </Field>
-            <Field id="filter-customer" label="Filter by customer">
-                <input id="filter-customer" type="search" name="customer" placeholder="cus_123" value=query.customer.clone() />
-            </Field>
+            {customer}
             <FilterSelect name="environment" label="Filter by environment" all="All environments"
                 options=Environment::ALL.iter().map(|e| (e.as_str().into(), e.label().into())).collect()
                 selected=env.map(|e| e.as_str().into()) />
