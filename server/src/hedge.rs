@@ -146,10 +146,10 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
-    /// The answer sent is the second render's, so the page policy must name
-    /// the second render's nonce, not the first's.
-    #[tokio::test(start_paused = true)]
-    async fn the_second_renders_nonce_goes_with_its_answer() {
+    /// Renders that record a nonce of their own try, try `n` answering
+    /// after `wait(n)` (`None`: never), and which answer and nonce a
+    /// hedged GET ends with.
+    async fn hedged(wait: fn(usize) -> Option<Duration>) -> (String, Option<String>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let renders = tower::service_fn(move |req: Request<Body>| {
             let n = calls.fetch_add(1, Ordering::SeqCst);
@@ -157,8 +157,9 @@ mod tests {
                 slot.set(Some(format!("nonce of try {n}")));
             }
             Box::pin(async move {
-                if n == 0 {
-                    std::future::pending::<()>().await;
+                match wait(n) {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => std::future::pending::<()>().await,
                 }
                 Ok::<_, Infallible>(Response::new(Body::from(format!("try {n}"))))
             }) as Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>
@@ -167,33 +168,26 @@ mod tests {
         let mut req = Request::get("/orgs/acme/settings/api-keys").body(Body::empty()).unwrap();
         req.extensions_mut().insert(slot.clone());
         let res = HedgeLayer.layer(renders).oneshot(req).await.unwrap();
-        assert_eq!(body(res).await, "try 1");
-        assert_eq!(slot.nonce().as_deref(), Some("nonce of try 1"));
+        (body(res).await, slot.nonce())
+    }
+
+    /// The answer sent is the second render's, so the page policy must name
+    /// the second render's nonce, not the first's.
+    #[tokio::test(start_paused = true)]
+    async fn the_second_renders_nonce_goes_with_its_answer() {
+        let (answer, nonce) = hedged(|n| (n > 0).then_some(Duration::ZERO)).await;
+        assert_eq!((answer.as_str(), nonce.as_deref()), ("try 1", Some("nonce of try 1")));
     }
 
     /// A first render that answers after the second has started keeps its
     /// own nonce.
     #[tokio::test(start_paused = true)]
     async fn a_slow_first_render_that_wins_keeps_its_nonce() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let renders = tower::service_fn(move |req: Request<Body>| {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
-            if let Some(slot) = req.extensions().get::<NonceSlot>() {
-                slot.set(Some(format!("nonce of try {n}")));
-            }
-            Box::pin(async move {
-                let wait =
-                    if n == 0 { HEDGE_AFTER + Duration::from_secs(1) } else { HEDGE_AFTER * 10 };
-                tokio::time::sleep(wait).await;
-                Ok::<_, Infallible>(Response::new(Body::from(format!("try {n}"))))
-            }) as Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>
-        });
-        let slot = NonceSlot::default();
-        let mut req = Request::get("/orgs/acme/settings/api-keys").body(Body::empty()).unwrap();
-        req.extensions_mut().insert(slot.clone());
-        let res = HedgeLayer.layer(renders).oneshot(req).await.unwrap();
-        assert_eq!(body(res).await, "try 0");
-        assert_eq!(slot.nonce().as_deref(), Some("nonce of try 0"));
+        let (answer, nonce) = hedged(|n| {
+            Some(if n == 0 { HEDGE_AFTER + Duration::from_secs(1) } else { HEDGE_AFTER * 10 })
+        })
+        .await;
+        assert_eq!((answer.as_str(), nonce.as_deref()), ("try 0", Some("nonce of try 0")));
     }
 
     #[tokio::test(start_paused = true)]

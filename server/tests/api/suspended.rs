@@ -4,7 +4,7 @@
 //! audited, and all of it works again once the org is resumed. Also the
 //! portal page's question when someone is signed in already.
 
-use crate::common::{Engine, TestApp};
+use crate::common::{Engine, Reply, TestApp};
 use app::api::platform::PortalPeek;
 use app::backend::Settings;
 use app::domain::{Email, Role};
@@ -30,6 +30,12 @@ async fn portal_link(app: &TestApp, email: &str) -> String {
         .await
         .unwrap()
         .0
+}
+
+/// A portal link for `email` as `role`, asked of the operator API.
+async fn operator_link(app: &TestApp, email: &str, role: &str) -> Reply {
+    let body = json!({ "email": email, "role": role });
+    app.bearer("POST", "/v1/orgs/acme/portal-sessions", Some(OPERATOR), Some(body)).await
 }
 
 async fn members(app: &TestApp) -> i64 {
@@ -67,14 +73,7 @@ async fn a_suspended_org_gains_no_member(engine: Engine) {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert!(r.body.contains("This organisation is suspended"), "{}", r.body);
     // A new portal link from the operator API: refused.
-    let r = app
-        .bearer(
-            "POST",
-            "/v1/orgs/acme/portal-sessions",
-            Some(OPERATOR),
-            Some(json!({ "email": "new@customer.test", "role": "member" })),
-        )
-        .await;
+    let r = operator_link(&app, "new@customer.test", "member").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.json()["error"]["code"], "ORG_SUSPENDED");
 
@@ -82,14 +81,7 @@ async fn a_suspended_org_gains_no_member(engine: Engine) {
 
     // Kim, a member, still signs in while it is suspended, through a new
     // link from the operator API too, keeping their role.
-    let r = app
-        .bearer(
-            "POST",
-            "/v1/orgs/acme/portal-sessions",
-            Some(OPERATOR),
-            Some(json!({ "email": "kim@customer.test", "role": "admin" })),
-        )
-        .await;
+    let r = operator_link(&app, "kim@customer.test", "admin").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let link = r.json()["url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let mut kim = app.client();
