@@ -164,7 +164,10 @@ pub async fn start_two_factor() -> Result<TwoFactorSetup, AppError> {
         let (state, user) = me().await?;
         let secret = two_factor::begin_setup(&state.db, &user.id).await?;
         crate::backend::request::no_store();
-        Ok(TwoFactorSetup { secret: secret.base32(), qr_svg: secret.qr_svg(&user.email)? })
+        // Drawing the QR code is CPU work: off the runtime's workers.
+        let (base32, email) = (secret.base32(), user.email.clone());
+        let qr_svg = tokio::task::spawn_blocking(move || secret.qr_svg(&email)).await??;
+        Ok(TwoFactorSetup { secret: base32, qr_svg })
     })
     .await
 }
