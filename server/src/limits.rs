@@ -37,18 +37,8 @@ pub async fn limit_body(
     if hit.load(Ordering::Relaxed) { too_large(limit) } else { res }
 }
 
-/// Answers 413 for a body that says it is over the bound, and nothing
-/// more: for verification, whose handler reads its body within the same
-/// bound (`DefaultBodyLimit`) and which pays for no wrapper.
-pub async fn refuse_declared_over(
-    State(BodyLimit(limit)): State<BodyLimit>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if declared_over(&req, limit) { too_large(limit) } else { next.run(req).await }
-}
-
-fn declared_over(req: &Request, limit: usize) -> bool {
+/// Whether `req` says its body is over `limit` bytes.
+pub fn declared_over(req: &Request, limit: usize) -> bool {
     req.headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -56,7 +46,8 @@ fn declared_over(req: &Request, limit: usize) -> bool {
         .is_some_and(|n| n > limit as u64)
 }
 
-fn too_large(limit: usize) -> Response {
+/// The 413 answer, in the one JSON error body.
+pub fn too_large(limit: usize) -> Response {
     crate::error_body::json_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "PAYLOAD_TOO_LARGE",

@@ -22,7 +22,7 @@ pub const IDLE: Duration = Duration::from_secs(10);
 
 /// Ends HTML bodies that stall (see the module).
 pub async fn end_stalled_pages(req: Request, next: Next) -> Response {
-    let path = crate::security::loggable_path(req.uri().path()).into_owned();
+    let uri = req.uri().clone();
     let res = next.run(req).await;
     let html = res
         .headers()
@@ -31,6 +31,7 @@ pub async fn end_stalled_pages(req: Request, next: Next) -> Response {
     if !html {
         return res;
     }
+    let path = crate::security::loggable_path(uri.path()).into_owned();
     res.map(|body| {
         Body::new(Watched { inner: body, idle: Box::pin(tokio::time::sleep(IDLE)), path })
     })

@@ -126,9 +126,7 @@ pub fn router(state: AppState, gateway: Gateway) -> Router {
     let mut verification = Router::new()
         .route(
             "/v1/keys/verify",
-            post(handler::verify)
-                .layer(DefaultBodyLimit::max(limits::API_BODY.0))
-                .layer(from_fn_with_state(limits::API_BODY, limits::refuse_declared_over)),
+            post(handler::verify).layer(DefaultBodyLimit::max(limits::API_BODY.0)),
         )
         .route("/metrics", get(handler::metrics))
         .with_state(gateway.verifier.clone())
